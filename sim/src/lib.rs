@@ -1,0 +1,1 @@
+//! The ANAF simulator (filled in by the simulator issue).

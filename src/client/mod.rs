@@ -1,0 +1,47 @@
+//! The ANAF services, one module per service, over one `Session` per client handle.
+
+pub mod http;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::store::Store;
+
+/// Everything one `anaf_open` handle owns. Shared between host threads (`Arc`), so every
+/// field is thread-safe.
+pub struct Session {
+    pub config: Config,
+    pub store: Store,
+    pub http: reqwest::Client,
+}
+
+impl Session {
+    /// Opens the token database (creating or migrating it) and builds the HTTP client.
+    pub fn open(config: Config) -> Result<Session> {
+        if let Some(path) = &config.log_file {
+            crate::log::init(path);
+        }
+        if let Some(s) = &config.client_secret {
+            crate::log::forget_me_not(s);
+        }
+        if let Some(p) = &config.client_cert_password {
+            crate::log::forget_me_not(p);
+        }
+        for note in &config.notes {
+            ::log::info!(target: "anaf::config", "{note}");
+        }
+        let store = Store::open(&config.database)?;
+        let http = http::build_client(&config)?;
+        ::log::info!(
+            target: "anaf::session",
+            "opened: cif={} environment={} database={}",
+            config.cif,
+            config.environment.as_str(),
+            config.database.display()
+        );
+        Ok(Session {
+            config,
+            store,
+            http,
+        })
+    }
+}

@@ -1,0 +1,465 @@
+//! The configuration JSON the ERP passes to `anaf_open`: parsed by hand so that every
+//! problem names its field, in the configured language.
+
+use crate::error::{Error, Result};
+use crate::status::{Lang, ANAF_ERR_INVALID_CONFIG, ANAF_ERR_INVALID_JSON};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// ANAF's two OAuth API environments; the identity provider is the same for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Prod,
+    Test,
+}
+
+impl Environment {
+    /// The path segment ANAF uses (`/prod/...`, `/test/...`) and the name stored in the token table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Prod => "prod",
+            Environment::Test => "test",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    /// Identity provider base, e.g. `https://logincert.anaf.ro`.
+    pub idp_url: Url,
+    /// OAuth API base, e.g. `https://api.anaf.ro`.
+    pub api_url: Url,
+    /// Public web services base (validation, PDF), e.g. `https://webservicesp.anaf.ro`.
+    pub public_url: Url,
+    pub database: PathBuf,
+    /// Numeric CIF, without the RO prefix.
+    pub cif: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub redirect_uri: Option<String>,
+    /// Certificate serial, upper-case hex with separators removed.
+    pub cert_serial: Option<String>,
+    pub language: Lang,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub login_timeout: Duration,
+    /// A token with less than this left is refreshed silently.
+    pub refresh_margin: Duration,
+    pub log_file: Option<PathBuf>,
+    /// An extra trusted root (the simulator's CA, a corporate TLS-inspection CA), PEM.
+    pub ca_file: Option<PathBuf>,
+    /// The login certificate on hosts without a certificate store (Linux): PEM or PKCS#12.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    pub client_cert_password: Option<String>,
+    /// The vendor's `anaf-relay` for the browser-link flow.
+    pub relay_url: Option<Url>,
+    /// Client-side pacing of API calls (ANAF allows 1000 per minute).
+    pub rate_limit_per_minute: u32,
+    /// A fixed-version WebView2 runtime folder (Windows).
+    pub webview2_folder: Option<PathBuf>,
+    /// What was normalised on the way in, for the log.
+    pub notes: Vec<String>,
+}
+
+pub const DEFAULT_IDP_URL: &str = "https://logincert.anaf.ro";
+pub const DEFAULT_API_URL: &str = "https://api.anaf.ro";
+pub const DEFAULT_PUBLIC_URL: &str = "https://webservicesp.anaf.ro";
+
+/// Every key `anaf_open` accepts, for the unknown-key message.
+pub const KEYS: &[&str] = &[
+    "environment",
+    "idp_url",
+    "api_url",
+    "public_url",
+    "database",
+    "cif",
+    "client_id",
+    "client_secret",
+    "redirect_uri",
+    "cert_serial",
+    "language",
+    "timeout_seconds",
+    "connect_timeout_seconds",
+    "login_timeout_seconds",
+    "refresh_margin_days",
+    "log_file",
+    "ca_file",
+    "client_cert_file",
+    "client_key_file",
+    "client_cert_password",
+    "relay_url",
+    "rate_limit_per_minute",
+    "webview2_folder",
+];
+
+fn bad(field: &str, ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
+    Error::with(
+        ANAF_ERR_INVALID_CONFIG,
+        format!("Câmpul \"{field}\": {}", ro.as_ref()),
+        format!("Field \"{field}\": {}", en.as_ref()),
+    )
+}
+
+/// Fields read one by one from the JSON object, each checked for type.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(bad(key, "trebuie să fie text.", "must be a string.")),
+        }
+    }
+
+    fn required(&self, key: &str) -> Result<String> {
+        self.string(key)?
+            .ok_or_else(|| bad(key, "lipsește (obligatoriu).", "is missing (required)."))
+    }
+
+    fn number(&self, key: &str, min: u64, max: u64, default: u64) -> Result<u64> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(v) if (min..=max).contains(&v) => Ok(v),
+                _ => Err(bad(
+                    key,
+                    format!("trebuie să fie un număr întreg între {min} și {max}."),
+                    format!("must be a whole number from {min} to {max}."),
+                )),
+            },
+            Some(_) => Err(bad(key, "trebuie să fie un număr.", "must be a number.")),
+        }
+    }
+
+    fn url(&self, key: &str, default: &str) -> Result<Url> {
+        let text = self.string(key)?;
+        let s = text.as_deref().unwrap_or(default);
+        match Url::parse(s) {
+            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Ok(u),
+            _ => Err(bad(
+                key,
+                format!("\"{s}\" nu este o adresă http(s) validă."),
+                format!("\"{s}\" is not a valid http(s) URL."),
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Parses and checks the configuration JSON.
+    pub fn from_json(text: &str) -> Result<Config> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Error::with(
+                ANAF_ERR_INVALID_JSON,
+                format!("Configurația: {e}"),
+                format!("Configuration: {e}"),
+            )
+        })?;
+        let Value::Object(map) = value else {
+            return Err(Error::with(
+                ANAF_ERR_INVALID_CONFIG,
+                "Configurația trebuie să fie un obiect JSON ({...}).",
+                "The configuration must be a JSON object ({...}).",
+            ));
+        };
+        for key in map.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(bad(
+                    key,
+                    format!("necunoscut. Câmpuri permise: {}.", KEYS.join(", ")),
+                    format!("is unknown. Known fields: {}.", KEYS.join(", ")),
+                ));
+            }
+        }
+        let f = Fields(&map);
+        let mut notes = Vec::new();
+
+        let language = match f.string("language")?.as_deref() {
+            None | Some("ro") | Some("RO") => Lang::Ro,
+            Some("en") | Some("EN") => Lang::En,
+            Some(other) => {
+                return Err(bad(
+                    "language",
+                    format!("\"{other}\" nu este permis; folosiți \"ro\" sau \"en\"."),
+                    format!("\"{other}\" is not allowed; use \"ro\" or \"en\"."),
+                ))
+            }
+        };
+        let environment = match f.string("environment")?.as_deref() {
+            None | Some("prod") => Environment::Prod,
+            Some("test") => Environment::Test,
+            Some(other) => {
+                return Err(bad(
+                    "environment",
+                    format!("\"{other}\" nu este permis; folosiți \"prod\" sau \"test\"."),
+                    format!("\"{other}\" is not allowed; use \"prod\" or \"test\"."),
+                ))
+            }
+        };
+        let cif = normalize_cif(&f.required("cif")?)?;
+        let cert_serial = match f.string("cert_serial")? {
+            None => None,
+            Some(raw) => {
+                let s = normalize_serial(&raw)?;
+                if s != raw {
+                    notes.push(format!(
+                        "cert_serial normalised from \"{raw}\" to \"{s}\" (separators removed, upper case)"
+                    ));
+                }
+                Some(s)
+            }
+        };
+        let redirect_uri = f.string("redirect_uri")?;
+        if let Some(r) = &redirect_uri {
+            match Url::parse(r) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => {
+                    return Err(bad(
+                        "redirect_uri",
+                        format!("\"{r}\" nu este o adresă validă; copiați Callback URL exact din SPV."),
+                        format!("\"{r}\" is not a valid URL; copy the Callback URL exactly from SPV."),
+                    ))
+                }
+            }
+        }
+        let relay_url = match f.string("relay_url")? {
+            None => None,
+            Some(_) => Some(f.url("relay_url", "")?),
+        };
+        let path = |key: &str| -> Result<Option<PathBuf>> { Ok(f.string(key)?.map(PathBuf::from)) };
+
+        Ok(Config {
+            environment,
+            idp_url: f.url("idp_url", DEFAULT_IDP_URL)?,
+            api_url: f.url("api_url", DEFAULT_API_URL)?,
+            public_url: f.url("public_url", DEFAULT_PUBLIC_URL)?,
+            database: PathBuf::from(f.required("database")?),
+            cif,
+            client_id: f.string("client_id")?,
+            client_secret: f.string("client_secret")?,
+            redirect_uri,
+            cert_serial,
+            language,
+            timeout: Duration::from_secs(f.number("timeout_seconds", 1, 3600, 60)?),
+            connect_timeout: Duration::from_secs(f.number("connect_timeout_seconds", 1, 600, 15)?),
+            login_timeout: Duration::from_secs(f.number("login_timeout_seconds", 10, 3600, 300)?),
+            refresh_margin: Duration::from_secs(
+                f.number("refresh_margin_days", 0, 364, 14)? * 86_400,
+            ),
+            log_file: path("log_file")?,
+            ca_file: path("ca_file")?,
+            client_cert_file: path("client_cert_file")?,
+            client_key_file: path("client_key_file")?,
+            client_cert_password: f.string("client_cert_password")?,
+            relay_url,
+            rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
+            webview2_folder: path("webview2_folder")?,
+            notes,
+        })
+    }
+
+    /// The OAuth fields a token operation needs, or an error naming the first missing one.
+    pub fn oauth(&self) -> Result<(&str, &str, &str)> {
+        let need = |v: &Option<String>, key: &str| -> Result<()> {
+            if v.is_none() {
+                Err(bad(key, "lipsește; este necesar pentru token.", "is missing; it is needed for the token."))
+            } else {
+                Ok(())
+            }
+        };
+        need(&self.client_id, "client_id")?;
+        need(&self.client_secret, "client_secret")?;
+        need(&self.redirect_uri, "redirect_uri")?;
+        Ok((
+            self.client_id.as_deref().unwrap_or_default(),
+            self.client_secret.as_deref().unwrap_or_default(),
+            self.redirect_uri.as_deref().unwrap_or_default(),
+        ))
+    }
+
+    /// The base URL of an OAuth API service: `{api_url}/{prod|test}/{service}/`.
+    pub fn api_base(&self, service_path: &str) -> Url {
+        join(&self.api_url, &format!("{}/{}/", self.environment.as_str(), service_path))
+    }
+
+    /// The base URL of the public e-Factura services (validation, PDF).
+    pub fn public_base(&self) -> Url {
+        join(&self.public_url, "prod/FCTEL/rest/")
+    }
+
+    /// The identity provider's OAuth endpoints: `authorize`, `token`, `revoke`.
+    pub fn idp_endpoint(&self, name: &str) -> Url {
+        join(&self.idp_url, &format!("anaf-oauth2/v1/{name}"))
+    }
+}
+
+/// Joins a relative path onto a base URL, keeping any path the base already has.
+pub fn join(base: &Url, rel: &str) -> Url {
+    let mut b = base.clone();
+    if !b.path().ends_with('/') {
+        let p = format!("{}/", b.path());
+        b.set_path(&p);
+    }
+    b.join(rel).unwrap_or(b)
+}
+
+/// Checks a Romanian CIF: digits only, no RO prefix, valid control digit.
+pub fn normalize_cif(raw: &str) -> Result<String> {
+    let s = raw.trim();
+    if s.len() >= 2 && s[..2].eq_ignore_ascii_case("ro") {
+        return Err(bad(
+            "cif",
+            format!("\"{s}\" începe cu RO; ANAF cere CIF-ul fără prefix (doar cifre)."),
+            format!("\"{s}\" starts with RO; ANAF wants the CIF without the prefix (digits only)."),
+        ));
+    }
+    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(
+            "cif",
+            format!("\"{s}\" nu este un CIF: sunt permise doar 2–10 cifre."),
+            format!("\"{s}\" is not a CIF: only 2 to 10 digits are allowed."),
+        ));
+    }
+    if s.len() < 2 || !cif_control_ok(s) {
+        return Err(bad(
+            "cif",
+            format!("\"{s}\" are cifra de control greșită; verificați CIF-ul."),
+            format!("\"{s}\" has a wrong control digit; check the CIF."),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The control digit of a Romanian CIF: key 753217532 over the digits before it.
+fn cif_control_ok(cif: &str) -> bool {
+    const KEY: &[u32] = &[7, 5, 3, 2, 1, 7, 5, 3, 2];
+    let digits: Vec<u32> = cif.bytes().map(|b| (b - b'0') as u32).collect();
+    let (body, control) = digits.split_at(digits.len() - 1);
+    let offset = KEY.len() - body.len();
+    let sum: u32 = body.iter().zip(&KEY[offset..]).map(|(d, k)| d * k).sum();
+    let c = sum * 10 % 11;
+    (if c == 10 { 0 } else { c }) == control[0]
+}
+
+/// Normalises a certificate serial as Windows shows it ("1a 2b 3c", "1A:2B:3C") to
+/// upper-case hex; refuses anything that is not hex (diacritics, letters past F).
+pub fn normalize_serial(raw: &str) -> Result<String> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-' && *c != '\u{200e}' && *c != '\u{feff}')
+        .collect();
+    if let Some(c) = cleaned.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(bad(
+            "cert_serial",
+            format!(
+                "conține caracterul \"{c}\"; seria certificatului are doar cifre și literele A–F (copiați-o din detaliile certificatului)."
+            ),
+            format!(
+                "contains \"{c}\"; a certificate serial has only digits and letters A–F (copy it from the certificate details)."
+            ),
+        ));
+    }
+    if cleaned.is_empty() {
+        return Err(bad("cert_serial", "este gol.", "is empty."));
+    }
+    Ok(cleaned.to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> String {
+        r#"{"database":"/tmp/x.db","cif":"14399840"}"#.to_string()
+    }
+
+    #[test]
+    fn minimal_config_takes_defaults() {
+        let c = Config::from_json(&minimal()).unwrap();
+        assert_eq!(c.environment, Environment::Prod);
+        assert_eq!(c.language, Lang::Ro);
+        assert_eq!(c.timeout, Duration::from_secs(60));
+        assert_eq!(c.refresh_margin, Duration::from_secs(14 * 86400));
+        assert_eq!(
+            c.api_base("FCTEL/rest").as_str(),
+            "https://api.anaf.ro/prod/FCTEL/rest/"
+        );
+        assert_eq!(
+            c.idp_endpoint("token").as_str(),
+            "https://logincert.anaf.ro/anaf-oauth2/v1/token"
+        );
+        assert_eq!(
+            c.public_base().as_str(),
+            "https://webservicesp.anaf.ro/prod/FCTEL/rest/"
+        );
+    }
+
+    #[test]
+    fn custom_bases_keep_their_path() {
+        let c = Config::from_json(
+            r#"{"database":"d","cif":"14399840","environment":"test","api_url":"http://127.0.0.1:9/sim"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.api_base("ETRANSPORT/ws/v1").as_str(),
+            "http://127.0.0.1:9/sim/test/ETRANSPORT/ws/v1/"
+        );
+    }
+
+    #[test]
+    fn cif_rules() {
+        assert_eq!(normalize_cif(" 14399840 ").unwrap(), "14399840");
+        let e = normalize_cif("RO14399840").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG);
+        assert!(e.message(Lang::Ro).contains("RO"));
+        assert!(normalize_cif("1439984a").is_err());
+        assert!(normalize_cif("14399841").is_err(), "control digit");
+        assert!(normalize_cif("").is_err());
+    }
+
+    #[test]
+    fn serial_rules() {
+        assert_eq!(normalize_serial("1a 2b:3C").unwrap(), "1A2B3C");
+        let e = normalize_serial("1a2ă").unwrap_err();
+        assert!(e.message(Lang::En).contains("cert_serial"));
+        assert!(normalize_serial("   ").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_field() {
+        let e = Config::from_json(r#"{"database":"d","cif":"14399840","databse":"x"}"#).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG);
+        assert!(e.message(Lang::En).contains("\"databse\""));
+        let e = Config::from_json(r#"{"database":"d","cif":"14399840","timeout_seconds":"30"}"#)
+            .unwrap_err();
+        assert!(e.message(Lang::En).contains("timeout_seconds"));
+        let e = Config::from_json(r#"{"database":"d","cif":14399840}"#).unwrap_err();
+        assert!(e.message(Lang::Ro).contains("\"cif\""));
+        let e = Config::from_json(r#"{"cif":"14399840"}"#).unwrap_err();
+        assert!(e.message(Lang::En).contains("database"));
+        assert_eq!(Config::from_json("{").unwrap_err().status, ANAF_ERR_INVALID_JSON);
+        assert_eq!(Config::from_json("[]").unwrap_err().status, ANAF_ERR_INVALID_CONFIG);
+        let e = Config::from_json(r#"{"database":"d","cif":"14399840","language":"de"}"#).unwrap_err();
+        assert!(e.message(Lang::En).contains("language"));
+    }
+
+    #[test]
+    fn oauth_fields_are_required_when_used() {
+        let c = Config::from_json(&minimal()).unwrap();
+        let e = c.oauth().unwrap_err();
+        assert!(e.message(Lang::En).contains("client_id"));
+    }
+
+    #[test]
+    fn serial_normalisation_is_noted() {
+        let c = Config::from_json(r#"{"database":"d","cif":"14399840","cert_serial":"ab cd"}"#).unwrap();
+        assert_eq!(c.cert_serial.as_deref(), Some("ABCD"));
+        assert_eq!(c.notes.len(), 1);
+    }
+}

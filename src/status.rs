@@ -1,0 +1,407 @@
+//! The stable status codes of the C API and their messages in Romanian and English.
+//!
+//! The numbers never change once released: ERPs compare against them. Zero is success,
+//! positive values are non-error outcomes the caller must look at, negative values are
+//! errors. Every code has a Romanian and an English text written for the person who will
+//! read it (the accountant for login and token problems, the developer for API misuse).
+
+/// Success.
+pub const ANAF_OK: i32 = 0;
+/// Not finished yet: a browser link still waiting, or ANAF still processing a message.
+pub const ANAF_PENDING: i32 = 1;
+/// The same XML was already uploaded for this CIF: the answer carries its index_incarcare.
+pub const ANAF_ALREADY_UPLOADED: i32 = 2;
+
+/// A required pointer argument was NULL.
+pub const ANAF_ERR_NULL_POINTER: i32 = -1;
+/// A string argument is not valid UTF-8.
+pub const ANAF_ERR_INVALID_UTF8: i32 = -2;
+/// A JSON argument could not be parsed.
+pub const ANAF_ERR_INVALID_JSON: i32 = -3;
+/// The configuration has a missing, unknown or invalid field (named in the message).
+pub const ANAF_ERR_INVALID_CONFIG: i32 = -4;
+/// An argument has an invalid value (named in the message).
+pub const ANAF_ERR_INVALID_ARGUMENT: i32 = -5;
+/// This function is declared but not available in this build.
+pub const ANAF_ERR_NOT_IMPLEMENTED: i32 = -6;
+/// An internal error was caught at the API boundary; the host process is unaffected.
+pub const ANAF_ERR_INTERNAL: i32 = -7;
+
+/// The token database could not be opened or used.
+pub const ANAF_ERR_DATABASE: i32 = -10;
+/// The token database stayed locked by another process longer than the busy timeout.
+pub const ANAF_ERR_DATABASE_LOCKED: i32 = -11;
+/// The token database (or its folder) is read-only.
+pub const ANAF_ERR_DATABASE_READONLY: i32 = -12;
+/// The token database was created by a newer version of anaf-bridge.
+pub const ANAF_ERR_DATABASE_NEWER: i32 = -13;
+/// The token database or a token row is damaged.
+pub const ANAF_ERR_DATABASE_CORRUPT: i32 = -14;
+
+/// No token is stored for this profile: generate one with the certificate.
+pub const ANAF_ERR_NO_TOKEN: i32 = -20;
+/// The refresh token is expired or refused: a new login with the certificate is needed.
+pub const ANAF_ERR_LOGIN_REQUIRED: i32 = -21;
+/// ANAF refused the client_id / client_secret.
+pub const ANAF_ERR_INVALID_CLIENT: i32 = -22;
+/// ANAF's identity provider answered with another OAuth error (message kept).
+pub const ANAF_ERR_OAUTH: i32 = -23;
+/// ANAF denied access: USB token not plugged in or certificate not enrolled in SPV for this CIF.
+pub const ANAF_ERR_ACCESS_DENIED: i32 = -24;
+/// The user closed the login window or cancelled.
+pub const ANAF_ERR_CANCELLED: i32 = -25;
+/// The operation did not finish within its timeout.
+pub const ANAF_ERR_TIMEOUT: i32 = -26;
+/// No certificate with the configured serial number was offered.
+pub const ANAF_ERR_CERT_NOT_FOUND: i32 = -27;
+/// The TLS connection failed (certificate, handshake, trust).
+pub const ANAF_ERR_TLS: i32 = -28;
+/// The Microsoft Edge WebView2 runtime is not installed.
+pub const ANAF_ERR_WEBVIEW2_MISSING: i32 = -29;
+/// The login answer does not belong to this login (state mismatch).
+pub const ANAF_ERR_STATE_MISMATCH: i32 = -30;
+/// The authorization code expired (it must be used within 60 seconds) or was already used.
+pub const ANAF_ERR_CODE_EXPIRED: i32 = -31;
+/// The redirect_uri does not match the callback registered in SPV.
+pub const ANAF_ERR_REDIRECT_MISMATCH: i32 = -32;
+/// The login window could not be created.
+pub const ANAF_ERR_WINDOW: i32 = -33;
+
+/// The network is unreachable (DNS, connection refused or reset).
+pub const ANAF_ERR_NETWORK: i32 = -40;
+/// ANAF answered with an unexpected HTTP status (e.g. 5xx).
+pub const ANAF_ERR_HTTP: i32 = -41;
+/// ANAF refused the token for this call (401/403): not entitled to this CIF or service.
+pub const ANAF_ERR_UNAUTHORIZED: i32 = -42;
+/// Too many requests (HTTP 429): slow down.
+pub const ANAF_ERR_RATE_LIMITED: i32 = -43;
+/// ANAF's daily quota for this call is used up.
+pub const ANAF_ERR_QUOTA_EXCEEDED: i32 = -44;
+/// An HTML page came back where XML/JSON/PDF was expected (firewall, proxy, maintenance).
+pub const ANAF_ERR_HTML_RESPONSE: i32 = -45;
+/// ANAF's answer could not be understood.
+pub const ANAF_ERR_BAD_RESPONSE: i32 = -46;
+/// ANAF processed the request and rejected it (its message is kept).
+pub const ANAF_ERR_REJECTED: i32 = -47;
+
+/// A file could not be read or written.
+pub const ANAF_ERR_FILE: i32 = -50;
+/// The document is not well-formed XML.
+pub const ANAF_ERR_NOT_XML: i32 = -51;
+/// The document is larger than ANAF accepts (10 MB).
+pub const ANAF_ERR_TOO_LARGE: i32 = -52;
+
+/// The browser link expired (5 hours) before a token was generated.
+pub const ANAF_ERR_LINK_EXPIRED: i32 = -60;
+/// The browser link failed: the token could not be generated in the browser.
+pub const ANAF_ERR_LINK_FAILED: i32 = -61;
+/// No browser link is in progress for this client.
+pub const ANAF_ERR_NO_LINK: i32 = -62;
+
+/// Every status code, for tests and bindings that enumerate them.
+pub const ALL: &[i32] = &[
+    ANAF_OK,
+    ANAF_PENDING,
+    ANAF_ALREADY_UPLOADED,
+    ANAF_ERR_NULL_POINTER,
+    ANAF_ERR_INVALID_UTF8,
+    ANAF_ERR_INVALID_JSON,
+    ANAF_ERR_INVALID_CONFIG,
+    ANAF_ERR_INVALID_ARGUMENT,
+    ANAF_ERR_NOT_IMPLEMENTED,
+    ANAF_ERR_INTERNAL,
+    ANAF_ERR_DATABASE,
+    ANAF_ERR_DATABASE_LOCKED,
+    ANAF_ERR_DATABASE_READONLY,
+    ANAF_ERR_DATABASE_NEWER,
+    ANAF_ERR_DATABASE_CORRUPT,
+    ANAF_ERR_NO_TOKEN,
+    ANAF_ERR_LOGIN_REQUIRED,
+    ANAF_ERR_INVALID_CLIENT,
+    ANAF_ERR_OAUTH,
+    ANAF_ERR_ACCESS_DENIED,
+    ANAF_ERR_CANCELLED,
+    ANAF_ERR_TIMEOUT,
+    ANAF_ERR_CERT_NOT_FOUND,
+    ANAF_ERR_TLS,
+    ANAF_ERR_WEBVIEW2_MISSING,
+    ANAF_ERR_STATE_MISMATCH,
+    ANAF_ERR_CODE_EXPIRED,
+    ANAF_ERR_REDIRECT_MISMATCH,
+    ANAF_ERR_WINDOW,
+    ANAF_ERR_NETWORK,
+    ANAF_ERR_HTTP,
+    ANAF_ERR_UNAUTHORIZED,
+    ANAF_ERR_RATE_LIMITED,
+    ANAF_ERR_QUOTA_EXCEEDED,
+    ANAF_ERR_HTML_RESPONSE,
+    ANAF_ERR_BAD_RESPONSE,
+    ANAF_ERR_REJECTED,
+    ANAF_ERR_FILE,
+    ANAF_ERR_NOT_XML,
+    ANAF_ERR_TOO_LARGE,
+    ANAF_ERR_LINK_EXPIRED,
+    ANAF_ERR_LINK_FAILED,
+    ANAF_ERR_NO_LINK,
+];
+
+/// The user interface language of messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Ro,
+    En,
+}
+
+/// The symbolic name of a status (as in the header), or "ANAF_UNKNOWN".
+pub fn name(code: i32) -> &'static str {
+    texts(code).0
+}
+
+/// The general meaning of a status in the given language; specific errors add detail.
+pub fn message(code: i32, lang: Lang) -> &'static str {
+    let (_, ro, en) = texts(code);
+    match lang {
+        Lang::Ro => ro,
+        Lang::En => en,
+    }
+}
+
+fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
+    match code {
+        ANAF_OK => ("ANAF_OK", "Operațiune reușită.", "Success."),
+        ANAF_PENDING => (
+            "ANAF_PENDING",
+            "Operațiunea nu s-a încheiat încă; încercați din nou mai târziu.",
+            "Not finished yet; try again later.",
+        ),
+        ANAF_ALREADY_UPLOADED => (
+            "ANAF_ALREADY_UPLOADED",
+            "Acest fișier a fost deja încărcat la ANAF; nu a fost trimis din nou.",
+            "This file was already uploaded to ANAF; it was not sent again.",
+        ),
+        ANAF_ERR_NULL_POINTER => (
+            "ANAF_ERR_NULL_POINTER",
+            "Un parametru obligatoriu lipsește (pointer NULL).",
+            "A required argument is missing (NULL pointer).",
+        ),
+        ANAF_ERR_INVALID_UTF8 => (
+            "ANAF_ERR_INVALID_UTF8",
+            "Textul primit nu este UTF-8 valid.",
+            "The text argument is not valid UTF-8.",
+        ),
+        ANAF_ERR_INVALID_JSON => (
+            "ANAF_ERR_INVALID_JSON",
+            "JSON-ul primit nu este valid.",
+            "The JSON argument is not valid.",
+        ),
+        ANAF_ERR_INVALID_CONFIG => (
+            "ANAF_ERR_INVALID_CONFIG",
+            "Configurația este incompletă sau greșită.",
+            "The configuration is incomplete or wrong.",
+        ),
+        ANAF_ERR_INVALID_ARGUMENT => (
+            "ANAF_ERR_INVALID_ARGUMENT",
+            "Un parametru are o valoare nepermisă.",
+            "An argument has an invalid value.",
+        ),
+        ANAF_ERR_NOT_IMPLEMENTED => (
+            "ANAF_ERR_NOT_IMPLEMENTED",
+            "Funcția nu este disponibilă în această versiune a anaf-bridge.",
+            "This function is not available in this version of anaf-bridge.",
+        ),
+        ANAF_ERR_INTERNAL => (
+            "ANAF_ERR_INTERNAL",
+            "Eroare internă în anaf-bridge; aplicația poate continua. Trimiteți jurnalul furnizorului.",
+            "Internal error in anaf-bridge; the application can continue. Send the log to the vendor.",
+        ),
+        ANAF_ERR_DATABASE => (
+            "ANAF_ERR_DATABASE",
+            "Baza de date cu tokenul nu poate fi folosită.",
+            "The token database cannot be used.",
+        ),
+        ANAF_ERR_DATABASE_LOCKED => (
+            "ANAF_ERR_DATABASE_LOCKED",
+            "Baza de date cu tokenul este blocată de alt program; încercați din nou.",
+            "The token database is locked by another program; try again.",
+        ),
+        ANAF_ERR_DATABASE_READONLY => (
+            "ANAF_ERR_DATABASE_READONLY",
+            "Baza de date cu tokenul este doar în citire; verificați drepturile pe fișier și pe folder.",
+            "The token database is read-only; check the permissions of the file and its folder.",
+        ),
+        ANAF_ERR_DATABASE_NEWER => (
+            "ANAF_ERR_DATABASE_NEWER",
+            "Baza de date a fost creată de o versiune mai nouă a anaf-bridge; actualizați DLL-ul.",
+            "The database was created by a newer anaf-bridge; update the DLL.",
+        ),
+        ANAF_ERR_DATABASE_CORRUPT => (
+            "ANAF_ERR_DATABASE_CORRUPT",
+            "Baza de date cu tokenul este deteriorată.",
+            "The token database is damaged.",
+        ),
+        ANAF_ERR_NO_TOKEN => (
+            "ANAF_ERR_NO_TOKEN",
+            "Nu există token ANAF pentru această firmă; generați unul cu semnătura electronică.",
+            "There is no ANAF token for this company; generate one with the certificate.",
+        ),
+        ANAF_ERR_LOGIN_REQUIRED => (
+            "ANAF_ERR_LOGIN_REQUIRED",
+            "Tokenul ANAF a expirat; generați un token nou cu semnătura electronică (stick-ul USB).",
+            "The ANAF token has expired; generate a new one with the certificate (USB token).",
+        ),
+        ANAF_ERR_INVALID_CLIENT => (
+            "ANAF_ERR_INVALID_CLIENT",
+            "ANAF nu recunoaște Client ID / Client Secret; copiați-le din nou din SPV (Editare profil Oauth).",
+            "ANAF does not accept the Client ID / Client Secret; copy them again from SPV (Editare profil Oauth).",
+        ),
+        ANAF_ERR_OAUTH => (
+            "ANAF_ERR_OAUTH",
+            "Serverul de autentificare ANAF a refuzat cererea.",
+            "ANAF's identity provider refused the request.",
+        ),
+        ANAF_ERR_ACCESS_DENIED => (
+            "ANAF_ERR_ACCESS_DENIED",
+            "Acces refuzat de ANAF: verificați că stick-ul cu semnătura este conectat și că certificatul este înrolat în SPV pentru acest CIF.",
+            "Access denied by ANAF: check that the USB token is plugged in and the certificate is enrolled in SPV for this CIF.",
+        ),
+        ANAF_ERR_CANCELLED => (
+            "ANAF_ERR_CANCELLED",
+            "Operațiunea a fost anulată de utilizator.",
+            "The operation was cancelled by the user.",
+        ),
+        ANAF_ERR_TIMEOUT => (
+            "ANAF_ERR_TIMEOUT",
+            "Timpul de așteptare a expirat.",
+            "The operation timed out.",
+        ),
+        ANAF_ERR_CERT_NOT_FOUND => (
+            "ANAF_ERR_CERT_NOT_FOUND",
+            "Certificatul cu seria configurată nu a fost găsit; verificați seria și că stick-ul este conectat.",
+            "No certificate with the configured serial number was found; check the serial and that the USB token is plugged in.",
+        ),
+        ANAF_ERR_TLS => (
+            "ANAF_ERR_TLS",
+            "Conexiunea securizată (TLS) a eșuat.",
+            "The secure (TLS) connection failed.",
+        ),
+        ANAF_ERR_WEBVIEW2_MISSING => (
+            "ANAF_ERR_WEBVIEW2_MISSING",
+            "Lipsește Microsoft Edge WebView2 Runtime; instalați Evergreen WebView2 Runtime de la Microsoft.",
+            "The Microsoft Edge WebView2 Runtime is missing; install the Evergreen WebView2 Runtime from Microsoft.",
+        ),
+        ANAF_ERR_STATE_MISMATCH => (
+            "ANAF_ERR_STATE_MISMATCH",
+            "Răspunsul de autentificare nu aparține acestei cereri; reluați generarea tokenului.",
+            "The login answer does not belong to this request; start the token generation again.",
+        ),
+        ANAF_ERR_CODE_EXPIRED => (
+            "ANAF_ERR_CODE_EXPIRED",
+            "Codul de autorizare a expirat sau a fost deja folosit (este valabil 60 de secunde); reluați generarea tokenului.",
+            "The authorization code expired or was already used (it is valid for 60 seconds); start again.",
+        ),
+        ANAF_ERR_REDIRECT_MISMATCH => (
+            "ANAF_ERR_REDIRECT_MISMATCH",
+            "Callback URL diferă de cel înregistrat în SPV; copiați-l exact din SPV.",
+            "The redirect URI differs from the callback registered in SPV; copy it exactly from SPV.",
+        ),
+        ANAF_ERR_WINDOW => (
+            "ANAF_ERR_WINDOW",
+            "Fereastra de autentificare nu a putut fi deschisă.",
+            "The login window could not be opened.",
+        ),
+        ANAF_ERR_NETWORK => (
+            "ANAF_ERR_NETWORK",
+            "Serverul ANAF nu poate fi contactat; verificați conexiunea la internet, proxy-ul și firewall-ul.",
+            "ANAF cannot be reached; check the internet connection, proxy and firewall.",
+        ),
+        ANAF_ERR_HTTP => (
+            "ANAF_ERR_HTTP",
+            "ANAF a răspuns cu o eroare HTTP neașteptată; încercați mai târziu.",
+            "ANAF answered with an unexpected HTTP error; try again later.",
+        ),
+        ANAF_ERR_UNAUTHORIZED => (
+            "ANAF_ERR_UNAUTHORIZED",
+            "ANAF a refuzat tokenul pentru această operațiune (401/403): tokenul nu are drepturi pe acest CIF sau serviciu.",
+            "ANAF refused the token for this call (401/403): not entitled to this CIF or service.",
+        ),
+        ANAF_ERR_RATE_LIMITED => (
+            "ANAF_ERR_RATE_LIMITED",
+            "Prea multe cereri către ANAF într-un minut; așteptați puțin.",
+            "Too many requests to ANAF in a minute; wait a little.",
+        ),
+        ANAF_ERR_QUOTA_EXCEEDED => (
+            "ANAF_ERR_QUOTA_EXCEEDED",
+            "Limita zilnică ANAF pentru această operațiune a fost atinsă; încercați mâine.",
+            "ANAF's daily limit for this call is used up; try tomorrow.",
+        ),
+        ANAF_ERR_HTML_RESPONSE => (
+            "ANAF_ERR_HTML_RESPONSE",
+            "A venit o pagină HTML în locul răspunsului ANAF (firewall, proxy sau mentenanță ANAF).",
+            "An HTML page came back instead of ANAF's answer (firewall, proxy or ANAF maintenance).",
+        ),
+        ANAF_ERR_BAD_RESPONSE => (
+            "ANAF_ERR_BAD_RESPONSE",
+            "Răspunsul ANAF nu a putut fi interpretat.",
+            "ANAF's answer could not be understood.",
+        ),
+        ANAF_ERR_REJECTED => (
+            "ANAF_ERR_REJECTED",
+            "ANAF a respins cererea.",
+            "ANAF rejected the request.",
+        ),
+        ANAF_ERR_FILE => (
+            "ANAF_ERR_FILE",
+            "Fișierul nu poate fi citit sau scris.",
+            "The file cannot be read or written.",
+        ),
+        ANAF_ERR_NOT_XML => (
+            "ANAF_ERR_NOT_XML",
+            "Documentul nu este un XML valid.",
+            "The document is not well-formed XML.",
+        ),
+        ANAF_ERR_TOO_LARGE => (
+            "ANAF_ERR_TOO_LARGE",
+            "Documentul depășește limita ANAF de 10 MB.",
+            "The document exceeds ANAF's 10 MB limit.",
+        ),
+        ANAF_ERR_LINK_EXPIRED => (
+            "ANAF_ERR_LINK_EXPIRED",
+            "Linkul pentru generarea tokenului a expirat (valabil 5 ore); generați un link nou.",
+            "The token link expired (valid 5 hours); create a new link.",
+        ),
+        ANAF_ERR_LINK_FAILED => (
+            "ANAF_ERR_LINK_FAILED",
+            "Tokenul nu a putut fi generat în browser; închideți și redeschideți browserul și verificați că stick-ul este conectat.",
+            "The token could not be generated in the browser; close and reopen the browser and check the USB token is plugged in.",
+        ),
+        ANAF_ERR_NO_LINK => (
+            "ANAF_ERR_NO_LINK",
+            "Nu există un link de generare token în curs.",
+            "No token link is in progress.",
+        ),
+        _ => (
+            "ANAF_UNKNOWN",
+            "Cod de stare necunoscut.",
+            "Unknown status code.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_name_and_both_messages() {
+        let mut seen = std::collections::HashSet::new();
+        for &c in ALL {
+            assert!(seen.insert(c), "duplicate code {c}");
+            assert_ne!(name(c), "ANAF_UNKNOWN", "code {c} has no text");
+            assert!(!message(c, Lang::Ro).is_empty());
+            assert!(!message(c, Lang::En).is_empty());
+            assert_ne!(message(c, Lang::Ro), message(c, Lang::En));
+        }
+        assert_eq!(name(12345), "ANAF_UNKNOWN");
+    }
+}
