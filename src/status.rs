@@ -83,6 +83,9 @@ pub const ANAF_ERR_HTML_RESPONSE: i32 = -45;
 pub const ANAF_ERR_BAD_RESPONSE: i32 = -46;
 /// ANAF processed the request and rejected it (its message is kept).
 pub const ANAF_ERR_REJECTED: i32 = -47;
+/// An earlier upload of the same document got no answer (timeout, reset, crash): ANAF may
+/// have received it, so it was not sent again. Check the message list or upload with `force`.
+pub const ANAF_ERR_UPLOAD_UNCERTAIN: i32 = -48;
 
 /// A file could not be read or written.
 pub const ANAF_ERR_FILE: i32 = -50;
@@ -137,6 +140,7 @@ pub const ALL: &[i32] = &[
     ANAF_ERR_HTML_RESPONSE,
     ANAF_ERR_BAD_RESPONSE,
     ANAF_ERR_REJECTED,
+    ANAF_ERR_UPLOAD_UNCERTAIN,
     ANAF_ERR_FILE,
     ANAF_ERR_NOT_XML,
     ANAF_ERR_TOO_LARGE,
@@ -349,6 +353,11 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
             "ANAF_ERR_REJECTED",
             "ANAF a respins cererea.",
             "ANAF rejected the request.",
+        ),
+        ANAF_ERR_UPLOAD_UNCERTAIN => (
+            "ANAF_ERR_UPLOAD_UNCERTAIN",
+            "Același fișier a mai fost trimis, dar răspunsul ANAF nu a venit (timeout, conexiune întreruptă sau program închis): ANAF poate să îl fi primit, deci nu a fost trimis din nou. Verificați lista de mesaje din ultimele zile; dacă factura nu apare, retrimiteți cu opțiunea \"force\".",
+            "The same file was sent before but ANAF's answer never came (timeout, broken connection or closed program): ANAF may have received it, so it was not sent again. Check the message list of the last days; if the invoice is not there, upload again with the \"force\" option.",
         ),
         ANAF_ERR_FILE => (
             "ANAF_ERR_FILE",

@@ -1,6 +1,8 @@
 //! The ANAF services, one module per service, over one `Session` per client handle.
 
+pub mod answer;
 pub mod http;
+pub mod pacer;
 
 use crate::config::Config;
 use crate::error::Result;

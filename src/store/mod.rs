@@ -1,5 +1,7 @@
 //! The token database the ERP shares: one SQLite file, opened per session.
 
+pub mod journal;
+
 use crate::error::{Error, Result};
 use crate::status::*;
 use rusqlite::{Connection, ErrorCode, OpenFlags};

@@ -1,0 +1,536 @@
+//! The upload journal and the daily call counters, in the same database as the token.
+//!
+//! Journal: every upload is recorded BEFORE it is sent (state `sending`), then finished
+//! as `uploaded` (with ANAF's index), `rejected` (ANAF answered with an error: nothing was
+//! registered), `failed` (certainly never reached ANAF) or `unknown` (sent, but no answer
+//! came: timeout, connection reset). A crash leaves `sending`, which reads as `unknown`.
+//! A later upload of the same document (same CIF, environment, service, standard, flags
+//! and SHA-256 of the bytes) is not sent again while the last attempt is `uploaded` or
+//! `unknown`/`sending`, unless the caller forces it.
+//!
+//! Counters: calls per ANAF day (Europe/Bucharest) and key, so the per-message and per-CIF
+//! daily quotas of ANAF are respected by every process that shares the database.
+
+use super::{db_error, Store};
+use crate::error::{Error, Result};
+use crate::status::*;
+use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, TimeZone, Utc, Weekday};
+use once_cell::sync::Lazy;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS anaf_upload_journal (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    cif             TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    service         TEXT NOT NULL,
+    standard        TEXT NOT NULL,
+    flags           TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    state           TEXT NOT NULL,
+    index_incarcare TEXT,
+    uit             TEXT,
+    last_status     TEXT,
+    detail          TEXT,
+    forced          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_key
+    ON anaf_upload_journal (cif, environment, service, sha256);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_index
+    ON anaf_upload_journal (index_incarcare);
+CREATE TABLE IF NOT EXISTS anaf_call_count (
+    day   TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, key)
+);
+";
+
+static READY: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(|| Mutex::new(HashSet::new()));
+
+fn ensure_schema(store: &Store, conn: &Connection) -> Result<()> {
+    let mut ready = READY.lock().unwrap_or_else(|p| p.into_inner());
+    if !ready.contains(&store.path) {
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| db_error(&store.path, e))?;
+        ready.insert(store.path.clone());
+    }
+    Ok(())
+}
+
+/// What identifies "the same upload".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadKey {
+    pub cif: String,
+    pub environment: String,
+    /// `efactura`, `efactura-b2c`, `etransport`.
+    pub service: String,
+    pub standard: String,
+    /// The flags that change what ANAF registers (`extern,autofactura,executare`), sorted.
+    pub flags: String,
+    pub sha256: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Sending,
+    Uploaded,
+    Rejected,
+    Failed,
+    Unknown,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Sending => "sending",
+            State::Uploaded => "uploaded",
+            State::Rejected => "rejected",
+            State::Failed => "failed",
+            State::Unknown => "unknown",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "uploaded" => State::Uploaded,
+            "rejected" => State::Rejected,
+            "failed" => State::Failed,
+            "sending" => State::Sending,
+            _ => State::Unknown,
+        }
+    }
+}
+
+/// One journal row.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub cif: String,
+    pub environment: String,
+    pub service: String,
+    pub standard: String,
+    pub flags: String,
+    pub sha256: String,
+    pub size: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub state: String,
+    pub index_incarcare: Option<String>,
+    pub uit: Option<String>,
+    pub last_status: Option<String>,
+    pub detail: Option<String>,
+    pub forced: bool,
+}
+
+impl Entry {
+    pub fn state(&self) -> State {
+        State::parse(&self.state)
+    }
+}
+
+const COLUMNS: &str = "id, cif, environment, service, standard, flags, sha256, size, started_at, finished_at, state, index_incarcare, uit, last_status, detail, forced";
+
+fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        id: r.get(0)?,
+        cif: r.get(1)?,
+        environment: r.get(2)?,
+        service: r.get(3)?,
+        standard: r.get(4)?,
+        flags: r.get(5)?,
+        sha256: r.get(6)?,
+        size: r.get(7)?,
+        started_at: r.get(8)?,
+        finished_at: r.get(9)?,
+        state: r.get(10)?,
+        index_incarcare: r.get(11)?,
+        uit: r.get(12)?,
+        last_status: r.get(13)?,
+        detail: r.get(14)?,
+        forced: r.get::<_, i64>(15)? != 0,
+    })
+}
+
+/// The outcome of [`begin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// Recorded as `sending` with this row id: go ahead and send.
+    Send(i64),
+    /// The same document is already at ANAF (index known): do not send.
+    AlreadyUploaded(Entry),
+    /// The same document was sent and no answer came (or is being sent right now):
+    /// ANAF may have it. Do not send unless forced.
+    Uncertain(Entry),
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Looks for an earlier upload of the same document and, unless one blocks it, records
+/// this attempt as `sending` — all in one write transaction, so two threads or processes
+/// uploading the same file at once cannot both send it.
+pub fn begin(store: &Store, key: &UploadKey, size: usize, force: bool) -> Result<Begin> {
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(&store.path, e))?;
+        if !force {
+            let last: Option<Entry> = tx
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM anaf_upload_journal
+                         WHERE cif = ?1 AND environment = ?2 AND service = ?3 AND standard = ?4
+                           AND flags = ?5 AND sha256 = ?6 AND state NOT IN ('rejected', 'failed')
+                         ORDER BY id DESC LIMIT 1"
+                    ),
+                    params![key.cif, key.environment, key.service, key.standard, key.flags, key.sha256],
+                    row_entry,
+                )
+                .optional()
+                .map_err(|e| db_error(&store.path, e))?;
+            if let Some(e) = last {
+                return Ok(match e.state() {
+                    State::Uploaded => Begin::AlreadyUploaded(e),
+                    _ => Begin::Uncertain(e),
+                });
+            }
+        }
+        tx.execute(
+            "INSERT INTO anaf_upload_journal
+                 (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sending', ?9)",
+            params![
+                key.cif,
+                key.environment,
+                key.service,
+                key.standard,
+                key.flags,
+                key.sha256,
+                size as i64,
+                now_text(),
+                force as i64
+            ],
+        )
+        .map_err(|e| db_error(&store.path, e))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(|e| db_error(&store.path, e))?;
+        Ok(Begin::Send(id))
+    })
+}
+
+/// Records the end of an attempt started with [`begin`].
+pub fn finish(
+    store: &Store,
+    id: i64,
+    state: State,
+    index_incarcare: Option<&str>,
+    uit: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        conn.execute(
+            "UPDATE anaf_upload_journal
+                SET state = ?2, finished_at = ?3, index_incarcare = ?4, uit = ?5, detail = ?6
+              WHERE id = ?1",
+            params![id, state.as_str(), now_text(), index_incarcare, uit, detail],
+        )
+        .map_err(|e| db_error(&store.path, e))?;
+        Ok(())
+    })
+}
+
+/// Notes the last known processing state (`stare`) of an uploaded document.
+pub fn set_last_status(
+    store: &Store,
+    cif: &str,
+    service_prefix: &str,
+    index: &str,
+    stare: &str,
+) -> Result<()> {
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        conn.execute(
+            "UPDATE anaf_upload_journal SET last_status = ?4
+              WHERE cif = ?1 AND service LIKE ?2 || '%' AND index_incarcare = ?3",
+            params![cif, service_prefix, index, stare],
+        )
+        .map_err(|e| db_error(&store.path, e))?;
+        Ok(())
+    })
+}
+
+/// The journal rows of a CIF started in the last `days` days, newest first.
+pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
+    let since = (Utc::now() - ChronoDuration::days(days as i64))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM anaf_upload_journal WHERE cif = ?1 AND started_at >= ?2 ORDER BY id DESC"
+            ))
+            .map_err(|e| db_error(&store.path, e))?;
+        let rows = st
+            .query_map(params![cif, since], row_entry)
+            .map_err(|e| db_error(&store.path, e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_error(&store.path, e))?;
+        Ok(rows)
+    })
+}
+
+/// One row by id.
+pub fn get(store: &Store, id: i64) -> Result<Option<Entry>> {
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = ?1"),
+            params![id],
+            row_entry,
+        )
+        .optional()
+        .map_err(|e| db_error(&store.path, e))
+    })
+}
+
+/// ANAF's day: the calendar date in Romania (EET, EEST from the last Sunday of March
+/// 01:00 UTC to the last Sunday of October 01:00 UTC), when ANAF's daily quotas restart.
+pub fn anaf_day(now: DateTime<Utc>) -> NaiveDate {
+    let year = now.year();
+    let last_sunday = |month: u32| -> DateTime<Utc> {
+        let first_next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        }
+        .unwrap_or_default();
+        let mut d = first_next - ChronoDuration::days(1);
+        while d.weekday() != Weekday::Sun {
+            d -= ChronoDuration::days(1);
+        }
+        Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).unwrap_or_default())
+    };
+    let summer = now >= last_sunday(3) && now < last_sunday(10);
+    let offset = if summer { 3 } else { 2 };
+    (now + ChronoDuration::hours(offset)).date_naive()
+}
+
+/// Counts one call of `kind` on `key` for today and refuses it, without counting, when
+/// `limit` calls were already made today (by any process sharing the database).
+/// Returns the number of calls made today including this one.
+pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u32> {
+    let today = anaf_day(Utc::now());
+    let day = today.to_string();
+    let old = (today - ChronoDuration::days(2)).to_string();
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(&store.path, e))?;
+        let used: u32 = tx
+            .query_row(
+                "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
+                params![day, kind, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| db_error(&store.path, e))?
+            .unwrap_or(0);
+        if used >= limit {
+            return Err(Error::with(
+                ANAF_ERR_QUOTA_EXCEEDED,
+                format!(
+                    "anaf-bridge a oprit apelul înainte de ANAF: s-au făcut deja {used} apeluri „{kind}” pentru {key} astăzi (limita ANAF: {limit} pe zi)."
+                ),
+                format!(
+                    "anaf-bridge stopped the call before ANAF: {used} \"{kind}\" calls for {key} were already made today (ANAF's limit: {limit} a day)."
+                ),
+            ));
+        }
+        tx.execute(
+            "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (day, kind, key) DO UPDATE SET count = count + 1",
+            params![day, kind, key],
+        )
+        .map_err(|e| db_error(&store.path, e))?;
+        tx.execute("DELETE FROM anaf_call_count WHERE day < ?1", params![old])
+            .map_err(|e| db_error(&store.path, e))?;
+        tx.commit().map_err(|e| db_error(&store.path, e))?;
+        Ok(used + 1)
+    })
+}
+
+/// How many calls of `kind` on `key` were made today.
+pub fn calls_today(store: &Store, kind: &str, key: &str) -> Result<u32> {
+    let day = anaf_day(Utc::now()).to_string();
+    store.with(|conn| {
+        ensure_schema(store, conn)?;
+        Ok(conn
+            .query_row(
+                "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
+                params![day, kind, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| db_error(&store.path, e))?
+            .unwrap_or(0))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(sha: &str) -> UploadKey {
+        UploadKey {
+            cif: "14399840".into(),
+            environment: "test".into(),
+            service: "efactura".into(),
+            standard: "UBL".into(),
+            flags: "".into(),
+            sha256: sha.into(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("j.db")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn uploaded_blocks_a_second_send_until_forced() {
+        let (_d, s) = store();
+        let Begin::Send(id) = begin(&s, &key("aa"), 10, false).unwrap() else {
+            panic!()
+        };
+        finish(&s, id, State::Uploaded, Some("3828"), None, None).unwrap();
+        match begin(&s, &key("aa"), 10, false).unwrap() {
+            Begin::AlreadyUploaded(e) => {
+                assert_eq!(e.index_incarcare.as_deref(), Some("3828"));
+                assert_eq!(e.id, id);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Another document, another standard or flags: not the same upload.
+        assert!(matches!(
+            begin(&s, &key("bb"), 10, false).unwrap(),
+            Begin::Send(_)
+        ));
+        let mut k = key("aa");
+        k.flags = "extern".into();
+        assert!(matches!(begin(&s, &k, 10, false).unwrap(), Begin::Send(_)));
+        let Begin::Send(forced) = begin(&s, &key("aa"), 10, true).unwrap() else {
+            panic!()
+        };
+        assert!(get(&s, forced).unwrap().unwrap().forced);
+    }
+
+    #[test]
+    fn no_answer_and_crash_are_uncertain_rejected_and_failed_are_not() {
+        let (_d, s) = store();
+        // A crash between begin and finish leaves "sending".
+        let Begin::Send(_) = begin(&s, &key("c1"), 1, false).unwrap() else {
+            panic!()
+        };
+        assert!(
+            matches!(begin(&s, &key("c1"), 1, false).unwrap(), Begin::Uncertain(e) if e.state == "sending")
+        );
+        let Begin::Send(id) = begin(&s, &key("c2"), 1, false).unwrap() else {
+            panic!()
+        };
+        finish(&s, id, State::Unknown, None, None, Some("timeout")).unwrap();
+        assert!(
+            matches!(begin(&s, &key("c2"), 1, false).unwrap(), Begin::Uncertain(e) if e.detail.as_deref() == Some("timeout"))
+        );
+        for st in [State::Rejected, State::Failed] {
+            let k = key(st.as_str());
+            let Begin::Send(id) = begin(&s, &k, 1, false).unwrap() else {
+                panic!()
+            };
+            finish(&s, id, st, None, None, None).unwrap();
+            assert!(matches!(begin(&s, &k, 1, false).unwrap(), Begin::Send(_)));
+        }
+    }
+
+    #[test]
+    fn journal_survives_reopening_and_tracks_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        {
+            let s = Store::open(&path).unwrap();
+            let Begin::Send(id) = begin(&s, &key("dd"), 5, false).unwrap() else {
+                panic!()
+            };
+            finish(&s, id, State::Uploaded, Some("77"), None, None).unwrap();
+            set_last_status(&s, "14399840", "efactura", "77", "ok").unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let rows = recent(&s, "14399840", 1).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].last_status.as_deref(), Some("ok"));
+        assert!(matches!(
+            begin(&s, &key("dd"), 5, false).unwrap(),
+            Begin::AlreadyUploaded(_)
+        ));
+    }
+
+    #[test]
+    fn counters_stop_at_the_limit() {
+        let (_d, s) = store();
+        for i in 1..=3 {
+            assert_eq!(count_call(&s, "descarcare", "14399840/1", 3).unwrap(), i);
+        }
+        let e = count_call(&s, "descarcare", "14399840/1", 3).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_QUOTA_EXCEEDED);
+        assert_eq!(calls_today(&s, "descarcare", "14399840/1").unwrap(), 3);
+        assert_eq!(count_call(&s, "descarcare", "14399840/2", 3).unwrap(), 1);
+    }
+
+    #[test]
+    fn anaf_day_follows_romanian_time() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Winter: UTC+2.
+        assert_eq!(
+            anaf_day(t("2026-01-15T21:59:00Z")).to_string(),
+            "2026-01-15"
+        );
+        assert_eq!(
+            anaf_day(t("2026-01-15T22:00:00Z")).to_string(),
+            "2026-01-16"
+        );
+        // Summer: UTC+3.
+        assert_eq!(
+            anaf_day(t("2026-07-15T20:59:00Z")).to_string(),
+            "2026-07-15"
+        );
+        assert_eq!(
+            anaf_day(t("2026-07-15T21:00:00Z")).to_string(),
+            "2026-07-16"
+        );
+        // 2026: DST from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(
+            anaf_day(t("2026-03-29T00:59:00Z")).to_string(),
+            "2026-03-29"
+        );
+        assert_eq!(
+            anaf_day(t("2026-03-28T21:30:00Z")).to_string(),
+            "2026-03-28"
+        );
+        assert_eq!(
+            anaf_day(t("2026-10-24T21:30:00Z")).to_string(),
+            "2026-10-25"
+        );
+    }
+}
