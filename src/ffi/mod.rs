@@ -228,3 +228,15 @@ pub(crate) fn not_implemented(name: &str) -> Result<i32> {
         format!("({name})"),
     ))
 }
+
+/// [`entry`] for the integration tests of the panic boundary.
+#[doc(hidden)]
+pub fn entry_for_tests(f: impl FnOnce() -> Result<i32>) -> i32 {
+    entry(f)
+}
+
+/// [`give`] for the integration tests of `anaf_free`.
+#[doc(hidden)]
+pub fn give_for_tests(slot: &mut *mut c_char, s: &str) {
+    give(slot, s)
+}

@@ -1,0 +1,143 @@
+//! The C API core through its real exports: opening, config errors naming their field,
+//! NULL / invalid UTF-8 arguments, handle misuse, languages, the panic boundary.
+
+use anaf_bridge::ffi::core::*;
+use anaf_bridge::ffi::token::*;
+use anaf_bridge::status::*;
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(anaf_last_error()) }.to_string_lossy().into_owned()
+}
+
+fn open(json: &str) -> (i32, *mut anaf_bridge::ffi::AnafClient) {
+    let c = CString::new(json).unwrap();
+    let mut client = ptr::null_mut();
+    let rc = unsafe { anaf_open(c.as_ptr(), &mut client) };
+    (rc, client)
+}
+
+fn db(dir: &tempfile::TempDir) -> String {
+    dir.path().join("t.db").to_string_lossy().replace('\\', "/")
+}
+
+#[test]
+fn open_and_close_a_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rc, client) = open(&format!(r#"{{"database":"{}","cif":"14399840"}}"#, db(&dir)));
+    assert_eq!(rc, ANAF_OK, "{}", last_error());
+    assert!(!client.is_null());
+    assert_eq!(last_error(), "");
+    assert!(dir.path().join("t.db").exists(), "the database is created at open");
+    assert_eq!(unsafe { anaf_close(client) }, ANAF_OK);
+    assert_eq!(unsafe { anaf_close(client) }, ANAF_ERR_INVALID_ARGUMENT, "double close is refused");
+    assert_eq!(unsafe { anaf_close(ptr::null_mut()) }, ANAF_OK);
+}
+
+#[test]
+fn every_config_error_names_its_field() {
+    let cases: &[(&str, i32, &str)] = &[
+        ("{", ANAF_ERR_INVALID_JSON, "Configura"),
+        ("[1]", ANAF_ERR_INVALID_CONFIG, "obiect JSON"),
+        (r#"{"cif":"14399840"}"#, ANAF_ERR_INVALID_CONFIG, "\"database\""),
+        (r#"{"database":"d.db"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif\""),
+        (r#"{"database":"d.db","cif":"RO14399840"}"#, ANAF_ERR_INVALID_CONFIG, "RO"),
+        (r#"{"database":"d.db","cif":"14399841"}"#, ANAF_ERR_INVALID_CONFIG, "cifra de control"),
+        (r#"{"database":"d.db","cif":"1439984O"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif\""),
+        (r#"{"database":"d.db","cif":"14399840","cert_serial":"ăâ"}"#, ANAF_ERR_INVALID_CONFIG, "\"cert_serial\""),
+        (r#"{"database":"d.db","cif":"14399840","environment":"dev"}"#, ANAF_ERR_INVALID_CONFIG, "\"environment\""),
+        (r#"{"database":"d.db","cif":"14399840","language":"fr"}"#, ANAF_ERR_INVALID_CONFIG, "\"language\""),
+        (r#"{"database":"d.db","cif":"14399840","timeout_seconds":0}"#, ANAF_ERR_INVALID_CONFIG, "\"timeout_seconds\""),
+        (r#"{"database":"d.db","cif":"14399840","timeout_seconds":"9"}"#, ANAF_ERR_INVALID_CONFIG, "\"timeout_seconds\""),
+        (r#"{"database":"d.db","cif":"14399840","api_url":"ftp://x"}"#, ANAF_ERR_INVALID_CONFIG, "\"api_url\""),
+        (r#"{"database":"d.db","cif":"14399840","redirect_uri":"not a url"}"#, ANAF_ERR_INVALID_CONFIG, "\"redirect_uri\""),
+        (r#"{"database":"d.db","cif":"14399840","client_id":5}"#, ANAF_ERR_INVALID_CONFIG, "\"client_id\""),
+        (r#"{"database":"d.db","cif":"14399840","cif_":"1"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif_\""),
+        (r#"{"database":"d.db","cif":"14399840","rate_limit_per_minute":5000}"#, ANAF_ERR_INVALID_CONFIG, "\"rate_limit_per_minute\""),
+    ];
+    for (json, status, needle) in cases {
+        let (rc, client) = open(json);
+        assert_eq!(rc, *status, "{json}: {}", last_error());
+        assert!(client.is_null());
+        let msg = last_error();
+        assert!(msg.contains(needle), "{json}: message {msg:?} lacks {needle:?}");
+    }
+}
+
+#[test]
+fn english_messages_on_request() {
+    let (rc, _) = open(r#"{"database":"d.db","cif":"RO14399840","language":"en"}"#);
+    assert_eq!(rc, ANAF_ERR_INVALID_CONFIG);
+    assert!(last_error().contains("without the prefix"), "{}", last_error());
+}
+
+#[test]
+fn null_and_invalid_utf8_arguments() {
+    let mut client = ptr::null_mut();
+    assert_eq!(unsafe { anaf_open(ptr::null(), &mut client) }, ANAF_ERR_NULL_POINTER);
+    assert!(last_error().contains("config_json"));
+    let json = CString::new(r#"{"database":"d.db","cif":"14399840"}"#).unwrap();
+    assert_eq!(unsafe { anaf_open(json.as_ptr(), ptr::null_mut()) }, ANAF_ERR_NULL_POINTER);
+    assert!(last_error().contains("out_client"));
+    let bad = b"{\"database\":\"d\xff.db\",\"cif\":\"14399840\"}\0";
+    assert_eq!(
+        unsafe { anaf_open(bad.as_ptr() as *const c_char, &mut client) },
+        ANAF_ERR_INVALID_UTF8
+    );
+    let mut out: *mut c_char = 1 as *mut c_char;
+    assert_eq!(unsafe { anaf_get_token(ptr::null_mut(), &mut out) }, ANAF_ERR_NULL_POINTER);
+    assert!(out.is_null(), "output cleared before any work");
+}
+
+#[test]
+fn a_foreign_handle_is_refused_not_dereferenced() {
+    let fake = 0x1000 as *mut anaf_bridge::ffi::AnafClient;
+    assert_eq!(unsafe { anaf_refresh(fake) }, ANAF_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("client"));
+}
+
+#[test]
+fn unreachable_database_folder_is_a_database_error() {
+    let (rc, _) = open(r#"{"database":"/nonexistent-dir/x/t.db","cif":"14399840"}"#);
+    assert_eq!(rc, ANAF_ERR_DATABASE, "{}", last_error());
+    assert!(last_error().contains("/nonexistent-dir/x/t.db"));
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_reported_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let (rc, _) = open(&format!(r#"{{"database":"{}","cif":"14399840"}}"#, db(&dir)));
+    assert_eq!(rc, ANAF_ERR_DATABASE_CORRUPT, "{}", last_error());
+    assert_eq!(std::fs::read(&path).unwrap(), vec![b'x'; 4096], "the file is left untouched");
+}
+
+#[test]
+fn names_and_version() {
+    let v = unsafe { CStr::from_ptr(anaf_version()) }.to_str().unwrap();
+    assert_eq!(v, anaf_bridge::VERSION);
+    for &code in ALL {
+        let n = unsafe { CStr::from_ptr(anaf_status_name(code)) }.to_str().unwrap();
+        assert_eq!(n, name(code));
+    }
+    let n = unsafe { CStr::from_ptr(anaf_status_name(424242)) }.to_str().unwrap();
+    assert_eq!(n, "ANAF_UNKNOWN");
+}
+
+#[test]
+fn strings_handed_out_are_freed_by_anaf_free() {
+    unsafe { anaf_free(ptr::null_mut()) };
+    let mut slot: *mut c_char = ptr::null_mut();
+    anaf_bridge::ffi::give_for_tests(&mut slot, "abc");
+    assert_eq!(unsafe { CStr::from_ptr(slot) }.to_str().unwrap(), "abc");
+    unsafe { anaf_free(slot) };
+}
+
+#[test]
+fn a_panic_inside_an_entry_becomes_internal_error() {
+    let rc = anaf_bridge::ffi::entry_for_tests(|| panic!("boom in test"));
+    assert_eq!(rc, ANAF_ERR_INTERNAL);
+    assert!(last_error().contains("boom in test"), "{}", last_error());
+}
