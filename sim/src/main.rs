@@ -1,1 +1,2 @@
+//! The anaf-sim binary (filled in by the binary slice).
 fn main() {}
