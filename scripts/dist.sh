@@ -6,6 +6,7 @@
 # Options: --no-demo  build only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/deps.sh
 root=$PWD
 demo=1
 for a in "$@"; do

@@ -7,6 +7,7 @@
 # Ends with "N passed, M failed" over the suites; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/deps.sh
 passed=0; failed=0; failures=""
 suite() { # name command...
   local name=$1; shift
