@@ -1,0 +1,209 @@
+//! The relay's two uses of cryptography.
+//!
+//! 1. Tokens for the DLL: sealed to the X25519 public key the DLL sent with the link
+//!    (ephemeral-static ECDH, HKDF-SHA256, ChaCha20-Poly1305, the link id as associated
+//!    data). The relay drops the ephemeral secret at once, so after sealing it can no
+//!    longer read what it stored; only the holder of the DLL's private key can.
+//! 2. The client secret while a link waits: sealed with a key made at process start and
+//!    kept only in memory ([`ProcessKey`]), opened for the code exchange into a buffer
+//!    that is wiped when dropped.
+//!
+//! The DLL side (src/login/link.rs) implements the same derivation to open the tokens;
+//! `tests/link_flow.rs` proves the two agree.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hkdf::Hkdf;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use x25519_dalek::{EphemeralSecret, PublicKey};
+use zeroize::Zeroizing;
+
+/// HKDF `info` of the token sealing; changing it is a protocol version change.
+pub const KDF_INFO: &[u8] = b"anaf-relay/link-tokens/v1";
+
+/// Tokens sealed to the DLL's public key.
+pub struct Sealed {
+    pub ephemeral_public_key: [u8; 32],
+    pub nonce: [u8; 12],
+    pub ciphertext: Vec<u8>,
+}
+
+/// The symmetric key both sides derive: HKDF-SHA256 over the X25519 shared secret,
+/// salted with the ephemeral and the recipient public keys.
+pub fn derive_key(
+    shared: &[u8; 32],
+    ephemeral_public: &[u8; 32],
+    recipient: &[u8; 32],
+) -> Zeroizing<[u8; 32]> {
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(ephemeral_public);
+    salt[32..].copy_from_slice(recipient);
+    let hk = Hkdf::<Sha256>::new(Some(&salt), shared);
+    let mut okm = Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF-SHA256's limit of 255 * 32.
+    hk.expand(KDF_INFO, okm.as_mut()).expect("hkdf length");
+    okm
+}
+
+/// Seals `plaintext` to `recipient`; `None` when the public key is a low-order point
+/// (a shared secret of zeros: refused rather than encrypting with a known key).
+pub fn seal(recipient: &[u8; 32], link_id: &str, plaintext: &[u8]) -> Option<Sealed> {
+    let eph = EphemeralSecret::random_from_rng(OsRng);
+    let eph_pub = PublicKey::from(&eph);
+    let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
+    if !shared.was_contributory() {
+        return None;
+    }
+    let key = derive_key(shared.as_bytes(), eph_pub.as_bytes(), recipient);
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
+    let mut nonce = [0u8; 12];
+    OsRng.fill_bytes(&mut nonce);
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: link_id.as_bytes(),
+            },
+        )
+        .ok()?;
+    Some(Sealed {
+        ephemeral_public_key: *eph_pub.as_bytes(),
+        nonce,
+        ciphertext,
+    })
+}
+
+/// A key made at start and held only in this process's memory (wiped on drop).
+pub struct ProcessKey(Zeroizing<[u8; 32]>);
+
+impl ProcessKey {
+    pub fn generate() -> Self {
+        let mut k = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(k.as_mut());
+        ProcessKey(k)
+    }
+
+    /// `nonce || ciphertext` of `plaintext`, bound to `aad`.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(self.0.as_ref()));
+        let mut nonce = [0u8; 12];
+        OsRng.fill_bytes(&mut nonce);
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .expect("chacha20poly1305 encrypt");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if sealed.len() < 12 + 16 {
+            return None;
+        }
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(self.0.as_ref()));
+        cipher
+            .decrypt(
+                Nonce::from_slice(&sealed[..12]),
+                Payload {
+                    msg: &sealed[12..],
+                    aad,
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+}
+
+/// `n` random bytes, base64url without padding.
+pub fn random_token(n: usize) -> String {
+    let mut b = Zeroizing::new(vec![0u8; n]);
+    OsRng.fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(&*b)
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+pub fn b64(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+/// Decodes base64url (padding tolerated) into exactly 32 bytes.
+pub fn b64_32(text: &str) -> Option<[u8; 32]> {
+    let v = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    v.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x25519_dalek::StaticSecret;
+
+    #[test]
+    fn sealed_tokens_open_only_with_the_recipient_key_and_link_id() {
+        let dll = StaticSecret::random_from_rng(OsRng);
+        let dll_pub = *PublicKey::from(&dll).as_bytes();
+        let s = seal(&dll_pub, "link1", b"{\"access_token\":\"x\"}").unwrap();
+        let shared = dll.diffie_hellman(&PublicKey::from(s.ephemeral_public_key));
+        let key = derive_key(shared.as_bytes(), &s.ephemeral_public_key, &dll_pub);
+        let c = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
+        let pt = c
+            .decrypt(
+                Nonce::from_slice(&s.nonce),
+                Payload {
+                    msg: &s.ciphertext,
+                    aad: b"link1",
+                },
+            )
+            .unwrap();
+        assert_eq!(pt, b"{\"access_token\":\"x\"}");
+        assert!(c
+            .decrypt(
+                Nonce::from_slice(&s.nonce),
+                Payload {
+                    msg: &s.ciphertext,
+                    aad: b"link2"
+                }
+            )
+            .is_err());
+        let other = StaticSecret::random_from_rng(OsRng);
+        let shared = other.diffie_hellman(&PublicKey::from(s.ephemeral_public_key));
+        let key = derive_key(shared.as_bytes(), &s.ephemeral_public_key, &dll_pub);
+        let c = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
+        assert!(c
+            .decrypt(
+                Nonce::from_slice(&s.nonce),
+                Payload {
+                    msg: &s.ciphertext,
+                    aad: b"link1"
+                }
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn low_order_public_key_is_refused() {
+        assert!(seal(&[0u8; 32], "l", b"x").is_none());
+    }
+
+    #[test]
+    fn process_key_round_trip_and_binding() {
+        let k = ProcessKey::generate();
+        let s = k.seal(b"a", b"secret");
+        assert_eq!(&**k.open(b"a", &s).unwrap(), b"secret");
+        assert!(k.open(b"b", &s).is_none());
+        assert!(ProcessKey::generate().open(b"a", &s).is_none());
+    }
+}
