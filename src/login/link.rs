@@ -1,0 +1,737 @@
+//! The browser link: a URL, valid 5 hours, that whoever holds the USB token opens in a
+//! browser on any computer; the token it produces is imported by the ERP on its own.
+//!
+//! The DLL asks the vendor's `anaf-relay` (config `relay_url`) for a link, sending:
+//! the application's client_id and client_secret (the relay must exchange ANAF's code
+//! within 60 seconds, without the DLL), an X25519 public key made for this link, and the
+//! SHA-256 of a random retrieval secret. The relay seals the tokens to that public key,
+//! so what it stores it cannot read; the DLL retrieves them once, presenting the
+//! retrieval secret, and the relay deletes them.
+//!
+//! The pending link (id, retrieval secret, private key, expiry) is kept in the table
+//! `anaf_link` of the ERP's database, one row per profile (CIF, client_id, environment),
+//! so a poll from another handle or another process (the ERP's token form reopened)
+//! can finish it. The row is deleted once the token is stored, or when the link expired
+//! or the relay no longer knows it. Its secrets give access only to this link's sealed
+//! answer, which is never worth more than the token row beside it.
+
+use crate::client::token::TokenInfo;
+use crate::client::Session;
+use crate::error::{Error, Result};
+use crate::status::*;
+use crate::store::{db_error, Profile};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hkdf::Hkdf;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+/// Must equal the relay's `crypto::KDF_INFO`.
+const KDF_INFO: &[u8] = b"anaf-relay/link-tokens/v1";
+/// The relay's clock may run ahead of ours: the DLL declares a link expired on its own
+/// only this long after the relay's `expires_at` (the relay's answer decides before).
+const CLOCK_GRACE: i64 = 300;
+/// How long one poller holds the row while it talks to the relay.
+const CLAIM_SECONDS: i64 = 60;
+/// One poll's HTTP budget: a poll must not block the ERP's form.
+const POLL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pause between polls in [`wait`].
+const WAIT_STEP: Duration = Duration::from_millis(1000);
+
+const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS anaf_link (
+    cif TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    link_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    relay_url TEXT NOT NULL,
+    retrieval_secret TEXT NOT NULL,
+    private_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    claimed_until INTEGER,
+    sealed_answer TEXT,
+    last_reason TEXT,
+    last_detail TEXT,
+    PRIMARY KEY (cif, client_id, environment)
+)";
+
+/// A pending link as kept in `anaf_link`.
+#[derive(Clone)]
+struct Row {
+    link_id: String,
+    url: String,
+    relay_url: String,
+    secret: Zeroizing<String>,
+    private_key: Zeroizing<String>,
+    expires_at: i64,
+    sealed_answer: Option<String>,
+    last_reason: Option<String>,
+    last_detail: Option<String>,
+}
+
+/// What `begin` hands back.
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub id: String,
+    pub url: String,
+    /// Unix seconds (the relay's clock).
+    pub expires_at: i64,
+}
+
+/// A poll that did not fail.
+#[derive(Clone, Debug)]
+pub enum Poll {
+    /// Not yet; `last_failure` is the reason of a failed attempt the user may retry.
+    Pending { link: Link },
+    /// The token is in the table.
+    Done { info: TokenInfo },
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn local_time(unix: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_opt(unix, 0)
+        .single()
+        .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn db(session: &Session, e: rusqlite::Error) -> Error {
+    db_error(&session.store.path, e)
+}
+
+fn ensure_table(session: &Session) -> Result<()> {
+    session.store.with(|c| {
+        c.execute_batch(TABLE_SQL)
+            .map_err(|e| db_error(&session.store.path, e))
+    })
+}
+
+fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
+    ensure_table(session)?;
+    session.store.with(|c| {
+        c.query_row(
+            "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
+                    sealed_answer, last_reason, last_detail
+             FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
+            params![p.cif, p.client_id, p.environment],
+            |r| {
+                Ok(Row {
+                    link_id: r.get(0)?,
+                    url: r.get(1)?,
+                    relay_url: r.get(2)?,
+                    secret: Zeroizing::new(r.get(3)?),
+                    private_key: Zeroizing::new(r.get(4)?),
+                    expires_at: r.get(5)?,
+                    sealed_answer: r.get(6)?,
+                    last_reason: r.get(7)?,
+                    last_detail: r.get(8)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| db(session, e))
+    })
+}
+
+fn delete_row(session: &Session, p: &Profile, link_id: &str) -> Result<()> {
+    session.store.with(|c| {
+        c.execute(
+            "DELETE FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4",
+            params![p.cif, p.client_id, p.environment, link_id],
+        )
+        .map(|_| ())
+        .map_err(|e| db(session, e))
+    })
+}
+
+fn update(
+    session: &Session,
+    p: &Profile,
+    link_id: &str,
+    sql_set: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<usize> {
+    session.store.with(|c| {
+        let sql = format!(
+            "UPDATE anaf_link SET {sql_set} WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4"
+        );
+        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&p.cif, &p.client_id, &p.environment, &link_id];
+        all.extend_from_slice(values);
+        c.execute(&sql, all.as_slice()).map_err(|e| db(session, e))
+    })
+}
+
+fn relay_base(session: &Session) -> Result<url::Url> {
+    session.config.relay_url.clone().ok_or_else(|| {
+        Error::with(
+            ANAF_ERR_INVALID_CONFIG,
+            "Câmpul \"relay_url\" lipsește: adresa serverului anaf-relay al furnizorului este necesară pentru linkul de generare token.",
+            "Field \"relay_url\" is missing: the vendor's anaf-relay address is needed for the token link.",
+        )
+    })
+}
+
+fn relay_endpoint(base: &str, rel: &str) -> Result<url::Url> {
+    let u = url::Url::parse(base)
+        .map_err(|e| Error::verbatim(ANAF_ERR_INVALID_CONFIG, format!("relay_url: {e}")))?;
+    Ok(crate::config::join(&u, rel))
+}
+
+fn net(e: reqwest::Error, relay: &str) -> Error {
+    let (err, _) = crate::client::answer::network_error(&e);
+    let detail = err.detail(Lang::En).unwrap_or("").to_string();
+    Error::with(
+        err.status,
+        format!("Serverul anaf-relay {relay} nu răspunde {detail}"),
+        format!("The anaf-relay server {relay} does not answer {detail}"),
+    )
+}
+
+fn relay_http_error(status: u16, relay: &str) -> Error {
+    Error::with(
+        ANAF_ERR_HTTP,
+        format!("Serverul anaf-relay {relay} a răspuns HTTP {status}."),
+        format!("The anaf-relay server {relay} answered HTTP {status}."),
+    )
+}
+
+fn profile(session: &Session) -> Result<Profile> {
+    session.profile()
+}
+
+/// Creates a link at the relay and remembers it; replaces any link pending for this
+/// profile (which is cancelled at the relay, best effort).
+pub fn begin(session: &Session) -> Result<Link> {
+    let cfg = &session.config;
+    let base = relay_base(session)?;
+    let p = profile(session)?;
+    let client_secret = cfg.client_secret.clone().ok_or_else(|| {
+        Error::with(
+            ANAF_ERR_INVALID_CONFIG,
+            "Câmpul \"client_secret\" lipsește; este necesar pentru token.",
+            "Field \"client_secret\" is missing; it is needed for the token.",
+        )
+    })?;
+    let client_secret = Zeroizing::new(client_secret);
+    ensure_table(session)?;
+    if let Some(old) = load(session, &p)? {
+        cancel_at_relay(session, &old);
+        delete_row(session, &p, &old.link_id)?;
+    }
+
+    let key = StaticSecret::random_from_rng(OsRng);
+    let public = PublicKey::from(&key);
+    let mut raw = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(raw.as_mut());
+    let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_ref()));
+    crate::log::forget_me_not(&secret);
+    let verifier: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+
+    let mut body = json!({
+        "client_id": p.client_id,
+        "client_secret": client_secret.as_str(),
+        "public_key": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+        "verifier": URL_SAFE_NO_PAD.encode(verifier),
+        "cif": cfg.cif,
+    });
+    if let Some(r) = &cfg.redirect_uri {
+        body["redirect_uri"] = json!(r);
+    }
+    let body = Zeroizing::new(body.to_string());
+    let relay = base.as_str().to_string();
+    let url = crate::config::join(&base, "api/links");
+    let http = session.http.clone();
+    let payload = body.as_bytes().to_vec();
+    let (status, answer) = crate::client::http::block_on(async move {
+        let r = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .timeout(POLL_TIMEOUT)
+            .body(payload)
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        let b = r.bytes().await?;
+        Ok::<_, reqwest::Error>((s, b))
+    })
+    .map_err(|e| net(e, &relay))?;
+    let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+    match status {
+        201 | 200 => {}
+        409 => {
+            let cb = v.get("callback_url").and_then(Value::as_str).unwrap_or("?");
+            return Err(Error::with(
+                ANAF_ERR_REDIRECT_MISMATCH,
+                format!("Pentru linkul prin browser, Callback URL din SPV (și \"redirect_uri\") trebuie să fie adresa serverului anaf-relay: {cb}"),
+                format!("For the browser link, the Callback URL in SPV (and \"redirect_uri\") must be the anaf-relay's address: {cb}"),
+            ));
+        }
+        403 => {
+            return Err(Error::with(
+                ANAF_ERR_LINK_FAILED,
+                format!(
+                    "Serverul anaf-relay {relay} nu deservește acest client_id ({})",
+                    p.client_id
+                ),
+                format!(
+                    "The anaf-relay server {relay} does not serve this client_id ({})",
+                    p.client_id
+                ),
+            ))
+        }
+        503 => {
+            return Err(Error::with(
+                ANAF_ERR_LINK_FAILED,
+                format!("Serverul anaf-relay {relay} este ocupat; încercați peste câteva minute."),
+                format!("The anaf-relay server {relay} is busy; try again in a few minutes."),
+            ))
+        }
+        s => return Err(relay_http_error(s, &relay)),
+    }
+    let (Some(id), Some(link_url), Some(expires_at)) = (
+        v.get("id").and_then(Value::as_str),
+        v.get("url").and_then(Value::as_str),
+        v.get("expires_at").and_then(Value::as_i64),
+    ) else {
+        return Err(Error::with(
+            ANAF_ERR_BAD_RESPONSE,
+            format!("Răspunsul serverului anaf-relay {relay} nu are id/url/expires_at."),
+            format!("The anaf-relay server {relay} answered without id/url/expires_at."),
+        ));
+    };
+    if !(link_url.starts_with("https://") || link_url.starts_with("http://"))
+        || id.is_empty()
+        || id.len() > 100
+    {
+        return Err(Error::verbatim(
+            ANAF_ERR_BAD_RESPONSE,
+            format!("anaf-relay {relay}: link"),
+        ));
+    }
+    let private_key = Zeroizing::new(URL_SAFE_NO_PAD.encode(key.to_bytes()));
+    session.store.with(|c| {
+        c.execute(
+            "INSERT OR REPLACE INTO anaf_link
+               (cif, client_id, environment, link_id, url, relay_url, retrieval_secret, private_key,
+                created_at, expires_at, claimed_until, sealed_answer, last_reason, last_detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, NULL, NULL)",
+            params![
+                p.cif,
+                p.client_id,
+                p.environment,
+                id,
+                link_url,
+                relay,
+                secret.as_str(),
+                private_key.as_str(),
+                now(),
+                expires_at
+            ],
+        )
+        .map_err(|e| db_error(&session.store.path, e))
+    })?;
+    ::log::info!(
+        target: "anaf::link",
+        "link {} created at {relay}, valid until {}",
+        &id[..id.len().min(6)],
+        local_time(expires_at)
+    );
+    Ok(Link {
+        id: id.to_string(),
+        url: link_url.to_string(),
+        expires_at,
+    })
+}
+
+fn cancel_at_relay(session: &Session, row: &Row) {
+    let Ok(url) = relay_endpoint(&row.relay_url, &format!("api/links/{}", row.link_id)) else {
+        return;
+    };
+    let http = session.http.clone();
+    let bearer = format!("Bearer {}", row.secret.as_str());
+    let _ = crate::client::http::block_on(async move {
+        http.delete(url)
+            .header(reqwest::header::AUTHORIZATION, bearer)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+    });
+}
+
+/// Forgets the pending link here and at the relay. `false` when there was none.
+pub fn cancel(session: &Session) -> Result<bool> {
+    let p = profile(session)?;
+    match load(session, &p)? {
+        None => Ok(false),
+        Some(row) => {
+            cancel_at_relay(session, &row);
+            delete_row(session, &p, &row.link_id)?;
+            ::log::info!(target: "anaf::link", "link {} cancelled", &row.link_id[..row.link_id.len().min(6)]);
+            Ok(true)
+        }
+    }
+}
+
+fn link_of(row: &Row) -> Link {
+    Link {
+        id: row.link_id.clone(),
+        url: row.url.clone(),
+        expires_at: row.expires_at,
+    }
+}
+
+fn expired_error(expires_at: i64) -> Error {
+    Error::with(
+        ANAF_ERR_LINK_EXPIRED,
+        format!("(a expirat la {})", local_time(expires_at)),
+        format!("(it expired at {})", local_time(expires_at)),
+    )
+}
+
+fn failed_error(reason: &str, description: &str, expires_at: i64) -> Error {
+    let until = local_time(expires_at);
+    let (ro, en) = match reason {
+        "access_denied" => (
+            "ANAF a refuzat accesul: stick-ul nu a fost introdus sau certificatul nu este înrolat în SPV pentru acest CIF.".to_string(),
+            "ANAF denied access: the USB token was not plugged in or the certificate is not enrolled in SPV for this CIF.".to_string(),
+        ),
+        "code_expired" => (
+            "Codul ANAF a expirat înainte de schimbul lui (60 de secunde).".to_string(),
+            "ANAF's code expired before it was exchanged (60 seconds).".to_string(),
+        ),
+        "invalid_client" => (
+            "ANAF nu a acceptat Client ID / Client Secret; copiați-le din nou din SPV.".to_string(),
+            "ANAF did not accept the Client ID / Client Secret; copy them again from SPV.".to_string(),
+        ),
+        "redirect_mismatch" => (
+            "Callback URL din SPV nu este adresa serverului anaf-relay.".to_string(),
+            "The Callback URL in SPV is not the anaf-relay's address.".to_string(),
+        ),
+        "network" => (
+            "Serverul anaf-relay nu a putut contacta ANAF.".to_string(),
+            "The anaf-relay server could not reach ANAF.".to_string(),
+        ),
+        other => (format!("Motiv: {other}."), format!("Reason: {other}.")),
+    };
+    let desc = if description.is_empty() {
+        String::new()
+    } else {
+        format!(" ({description})")
+    };
+    Error::with(
+        ANAF_ERR_LINK_FAILED,
+        format!("{ro}{desc} Linkul poate fi deschis din nou până la {until}."),
+        format!("{en}{desc} The link can be opened again until {until}."),
+    )
+}
+
+/// Opens the sealed answer with the link's private key; the token JSON, wiped on drop.
+fn open_sealed(row: &Row, sealed: &Value) -> Option<Zeroizing<Vec<u8>>> {
+    let b = |k: &str| {
+        sealed
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+    };
+    let eph: [u8; 32] = b("ephemeral_public_key")?.try_into().ok()?;
+    let nonce: [u8; 12] = b("nonce")?.try_into().ok()?;
+    let ct = b("ciphertext")?;
+    let sk_bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
+        URL_SAFE_NO_PAD
+            .decode(row.private_key.as_bytes())
+            .ok()?
+            .try_into()
+            .ok()?,
+    );
+    let sk = StaticSecret::from(*sk_bytes);
+    let own_public = PublicKey::from(&sk);
+    let shared = sk.diffie_hellman(&PublicKey::from(eph));
+    if !shared.was_contributory() {
+        return None;
+    }
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(&eph);
+    salt[32..].copy_from_slice(own_public.as_bytes());
+    let hk = Hkdf::<Sha256>::new(Some(&salt), shared.as_bytes());
+    let mut okm = Zeroizing::new([0u8; 32]);
+    hk.expand(KDF_INFO, okm.as_mut()).ok()?;
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(okm.as_ref()));
+    cipher
+        .decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &ct,
+                aad: row.link_id.as_bytes(),
+            },
+        )
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// Stores the tokens of an answer kept in the row, then deletes the row.
+fn finish(session: &Session, p: &Profile, row: &Row, sealed_text: &str) -> Result<Poll> {
+    let sealed: Value = serde_json::from_str(sealed_text).unwrap_or(Value::Null);
+    let Some(plain) = open_sealed(row, &sealed) else {
+        delete_row(session, p, &row.link_id)?;
+        return Err(Error::with(
+            ANAF_ERR_LINK_FAILED,
+            "Tokenul primit de la serverul anaf-relay nu a putut fi deschis (cheie greșită sau date alterate); generați un link nou.",
+            "The token received from the anaf-relay server could not be opened (wrong key or altered data); create a new link.",
+        ));
+    };
+    let v: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
+    let access = v.get("access_token").and_then(Value::as_str).unwrap_or("");
+    let refresh = v.get("refresh_token").and_then(Value::as_str).unwrap_or("");
+    let expires_in = v.get("expires_in").and_then(|e| {
+        e.as_u64()
+            .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    crate::log::forget_me_not(access);
+    crate::log::forget_me_not(refresh);
+    let info = session.store_token_response(access, refresh, expires_in)?;
+    delete_row(session, p, &row.link_id)?;
+    ::log::info!(
+        target: "anaf::link",
+        "link {}: token imported (certificate serial {})",
+        &row.link_id[..row.link_id.len().min(6)],
+        info.serial.as_deref().unwrap_or("?")
+    );
+    Ok(Poll::Done { info })
+}
+
+/// Asks the relay once (non-blocking apart from one short HTTP request).
+/// `Ok(Pending)`, `Ok(Done)` (token stored), or an error: `ANAF_ERR_NO_LINK`,
+/// `ANAF_ERR_LINK_EXPIRED`, `ANAF_ERR_LINK_FAILED` (the link stays usable until it
+/// expires), or a network / database error (the link stays pending).
+pub fn poll(session: &Session) -> Result<Poll> {
+    let p = profile(session)?;
+    let Some(row) = load(session, &p)? else {
+        return Err(Error::new(ANAF_ERR_NO_LINK));
+    };
+    // An answer already fetched but not yet stored (an earlier poll was interrupted).
+    if let Some(sealed) = row.sealed_answer.clone() {
+        return finish(session, &p, &row, &sealed);
+    }
+    let t = now();
+    if t > row.expires_at + CLOCK_GRACE {
+        cancel_at_relay(session, &row);
+        delete_row(session, &p, &row.link_id)?;
+        return Err(expired_error(row.expires_at));
+    }
+    // One poller at a time per link, across threads and processes.
+    let claimed = session.store.with(|c| {
+        c.execute(
+            "UPDATE anaf_link SET claimed_until = ?5
+             WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4
+               AND (claimed_until IS NULL OR claimed_until < ?6)",
+            params![
+                p.cif,
+                p.client_id,
+                p.environment,
+                row.link_id,
+                t + CLAIM_SECONDS,
+                t
+            ],
+        )
+        .map_err(|e| db(session, e))
+    })?;
+    if claimed == 0 {
+        return Ok(Poll::Pending {
+            link: link_of(&row),
+        });
+    }
+    let result = ask_relay(session, &p, &row);
+    // Release the claim if the row is still there.
+    let _ = update(session, &p, &row.link_id, "claimed_until = NULL", &[]);
+    result
+}
+
+fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
+    let url = relay_endpoint(&row.relay_url, &format!("api/links/{}/poll", row.link_id))?;
+    let http = session.http.clone();
+    let bearer = Zeroizing::new(format!("Bearer {}", row.secret.as_str()));
+    let auth = bearer.to_string();
+    let (status, body) = crate::client::http::block_on(async move {
+        let r = http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .timeout(POLL_TIMEOUT)
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        let b = r.bytes().await?;
+        Ok::<_, reqwest::Error>((s, b))
+    })
+    .map_err(|e| net(e, &row.relay_url))?;
+    let body = Zeroizing::new(body.to_vec());
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match (status, v.get("status").and_then(Value::as_str)) {
+        (200, Some("pending")) => {
+            if row.last_reason.is_some() {
+                update(
+                    session,
+                    p,
+                    &row.link_id,
+                    "last_reason = NULL, last_detail = NULL",
+                    &[],
+                )?;
+            }
+            Ok(Poll::Pending { link: link_of(row) })
+        }
+        (200, Some("failed")) => {
+            let reason = v
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("oauth")
+                .to_string();
+            let desc = v
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            update(
+                session,
+                p,
+                &row.link_id,
+                "last_reason = ?5, last_detail = ?6",
+                &[&reason, &desc],
+            )?;
+            Err(failed_error(&reason, &desc, row.expires_at))
+        }
+        (200, Some("done")) => {
+            // Keep the sealed answer first: if storing the token fails now, the next poll
+            // finishes from the row (the relay has already deleted its copy).
+            let sealed = json!({
+                "ephemeral_public_key": v.get("ephemeral_public_key"),
+                "nonce": v.get("nonce"),
+                "ciphertext": v.get("ciphertext"),
+            })
+            .to_string();
+            update(session, p, &row.link_id, "sealed_answer = ?5", &[&sealed])?;
+            finish(session, p, row, &sealed)
+        }
+        (410, Some("expired")) => {
+            delete_row(session, p, &row.link_id)?;
+            Err(expired_error(row.expires_at))
+        }
+        (410, _) => {
+            delete_row(session, p, &row.link_id)?;
+            Err(Error::with(
+                ANAF_ERR_LINK_FAILED,
+                "Linkul a fost anulat; generați un link nou.",
+                "The link was cancelled; create a new link.",
+            ))
+        }
+        (404, _) => {
+            delete_row(session, p, &row.link_id)?;
+            if now() >= row.expires_at {
+                Err(expired_error(row.expires_at))
+            } else {
+                Err(Error::with(
+                    ANAF_ERR_LINK_FAILED,
+                    format!(
+                        "Serverul anaf-relay {} nu mai cunoaște acest link (a fost deja preluat sau serverul a fost repornit); generați un link nou.",
+                        row.relay_url
+                    ),
+                    format!(
+                        "The anaf-relay server {} no longer knows this link (already imported, or the server was restarted); create a new link.",
+                        row.relay_url
+                    ),
+                ))
+            }
+        }
+        (s, _) => Err(relay_http_error(s, &row.relay_url)),
+    }
+}
+
+/// Polls until the link is done, expired or failed, or `timeout` passes
+/// (`ANAF_ERR_TIMEOUT`; the link stays pending and may be polled again).
+pub fn wait(session: &Session, timeout: Duration) -> Result<Poll> {
+    let start = Instant::now();
+    loop {
+        match poll(session) {
+            Ok(Poll::Pending { link }) => {
+                let left = timeout.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(Error::with(
+                        ANAF_ERR_TIMEOUT,
+                        format!("Tokenul nu a fost generat încă în browser; linkul rămâne valabil până la {}.", local_time(link.expires_at)),
+                        format!("The token was not generated in the browser yet; the link stays valid until {}.", local_time(link.expires_at)),
+                    ));
+                }
+                std::thread::sleep(left.min(WAIT_STEP));
+            }
+            // A relay that does not answer for a moment is not the end of the wait.
+            Err(e)
+                if (e.status == ANAF_ERR_NETWORK || e.status == ANAF_ERR_TIMEOUT)
+                    && start.elapsed() < timeout =>
+            {
+                let left = timeout.saturating_sub(start.elapsed());
+                std::thread::sleep(left.min(WAIT_STEP * 2));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The JSON the C API hands out with a poll: no secret in it.
+pub fn describe(session: &Session, outcome: &Result<Poll>) -> Value {
+    let base = |status: &str| json!({ "status": status });
+    match outcome {
+        Ok(Poll::Pending { link }) => json!({
+            "status": "pending",
+            "link_id": link.id,
+            "url": link.url,
+            "expires_at": rfc3339(link.expires_at),
+        }),
+        Ok(Poll::Done { info }) => json!({
+            "status": "done",
+            "token": serde_json::to_value(info).unwrap_or(Value::Null),
+        }),
+        Err(e) => {
+            let status = match e.status {
+                ANAF_ERR_LINK_EXPIRED => "expired",
+                ANAF_ERR_LINK_FAILED => "failed",
+                ANAF_ERR_NO_LINK => "none",
+                _ => "error",
+            };
+            let mut v = base(status);
+            v["code"] = json!(e.status);
+            v["message"] = json!(e.message(session.config.language));
+            if e.status == ANAF_ERR_LINK_FAILED {
+                if let Ok(p) = profile(session) {
+                    if let Ok(Some(row)) = load(session, &p) {
+                        v["reason"] = json!(row.last_reason);
+                        v["detail"] = json!(row.last_detail);
+                        v["url"] = json!(row.url);
+                        v["expires_at"] = json!(rfc3339(row.expires_at));
+                    }
+                }
+            }
+            v
+        }
+    }
+}
