@@ -8,6 +8,29 @@
 #include <stdint.h>
 #include <stddef.h>
 
+// ANAF's upload limit for e-Factura.
+#define MAX_UPLOAD ((10 * 1024) * 1024)
+
+// Daily limits (limiteApeluriAPI.txt).
+#define DAILY_STATUS_PER_MESSAGE 100
+
+#define DAILY_DOWNLOADS_PER_MESSAGE 10
+
+#define DAILY_SIMPLE_LISTS_PER_CIF 1500
+
+#define DAILY_PAGED_LISTS_PER_CIF 100000
+
+#define DAILY_RASP_UPLOADS_PER_CIF 1000
+
+// Status checks the wait helper leaves for the ERP's own checks of the day.
+#define STATUS_RESERVE 10
+
+// The public services refuse documents over 5 MB ("Marime fisier transmis mai mare de 5 MB").
+#define MAX_PUBLIC ((5 * 1024) * 1024)
+
+// Attempts of a `Retry::Safe` call (the first one included).
+#define ATTEMPTS 3
+
 // Success.
 #define ANAF_OK 0
 
@@ -119,6 +142,10 @@
 // ANAF processed the request and rejected it (its message is kept).
 #define ANAF_ERR_REJECTED -47
 
+// An earlier upload of the same document got no answer (timeout, reset, crash): ANAF may
+// have received it, so it was not sent again. Check the message list or upload with `force`.
+#define ANAF_ERR_UPLOAD_UNCERTAIN -48
+
 // A file could not be read or written.
 #define ANAF_ERR_FILE -50
 
@@ -136,6 +163,9 @@
 
 // No browser link is in progress for this client.
 #define ANAF_ERR_NO_LINK -62
+
+// The schema version this build writes.
+#define CURRENT 2
 
 // The opaque client handle of the C API. Its address is only a key into the registry of
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.
@@ -176,35 +206,305 @@ const char *anaf_version(void);
 // The symbolic name of a status code, e.g. "ANAF_ERR_TIMEOUT" (static; do not free).
 const char *anaf_status_name(int32_t status);
 
+// Checks this computer's setup for the client and returns a report in `*out_json` (free
+// with `anaf_free`): `{"ok", "problems", "warnings", "summary", "checks": [{"id",
+// "status": "ok"|"warning"|"problem"|"skipped", "title", "message", "action", "data"}]}`,
+// in the client's language. Checks: certificate serial, OAuth fields, DLL bitness and the
+// copies in System32 / SysWOW64, WebView2 runtime, Remote Desktop, database writable,
+// log file, proxy, each ANAF host (DNS, connection, TLS), clock skew, the stored token.
+// Returns `ANAF_OK` when the report was made, whatever it found.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_diagnose(struct AnafClient *client, char **out_json);
+
+// As `anaf_diagnose`, from a configuration JSON instead of an open client: for when
+// `anaf_open` itself fails (a read-only or unreachable database, a wrong `ca_file`).
+// The configuration must still parse; the database is probed, not created.
+//
+// # Safety
+// `config_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_diagnose_config(const char *config_json, char **out_json);
+
+// Uploads an e-Transport declaration (schema v2) for the configured CIF (or `cif` in
+// `options_json`; `force` as for `anaf_upload`). `*out_json`: `{"result":"uploaded",
+// "index_incarcare":"…","UIT":"…","dateResponse","trace_id","ref_declarant","atentie",
+// "sha256","journal_id"}`. The UIT is valid once `anaf_etransport_status` says "ok".
+// Duplicates are handled as in `anaf_upload` (`ANAF_ALREADY_UPLOADED`, with the UIT).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
+// `options_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_etransport_upload(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *options_json, char **out_json);
+
+// As `anaf_etransport_upload`, with the XML read from `xml_path`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml_path` and `options_json` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_etransport_upload_file(struct AnafClient *client, const char *xml_path, const char *options_json, char **out_json);
+
+// The state of a declaration: `*out_json` `{"stare","dateResponse","trace_id","errors":[…]}`.
+// Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
+// "nok" / "XML cu erori nepreluat de sistem" (JSON filled in, ANAF's messages kept).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `index_incarcare` is NULL or a
+// NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_etransport_status(struct AnafClient *client, const char *index_incarcare, char **out_json);
+
+// The declarations and notices of the last `zile` days (1..60) for `cif` (NULL = the
+// configured CIF): `*out_json` `{"mesaje":[…ANAF's items…],"serial","cui","titlu"}`;
+// "no messages" is an empty list.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `cif` is NULL or a NUL-terminated string;
+// `out_json` is NULL or writable.
+int32_t anaf_etransport_list(struct AnafClient *client, int32_t zile, const char *cif, char **out_json);
+
+// Creates a browser link at the vendor's anaf-relay (config `relay_url`) and returns its
+// URL in `*out_url` (free with `anaf_free`): valid 5 hours, to open on the computer
+// holding the USB token, or to send to the person who holds it. Replaces a link still
+// pending for this company. Needs `client_id`, `client_secret` and `relay_url`; the
+// application's Callback URL in SPV must be the relay's callback.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_url` is NULL or writable.
+int32_t anaf_link_begin(struct AnafClient *client, char **out_url);
+
+// Asks once whether the link's token was generated; never waits for the browser.
+// Returns `ANAF_OK` (the token is now in the table), `ANAF_PENDING` (not yet; call again
+// in a few seconds), `ANAF_ERR_LINK_EXPIRED` (5 hours passed: create a new link),
+// `ANAF_ERR_LINK_FAILED` (the browser attempt failed; the message says why and the link
+// may be opened again until it expires), `ANAF_ERR_NO_LINK`, or a network error (the link
+// stays pending). Works from any handle or process opened on the same database and
+// company, so the ERP's token form may be closed and reopened.
+// `out_json` may be NULL; otherwise it receives (free with `anaf_free`) a JSON object:
+// `{"status":"pending|done|failed|expired|none|error", "url", "expires_at", "token":{…},
+// "code", "message", "reason"}` (no secret in it).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_link_poll(struct AnafClient *client, char **out_json);
+
+// Like `anaf_link_poll`, but waits (polling every second) until the link is done,
+// expired or failed, for at most `timeout_seconds` (1 to 18000); then returns
+// `ANAF_ERR_TIMEOUT` and the link stays pending. For hosts that cannot poll on a timer.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_link_wait(struct AnafClient *client, uint32_t timeout_seconds, char **out_json);
+
+// Cancels the pending link (here and at the relay). `ANAF_ERR_NO_LINK` when none.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`.
+int32_t anaf_link_cancel(struct AnafClient *client);
+
 // Opens ANAF's login window over `parent_window` (an HWND on Windows, or NULL), lets the
 // user pick the certificate with the configured serial and type the PIN, and stores the
-// token. Blocks until the window closes or the login timeout passes.
+// token. Blocks until the window closes or the login timeout passes. One login window
+// is open at a time in the process: a call from another thread waits for its turn.
+//
+// Returns `ANAF_OK` with the token row written, or: `ANAF_ERR_CANCELLED` (window closed,
+// or `anaf_cancel_login`), `ANAF_ERR_TIMEOUT`, `ANAF_ERR_ACCESS_DENIED`,
+// `ANAF_ERR_CERT_NOT_FOUND` (the message lists the serials offered), `ANAF_ERR_TLS`,
+// `ANAF_ERR_REDIRECT_MISMATCH`, `ANAF_ERR_CODE_EXPIRED`, `ANAF_ERR_WEBVIEW2_MISSING`
+// (checked before any window opens), `ANAF_ERR_WINDOW`, and the token-exchange errors.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `parent_window` is NULL or a window handle.
 int32_t anaf_generate_token(struct AnafClient *client, void *parent_window);
 
-// Uploads an invoice XML (`xml`, `xml_len` bytes) to e-Factura. `options_json` (NULL for
-// defaults) may set `standard` (UBL, CN, CII, RASP), `extern`, `autofactura`, `executare`,
-// `b2c`. On success `*out_json` receives `{"index_incarcare":..., ...}`.
+// Closes the login window that `anaf_generate_token` has open (or is about to open) for
+// this client, from any thread; that call then returns `ANAF_ERR_CANCELLED`. Returns
+// `ANAF_OK` also when no login is in progress.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`.
+int32_t anaf_cancel_login(struct AnafClient *client);
+
+// Uploads an invoice XML (`xml`, `xml_len` bytes) to e-Factura.
+//
+// `options_json` (NULL for defaults): `standard` ("UBL" default, "CN", "CII", "RASP"),
+// `extern`, `autofactura`, `executare` (the `=DA` flags), `b2c` (use `uploadb2c`),
+// `force` (send even if the upload journal knows this document), `cif` (default: the
+// configured CIF).
+//
+// `*out_json`: `{"result":"uploaded","index_incarcare":"…","dateResponse":"…","sha256":"…","journal_id":N}`.
+// Returns `ANAF_ALREADY_UPLOADED` (2) without sending when the same document (same CIF,
+// standard, flags and bytes) is already at ANAF (`result` "already_uploaded", with its
+// index), and `ANAF_ERR_UPLOAD_UNCERTAIN` without sending when an earlier attempt got no
+// answer (`result` "uncertain"): check the message list, then upload with `force`.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
 // `options_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
 int32_t anaf_upload(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *options_json, char **out_json);
 
-// Refreshes the token now (new access and refresh token, both stored atomically).
+// As `anaf_upload`, with the XML read from the file at `xml_path`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml_path` and `options_json` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_upload_file(struct AnafClient *client, const char *xml_path, const char *options_json, char **out_json);
+
+// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok"}`.
+// Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
+// "nok" / "XML cu erori nepreluat de sistem" (the JSON is filled in every case). Each
+// call counts against ANAF's 100 checks per message per day (checked before sending).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id_incarcare` is NULL or a NUL-terminated
+// string; `out_json` is NULL or writable.
+int32_t anaf_status(struct AnafClient *client, const char *id_incarcare, char **out_json);
+
+// Polls `stareMesaj` until the state is final or `timeout_seconds` pass, pausing
+// `interval_ms` (0 = 2000) and then half as long again each time (at most 30 s), and
+// stopping early rather than use more than 90 of the day's 100 checks of this message.
+// `*out_json`: as `anaf_status` plus `polls`, `stopped_for_quota`, `checks_today`.
+// Returns as `anaf_status`; `ANAF_PENDING` when it stopped before a final state.
+//
+// # Safety
+// As `anaf_status`.
+int32_t anaf_status_wait(struct AnafClient *client, const char *id_incarcare, uint32_t timeout_seconds, uint32_t interval_ms, char **out_json);
+
+// The messages of the last `zile` days (1..60), optionally filtered (`filtru`: "E" errors,
+// "T" sent, "P" received, "R" buyer messages; NULL = all). "No messages" is an empty
+// list. `*out_json`: `{"mesaje":[{"data_creare","cif","id_solicitare","detalii","tip","id"}],
+// "serial","cui","titlu"}`. Over 500 messages, the paginated list is used automatically.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `filtru` is NULL or a NUL-terminated
+// string; `out_json` is NULL or writable.
+int32_t anaf_list_messages(struct AnafClient *client, int32_t zile, const char *filtru, char **out_json);
+
+// Every message between `start_ms` and `end_ms` (Unix time in milliseconds; an end in
+// the future is brought back to now), all pages in order, each message once.
+// With `out_path` NULL, `*out_json` is `{"mesaje":[…],"count","total","pages",…}`; with a
+// path, the same JSON is written to that file (for very long ranges) and `*out_json` is
+// the summary without `mesaje`, plus `"file"`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `filtru` and `out_path` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_list_messages_paged(struct AnafClient *client, int64_t start_ms, int64_t end_ms, const char *filtru, const char *out_path, char **out_json);
+
+// Downloads message `id` (an `id` from the lists or `id_descarcare`) as a ZIP to
+// `zip_path`; with `extract` non-zero, also writes the invoice XML and ANAF's signature
+// (`semnatura_….xml`) beside it. `*out_json`: `{"zip_path","size","xml_path",
+// "signature_path","entries"}`. Counts against ANAF's 10 downloads per message per day.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id` and `zip_path` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_download(struct AnafClient *client, const char *id, const char *zip_path, int32_t extract, char **out_json);
+
+// Validates an invoice ("FACT1") or credit note ("FCN") with ANAF's public service.
+// `*out_json`: `{"stare":"ok"|"nok","Messages":[{"message"}],"trace_id"}`, filled also
+// when the document is not valid, which returns `ANAF_ERR_REJECTED` with ANAF's messages.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
+// `standard` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_validate(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *standard, char **out_json);
+
+// Converts an invoice XML to PDF with ANAF's public service and writes it to `pdf_path`.
+// `validate` non-zero: ANAF validates first (a failed validation is `ANAF_ERR_REJECTED`
+// with ANAF's messages and no file); zero: no validation (`/DA`). `out_json` may be NULL;
+// otherwise it receives `{"pdf_path","size"}`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
+// `standard` and `pdf_path` are NULL or NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_xml_to_pdf(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *standard, int32_t validate, const char *pdf_path, char **out_json);
+
+// Checks ANAF's signature file against the invoice XML it signs (both as extracted by
+// `anaf_download`). `*out_json`: `{"valid":true|false,"msg":"…ANAF's text…"}`. An invalid
+// signature returns `ANAF_ERR_REJECTED` (JSON filled in).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; the paths are NULL or NUL-terminated
+// strings; `out_json` is NULL or writable.
+int32_t anaf_verify_signature(struct AnafClient *client, const char *xml_path, const char *signature_path, char **out_json);
+
+// The upload journal of the configured CIF for the last `days` days (1..3650), newest
+// first: `{"uploads":[{"id","service","standard","flags","sha256","size","started_at",
+// "finished_at","state","index_incarcare","uit","last_status","detail","forced"}]}`.
+// `state`: "uploaded", "rejected", "failed" (never reached ANAF), "unknown" (no answer),
+// "sending" (in progress, or the program stopped while sending).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_upload_journal(struct AnafClient *client, int32_t days, char **out_json);
+
+// Returns in `*out_url` (free with `anaf_free`) the ANAF authorization URL the login
+// window or the browser opens: response_type=code, client_id, redirect_uri,
+// token_content_type=jwt and `state`. `state` NULL or "" means a new random one (it can
+// be read back from the URL's `state` parameter).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `state` is NULL or a NUL-terminated
+// string; `out_url` is NULL or writable.
+int32_t anaf_authorize_url(struct AnafClient *client, const char *state, char **out_url);
+
+// Exchanges an authorization code for a token and stores it (the manual path: the user
+// pastes either the code or the whole redirected URL `https://…?code=…&state=…`).
+// The code is valid 60 seconds at ANAF: `ANAF_ERR_CODE_EXPIRED` after that.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `code_or_redirect_url` is NULL or a
+// NUL-terminated string.
+int32_t anaf_exchange_code(struct AnafClient *client, const char *code_or_redirect_url);
+
+// Stores a token pair obtained elsewhere (an ERP's previous DLL, another tool): the
+// expiries and the certificate serial are read from the JWTs. Replaces the stored pair.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `access_token` and `refresh_token` are
+// NULL or NUL-terminated strings.
+int32_t anaf_import_token(struct AnafClient *client, const char *access_token, const char *refresh_token);
+
+// Refreshes the token now (new access and refresh token, both stored atomically). If
+// another program refreshes at the same moment, its result is used (ANAF is called once).
+// `ANAF_ERR_LOGIN_REQUIRED` when the refresh token is expired or refused.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`.
 int32_t anaf_refresh(struct AnafClient *client);
 
 // Returns a valid access token in `*out_token` (free with `anaf_free`), refreshing it
-// silently when it is close to expiry.
+// silently when it has less than `refresh_margin_days` left. `ANAF_ERR_NO_TOKEN` when
+// none is stored; `ANAF_ERR_LOGIN_REQUIRED` when it expired and a new login with the
+// certificate is needed.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `out_token` is NULL or writable.
 int32_t anaf_get_token(struct AnafClient *client, char **out_token);
+
+// Returns in `*out_json` (free with `anaf_free`) what is known of the stored token,
+// without the token itself: `{"cif","environment","client_id","serial","token_type",
+// "access_expires_at","refresh_expires_at" (RFC 3339 UTC),"days_left","refresh_days_left",
+// "obtained_at","refreshed_at","version","login_required","refresh_error"}`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_token_info(struct AnafClient *client, char **out_json);
+
+// Checks the token against ANAF's TestOauth service (refreshing it first if needed).
+// `ANAF_OK` when ANAF accepts it.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`.
+int32_t anaf_test_token(struct AnafClient *client);
+
+// Revokes the token at ANAF (best effort: ANAF's revoke is unreliable) and deletes it
+// from the table. `ANAF_OK` even if the revoke failed (the failure goes to the log);
+// `ANAF_ERR_NO_TOKEN` if nothing was stored.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`.
+int32_t anaf_delete_token(struct AnafClient *client);
 
 #ifdef __cplusplus
 }  // extern "C"
