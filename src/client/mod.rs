@@ -2,7 +2,10 @@
 
 pub mod answer;
 pub mod http;
+pub mod jwt;
+pub mod oauth;
 pub mod pacer;
+pub mod token;
 
 use crate::config::Config;
 use crate::error::Result;

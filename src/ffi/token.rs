@@ -1,30 +1,160 @@
 //! The token functions of the C API.
 
-use super::{entry, not_implemented, out, session, AnafClient};
+use super::{entry, give, give_json, opt_text, out, session, text, AnafClient};
+use crate::status::ANAF_OK;
 use std::ffi::c_char;
 
-/// Refreshes the token now (new access and refresh token, both stored atomically).
+/// Returns in `*out_url` (free with `anaf_free`) the ANAF authorization URL the login
+/// window or the browser opens: response_type=code, client_id, redirect_uri,
+/// token_content_type=jwt and `state`. `state` NULL or "" means a new random one (it can
+/// be read back from the URL's `state` parameter).
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `state` is NULL or a NUL-terminated
+/// string; `out_url` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_authorize_url(
+    client: *mut AnafClient,
+    state: *const c_char,
+    out_url: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_url, "out_url")?;
+        let s = session(client)?;
+        let state = match opt_text(state, "state")? {
+            Some(v) => v.to_string(),
+            None => crate::client::oauth::new_state(),
+        };
+        let url = crate::client::oauth::authorize_url(&s.config, &state)?;
+        give(slot, url.as_str());
+        Ok(ANAF_OK)
+    })
+}
+
+/// Exchanges an authorization code for a token and stores it (the manual path: the user
+/// pastes either the code or the whole redirected URL `https://…?code=…&state=…`).
+/// The code is valid 60 seconds at ANAF: `ANAF_ERR_CODE_EXPIRED` after that.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `code_or_redirect_url` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_exchange_code(
+    client: *mut AnafClient,
+    code_or_redirect_url: *const c_char,
+) -> i32 {
+    entry(|| {
+        let s = session(client)?;
+        let code = text(code_or_redirect_url, "code_or_redirect_url")?;
+        s.exchange_code(code)?;
+        Ok(ANAF_OK)
+    })
+}
+
+/// Stores a token pair obtained elsewhere (an ERP's previous DLL, another tool): the
+/// expiries and the certificate serial are read from the JWTs. Replaces the stored pair.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `access_token` and `refresh_token` are
+/// NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_import_token(
+    client: *mut AnafClient,
+    access_token: *const c_char,
+    refresh_token: *const c_char,
+) -> i32 {
+    entry(|| {
+        let s = session(client)?;
+        let a = text(access_token, "access_token")?;
+        let r = text(refresh_token, "refresh_token")?;
+        s.store_token_response(a, r, None)?;
+        Ok(ANAF_OK)
+    })
+}
+
+/// Refreshes the token now (new access and refresh token, both stored atomically). If
+/// another program refreshes at the same moment, its result is used (ANAF is called once).
+/// `ANAF_ERR_LOGIN_REQUIRED` when the refresh token is expired or refused.
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`.
 #[no_mangle]
 pub unsafe extern "C" fn anaf_refresh(client: *mut AnafClient) -> i32 {
     entry(|| {
-        let _s = session(client)?;
-        not_implemented("anaf_refresh")
+        let s = session(client)?;
+        s.refresh_now()?;
+        Ok(ANAF_OK)
     })
 }
 
 /// Returns a valid access token in `*out_token` (free with `anaf_free`), refreshing it
-/// silently when it is close to expiry.
+/// silently when it has less than `refresh_margin_days` left. `ANAF_ERR_NO_TOKEN` when
+/// none is stored; `ANAF_ERR_LOGIN_REQUIRED` when it expired and a new login with the
+/// certificate is needed.
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`; `out_token` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn anaf_get_token(client: *mut AnafClient, out_token: *mut *mut c_char) -> i32 {
+pub unsafe extern "C" fn anaf_get_token(
+    client: *mut AnafClient,
+    out_token: *mut *mut c_char,
+) -> i32 {
     entry(|| {
-        let _slot = out(out_token, "out_token")?;
-        let _s = session(client)?;
-        not_implemented("anaf_get_token")
+        let slot = out(out_token, "out_token")?;
+        let s = session(client)?;
+        let token = s.access_token()?;
+        give(slot, token);
+        Ok(ANAF_OK)
+    })
+}
+
+/// Returns in `*out_json` (free with `anaf_free`) what is known of the stored token,
+/// without the token itself: `{"cif","environment","client_id","serial","token_type",
+/// "access_expires_at","refresh_expires_at" (RFC 3339 UTC),"days_left","refresh_days_left",
+/// "obtained_at","refreshed_at","version","login_required","refresh_error"}`.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_token_info(
+    client: *mut AnafClient,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let s = session(client)?;
+        let info = s.token_info()?;
+        let v = serde_json::to_value(&info).unwrap_or_default();
+        give_json(slot, &v);
+        Ok(ANAF_OK)
+    })
+}
+
+/// Checks the token against ANAF's TestOauth service (refreshing it first if needed).
+/// `ANAF_OK` when ANAF accepts it.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_test_token(client: *mut AnafClient) -> i32 {
+    entry(|| {
+        let s = session(client)?;
+        s.test_token()?;
+        Ok(ANAF_OK)
+    })
+}
+
+/// Revokes the token at ANAF (best effort: ANAF's revoke is unreliable) and deletes it
+/// from the table. `ANAF_OK` even if the revoke failed (the failure goes to the log);
+/// `ANAF_ERR_NO_TOKEN` if nothing was stored.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_delete_token(client: *mut AnafClient) -> i32 {
+    entry(|| {
+        let s = session(client)?;
+        s.delete_token()?;
+        Ok(ANAF_OK)
     })
 }

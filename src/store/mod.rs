@@ -1,10 +1,18 @@
 //! The token database the ERP shares: one SQLite file, opened per session.
+//!
+//! The schema is public (the ERP may read `anaf_token` directly; see docs/token-table.md)
+//! and versioned in `anaf_schema`: the DLL migrates older files forward on open and refuses
+//! files written by a newer DLL (`ANAF_ERR_DATABASE_NEWER`) instead of guessing.
 
 pub mod journal;
+pub mod schema;
+pub mod tokens;
+
+pub use tokens::{Claim, Finish, NewTokens, Profile, TokenRow};
 
 use crate::error::{Error, Result};
 use crate::status::*;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,26 +28,50 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open_with_flags(
+        Self::open_with(path, BUSY_TIMEOUT)
+    }
+
+    /// As [`Store::open`], with another busy timeout (tests of the locked case).
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store> {
+        Self::open_flags(
             path,
+            busy_timeout,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| db_error(path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| db_error(path, e))?;
+    }
+
+    pub(crate) fn open_flags(
+        path: &Path,
+        busy_timeout: Duration,
+        flags: OpenFlags,
+    ) -> Result<Store> {
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
+        conn.busy_timeout(busy_timeout)
+            .map_err(|e| db_error(path, e))?;
         // WAL lets ERP readers see the row while a refresh writes; it may be refused on
-        // network shares, where the default journal still works.
+        // network shares or read-only files, where the default journal still works.
         let _ = conn.pragma_update(None, "journal_mode", "WAL");
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| db_error(path, e))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS anaf_schema (
-                 id INTEGER PRIMARY KEY CHECK (id = 1),
-                 version INTEGER NOT NULL
-             );",
-        )
-        .map_err(|e| db_error(path, e))?;
+        let mut conn = conn;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::Sql(e) => db_error(path, e),
+            schema::MigrateError::Newer(v) => Error::with(
+                ANAF_ERR_DATABASE_NEWER,
+                format!(
+                    "Fișier: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {}).",
+                    path.display(),
+                    schema::CURRENT
+                ),
+                format!(
+                    "File: {} (schema {v}; this anaf-bridge knows up to {}).",
+                    path.display(),
+                    schema::CURRENT
+                ),
+            ),
+        })?;
         Ok(Store {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -50,6 +82,27 @@ impl Store {
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut c)
+    }
+
+    /// Runs `f` inside a short `BEGIN IMMEDIATE` transaction (the write lock is taken at
+    /// once, so two processes never both read-then-write the same row); commits on `Ok`.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.with(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db_error(&self.path, e))?;
+            let v = f(&tx).map_err(|e| db_error(&self.path, e))?;
+            tx.commit().map_err(|e| db_error(&self.path, e))?;
+            Ok(v)
+        })
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with(|c| schema::version(c).map_err(|e| db_error(&self.path, e)))
     }
 }
 
@@ -62,6 +115,9 @@ pub fn db_error(path: &Path, e: rusqlite::Error) -> Error {
             ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => ANAF_ERR_DATABASE_CORRUPT,
             _ => ANAF_ERR_DATABASE,
         },
+        rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => ANAF_ERR_DATABASE_CORRUPT,
         _ => ANAF_ERR_DATABASE,
     };
     Error::with(

@@ -1,0 +1,668 @@
+//! The token lifecycle over the shared table: get (with silent refresh at the margin or
+//! after a 401), refresh, exchange, import, info, test, delete.
+//!
+//! Coordination, in two levels (details and limits in docs/token-table.md):
+//! - within a process, one lock per (database file, profile): threads that find the token
+//!   near expiry queue behind the one refreshing and then read its result;
+//! - across processes, the lease in the row (see `store::tokens`): one process spends the
+//!   refresh token, the others poll the row's `version` until the new pair is committed.
+
+use super::oauth::{self, TokenAnswer};
+use super::Session;
+use crate::error::{Error, Result};
+use crate::status::*;
+use crate::store::{Claim, Finish, NewTokens, Profile, TokenRow};
+use once_cell::sync::Lazy;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A token this close to its expiry (seconds) counts as expired: the call it is used for
+/// must still reach ANAF in time.
+const SKEW: i64 = 60;
+/// Lifetimes assumed when neither `expires_in` nor a JWT `exp` says (ANAF's documented ones).
+const DEFAULT_ACCESS_LIFETIME: i64 = 90 * 86_400;
+const DEFAULT_REFRESH_LIFETIME: i64 = 365 * 86_400;
+/// How long a failed commit of a freshly rotated pair is retried (the pair exists nowhere else).
+const COMMIT_PATIENCE: Duration = Duration::from_secs(300);
+
+/// What `anaf_token_info` reports (JSON), without the tokens themselves.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub cif: String,
+    pub environment: String,
+    pub client_id: String,
+    /// The certificate serial the token was obtained with (from the JWT), upper-case hex.
+    pub serial: Option<String>,
+    pub token_type: String,
+    /// RFC 3339, UTC.
+    pub access_expires_at: String,
+    pub refresh_expires_at: String,
+    /// Whole days the access token has left (negative once expired).
+    pub days_left: i64,
+    pub refresh_days_left: i64,
+    pub obtained_at: String,
+    pub refreshed_at: Option<String>,
+    /// Counts every new pair stored (login, import, refresh).
+    pub version: i64,
+    /// The refresh token is expired or was refused: a new login with the certificate is needed
+    /// (the access token may still work until `access_expires_at`).
+    pub login_required: bool,
+    /// ANAF's words when it refused the refresh token.
+    pub refresh_error: Option<String>,
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn days(secs: i64) -> i64 {
+    secs.div_euclid(86_400)
+}
+
+/// Runs a future on the library's runtime from any thread, including a thread that is
+/// itself inside a tokio runtime (then on a helper thread, so no runtime is nested).
+fn run<F>(f: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            s.spawn(|| super::http::block_on(f))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    } else {
+        super::http::block_on(f)
+    }
+}
+
+/// One lock per (database file, profile) in this process.
+fn process_lock(path: &std::path::Path, p: &Profile) -> Arc<Mutex<()>> {
+    static LOCKS: Lazy<Mutex<HashMap<(PathBuf, Profile), Arc<Mutex<()>>>>> =
+        Lazy::new(|| Mutex::new(HashMap::new()));
+    let key_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((key_path, p.clone()))
+        .or_default()
+        .clone()
+}
+
+/// Why a refresh is wanted, which decides when another's result is good enough.
+#[derive(Clone, Copy)]
+enum Why<'a> {
+    /// The access token is within the margin.
+    Margin,
+    /// The API refused this access token.
+    Rejected(&'a str),
+    /// The caller asked for a refresh; a pair newer than `seen` satisfies it.
+    Forced(i64),
+}
+
+fn no_token() -> Error {
+    Error::new(ANAF_ERR_NO_TOKEN)
+}
+
+fn login_required(row: &TokenRow) -> Error {
+    match &row.refresh_error {
+        Some(why) => Error::verbatim(ANAF_ERR_LOGIN_REQUIRED, why.clone()),
+        None => Error::with(
+            ANAF_ERR_LOGIN_REQUIRED,
+            format!(
+                "Tokenul de reîmprospătare a expirat la {}.",
+                rfc3339(row.refresh_expires_at)
+            ),
+            format!(
+                "The refresh token expired at {}.",
+                rfc3339(row.refresh_expires_at)
+            ),
+        ),
+    }
+}
+
+impl Session {
+    /// The key of this session's row.
+    pub fn profile(&self) -> Result<Profile> {
+        let client_id = self.config.client_id.clone().ok_or_else(|| {
+            Error::with(
+                ANAF_ERR_INVALID_CONFIG,
+                "Câmpul \"client_id\" lipsește; este necesar pentru token.",
+                "Field \"client_id\" is missing; it is needed for the token.",
+            )
+        })?;
+        Ok(Profile {
+            cif: self.config.cif.clone(),
+            client_id,
+            environment: self.config.environment.as_str().to_string(),
+        })
+    }
+
+    fn margin(&self) -> i64 {
+        self.config.refresh_margin.as_secs() as i64
+    }
+
+    fn refresh_dead(row: &TokenRow, now: i64) -> bool {
+        row.refresh_refused_at.is_some() || row.refresh_expires_at <= now
+    }
+
+    fn access_usable(row: &TokenRow, now: i64) -> bool {
+        row.access_expires_at > now + SKEW
+    }
+
+    /// A valid access token: from the table, refreshed silently when it has less than the
+    /// margin left. `ANAF_ERR_NO_TOKEN` when there is none, `ANAF_ERR_LOGIN_REQUIRED` when
+    /// it expired and cannot be refreshed any more.
+    pub fn access_token(&self) -> Result<String> {
+        let p = self.profile()?;
+        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        let now = now();
+        if Self::refresh_dead(&row, now) {
+            return if Self::access_usable(&row, now) {
+                Ok(row.access_token)
+            } else {
+                Err(login_required(&row))
+            };
+        }
+        if row.access_expires_at - now > self.margin() + SKEW {
+            return Ok(row.access_token);
+        }
+        match self.refresh_flow(&p, Why::Margin) {
+            Ok(fresh) => Ok(fresh.access_token),
+            Err(e) => {
+                // The token is only near its expiry: keep working with it and try again
+                // on a later call; the failure goes to the log.
+                if let Some(row) = self.store.load(&p)? {
+                    if Self::access_usable(&row, now) {
+                        ::log::warn!(
+                            target: "anaf::token",
+                            "silent refresh failed, using the current token ({} days left): {e:?}",
+                            days(row.access_expires_at - now)
+                        );
+                        return Ok(row.access_token);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The API refused `rejected` (401): refresh once, unless another thread or process
+    /// already replaced it, and return the new access token.
+    pub fn access_token_after_401(&self, rejected: &str) -> Result<String> {
+        let p = self.profile()?;
+        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        if row.access_token != rejected && Self::access_usable(&row, now()) {
+            return Ok(row.access_token);
+        }
+        let fresh = self.refresh_flow(&p, Why::Rejected(rejected))?;
+        if fresh.access_token == rejected {
+            return Err(Error::with(
+                ANAF_ERR_UNAUTHORIZED,
+                "Tokenul reîmprospătat a fost respins din nou.",
+                "The refreshed token was refused again.",
+            ));
+        }
+        Ok(fresh.access_token)
+    }
+
+    /// Refreshes now (`anaf_refresh`). If another process or thread stores a newer pair
+    /// while this call waits its turn, that pair is the answer (the token is never spent twice).
+    pub fn refresh_now(&self) -> Result<TokenInfo> {
+        let p = self.profile()?;
+        self.config.oauth()?;
+        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        let row = self.refresh_flow(&p, Why::Forced(row.version))?;
+        Ok(self.info_of(&p, &row))
+    }
+
+    /// The authorization_code grant, then stores the pair. Accepts the code or the whole
+    /// redirected URL. `ANAF_ERR_CODE_EXPIRED` when ANAF says invalid_grant for the code.
+    pub fn exchange_code(&self, code: &str) -> Result<TokenInfo> {
+        let p = self.profile()?;
+        let code = oauth::code_from_input(code)?;
+        let answer = run(oauth::exchange_code(&self.http, &self.config, &code))?;
+        let Some(refresh) = answer.refresh_token.as_deref() else {
+            return Err(Error::with(
+                ANAF_ERR_BAD_RESPONSE,
+                "Răspunsul ANAF nu conține refresh_token.",
+                "ANAF's answer has no refresh_token.",
+            ));
+        };
+        let t = self.new_tokens(
+            &answer.access_token,
+            refresh,
+            answer.expires_in,
+            &answer.token_type,
+        );
+        let row = self.store.put(&p, &t, now())?;
+        ::log::info!(target: "anaf::token", "new token stored (version {}, serial {:?})", row.version, row.cert_serial);
+        Ok(self.info_of(&p, &row))
+    }
+
+    /// Stores a pair obtained elsewhere (the browser-link flow, an import from another DLL):
+    /// expiries from `expires_in` or the JWT `exp`, the serial from the JWT.
+    pub fn store_token_response(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        expires_in: Option<u64>,
+    ) -> Result<TokenInfo> {
+        let p = self.profile()?;
+        let check = |v: &str, name: &str| -> Result<String> {
+            let s = v.trim();
+            if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::with(
+                    ANAF_ERR_INVALID_ARGUMENT,
+                    format!("\"{name}\" este gol sau conține spații."),
+                    format!("\"{name}\" is empty or contains spaces."),
+                ));
+            }
+            Ok(s.to_string())
+        };
+        let a = check(access_token, "access_token")?;
+        let r = check(refresh_token, "refresh_token")?;
+        let t = self.new_tokens(&a, &r, expires_in, "Bearer");
+        let row = self.store.put(&p, &t, now())?;
+        Ok(self.info_of(&p, &row))
+    }
+
+    /// Expiries, days left, serial, profile and last refresh of the stored token.
+    pub fn token_info(&self) -> Result<TokenInfo> {
+        let p = self.profile()?;
+        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        Ok(self.info_of(&p, &row))
+    }
+
+    /// Calls ANAF's TestOauth `hello` with the token (refreshing once on a 401); returns
+    /// ANAF's answer.
+    pub fn test_token(&self) -> Result<String> {
+        let mut token = self.access_token()?;
+        let mut url = crate::config::join(&self.config.api_url, "TestOauth/jaxrs/hello");
+        url.query_pairs_mut().append_pair("name", "anaf-bridge");
+        for attempt in 0..2 {
+            let (status, body, ctype) = run(async {
+                let r = self
+                    .http
+                    .get(url.clone())
+                    .bearer_auth(&token)
+                    .send()
+                    .await?;
+                let status = r.status().as_u16();
+                let ctype = r
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                Ok::<_, reqwest::Error>((status, r.text().await?, ctype))
+            })
+            .map_err(|e| {
+                let status = if e.is_timeout() {
+                    ANAF_ERR_TIMEOUT
+                } else {
+                    ANAF_ERR_NETWORK
+                };
+                Error::verbatim(status, format!("TestOauth: ({e})"))
+            })?;
+            let snippet: String = body.trim().chars().take(200).collect();
+            match status {
+                200 if ctype.contains("html") || body.trim_start().starts_with("<!") => {
+                    return Err(Error::verbatim(
+                        ANAF_ERR_HTML_RESPONSE,
+                        format!("TestOauth: {snippet}"),
+                    ))
+                }
+                200 => return Ok(body),
+                401 if attempt == 0 => token = self.access_token_after_401(&token)?,
+                401 | 403 => {
+                    return Err(Error::verbatim(
+                        ANAF_ERR_UNAUTHORIZED,
+                        format!("TestOauth: HTTP {status} {snippet}"),
+                    ))
+                }
+                429 => {
+                    return Err(Error::verbatim(
+                        ANAF_ERR_RATE_LIMITED,
+                        format!("TestOauth: {snippet}"),
+                    ))
+                }
+                _ => {
+                    return Err(Error::verbatim(
+                        ANAF_ERR_HTTP,
+                        format!("TestOauth: HTTP {status} {snippet}"),
+                    ))
+                }
+            }
+        }
+        Err(Error::new(ANAF_ERR_UNAUTHORIZED))
+    }
+
+    /// Best-effort revoke at ANAF, then deletes the row. Returns the revoke failure, if
+    /// any, as a note (the local copy is deleted anyway). `ANAF_ERR_NO_TOKEN` if there was none.
+    pub fn delete_token(&self) -> Result<Option<Error>> {
+        let p = self.profile()?;
+        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        let note = if self.config.oauth().is_ok() && !Self::refresh_dead(&row, now()) {
+            run(oauth::revoke(&self.http, &self.config, &row.refresh_token)).err()
+        } else {
+            None
+        };
+        if let Some(e) = &note {
+            ::log::warn!(target: "anaf::token", "revoke at ANAF failed (the local token is deleted anyway): {e:?}");
+        }
+        self.store.delete(&p)?;
+        Ok(note)
+    }
+
+    fn info_of(&self, p: &Profile, row: &TokenRow) -> TokenInfo {
+        let now = now();
+        TokenInfo {
+            cif: p.cif.clone(),
+            environment: p.environment.clone(),
+            client_id: p.client_id.clone(),
+            serial: row.cert_serial.clone(),
+            token_type: row.token_type.clone(),
+            access_expires_at: rfc3339(row.access_expires_at),
+            refresh_expires_at: rfc3339(row.refresh_expires_at),
+            days_left: days(row.access_expires_at - now),
+            refresh_days_left: days(row.refresh_expires_at - now),
+            obtained_at: rfc3339(row.obtained_at),
+            refreshed_at: row.refreshed_at.map(rfc3339),
+            version: row.version,
+            login_required: Self::refresh_dead(row, now),
+            refresh_error: row.refresh_error.clone(),
+        }
+    }
+
+    /// The row to store for a pair. Never fails: after a refresh the old refresh token is
+    /// spent, so whatever ANAF sent must be kept even if its expiry has to be assumed.
+    fn new_tokens(
+        &self,
+        access: &str,
+        refresh: &str,
+        expires_in: Option<u64>,
+        token_type: &str,
+    ) -> NewTokens {
+        let now = now();
+        let ac = super::jwt::claims(access);
+        let rc = super::jwt::claims(refresh);
+        let plausible = |s: u64| s > 0 && s <= 800 * 86_400;
+        let access_expires_at = match (expires_in, ac.as_ref().and_then(|c| c.exp)) {
+            (Some(s), _) if plausible(s) => now + s as i64,
+            (_, Some(exp)) => exp,
+            _ => {
+                ::log::warn!(target: "anaf::token", "access token without expires_in or exp: assuming 90 days");
+                now + DEFAULT_ACCESS_LIFETIME
+            }
+        };
+        let refresh_expires_at = rc
+            .as_ref()
+            .and_then(|c| c.exp)
+            .unwrap_or(now + DEFAULT_REFRESH_LIFETIME);
+        let token_type =
+            if token_type.trim().is_empty() || token_type.eq_ignore_ascii_case("bearer") {
+                "Bearer".to_string()
+            } else {
+                token_type.to_string()
+            };
+        NewTokens {
+            access_token: access.to_string(),
+            refresh_token: refresh.to_string(),
+            token_type,
+            access_expires_at,
+            refresh_expires_at,
+            cert_serial: ac
+                .and_then(|c| c.serial)
+                .or_else(|| rc.and_then(|c| c.serial)),
+        }
+    }
+
+    /// Whether `row` already satisfies `why` (so no refresh is needed).
+    fn satisfied(&self, row: &TokenRow, why: Why<'_>, now: i64) -> bool {
+        match why {
+            Why::Margin => row.access_expires_at - now > self.margin() + SKEW,
+            Why::Rejected(t) => row.access_token != t && Self::access_usable(row, now),
+            Why::Forced(seen) => row.version != seen,
+        }
+    }
+
+    /// The coordinated refresh. Returns the row that satisfies `why`: ours, or another's.
+    fn refresh_flow(&self, p: &Profile, why: Why<'_>) -> Result<TokenRow> {
+        self.config.oauth()?;
+        let lock = process_lock(&self.store.path, p);
+        let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let owner = crate::store::tokens::process_owner();
+        let ttl = self.config.timeout + self.config.connect_timeout + Duration::from_secs(10);
+        let give_up = Instant::now() + ttl + Duration::from_secs(5);
+        let mut pause = Duration::from_millis(20);
+        let mut row = self.store.load(p)?.ok_or_else(no_token)?;
+        loop {
+            let now = now();
+            if self.satisfied(&row, why, now) {
+                return Ok(row);
+            }
+            if Self::refresh_dead(&row, now) {
+                return Err(login_required(&row));
+            }
+            match self.store.claim(
+                p,
+                owner,
+                Some(row.version),
+                now_ms(),
+                ttl.as_millis() as i64,
+            )? {
+                Claim::Missing => return Err(no_token()),
+                Claim::Changed(r) => row = r,
+                Claim::Busy {
+                    row: r,
+                    owner: o,
+                    until,
+                } => {
+                    if Instant::now() >= give_up {
+                        return Err(Error::with(
+                            ANAF_ERR_TIMEOUT,
+                            format!("Alt program ({o}) reîmprospătează tokenul și nu a terminat."),
+                            format!("Another program ({o}) is refreshing the token and has not finished."),
+                        ));
+                    }
+                    ::log::debug!(target: "anaf::token", "waiting for the refresh by {o} (lease until {until})");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                    row = self.store.load(p)?.unwrap_or(r);
+                }
+                Claim::Claimed {
+                    row: r,
+                    interrupted,
+                } => {
+                    if Self::refresh_dead(&r, now) {
+                        let _ = self.store.release(p, owner);
+                        return Err(login_required(&r));
+                    }
+                    return self.spend(p, owner, r, interrupted);
+                }
+            }
+        }
+    }
+
+    /// Spends the row's refresh token (we hold the lease) and commits the new pair.
+    fn spend(
+        &self,
+        p: &Profile,
+        owner: &str,
+        row: TokenRow,
+        interrupted: bool,
+    ) -> Result<TokenRow> {
+        let spent = row.refresh_token.clone();
+        ::log::info!(target: "anaf::token", "refreshing the token (version {})", row.version);
+        match run(oauth::refresh(&self.http, &self.config, &spent)) {
+            Ok(answer) => self.commit(p, owner, &spent, answer),
+            Err(e) if e.status == ANAF_ERR_LOGIN_REQUIRED => {
+                let idp = e.detail(Lang::En).unwrap_or_default().to_string();
+                let why = if interrupted {
+                    format!(
+                        "{idp} — a previous refresh was interrupted (the program ended) after sending this refresh token to ANAF; \
+                         ANAF had already replaced it, so a new login with the certificate is needed."
+                    )
+                } else {
+                    idp
+                };
+                let _ = self.store.refuse(p, owner, &spent, &why, now());
+                ::log::warn!(target: "anaf::token", "refresh token refused: {why}");
+                Err(Error::verbatim(ANAF_ERR_LOGIN_REQUIRED, why))
+            }
+            Err(e) => {
+                let _ = self.store.release(p, owner);
+                ::log::warn!(target: "anaf::token", "refresh failed: {e:?}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Step 3: the new pair exists only in memory now, so the commit is retried while the
+    /// database is locked (bounded by `COMMIT_PATIENCE`).
+    fn commit(
+        &self,
+        p: &Profile,
+        owner: &str,
+        spent: &str,
+        answer: TokenAnswer,
+    ) -> Result<TokenRow> {
+        let refresh = answer.refresh_token.as_deref().unwrap_or(spent);
+        let t = self.new_tokens(
+            &answer.access_token,
+            refresh,
+            answer.expires_in,
+            &answer.token_type,
+        );
+        let start = Instant::now();
+        loop {
+            match self.store.finish(p, owner, spent, &t, now()) {
+                Ok(Finish::Committed(row)) => {
+                    ::log::info!(target: "anaf::token", "token refreshed (version {})", row.version);
+                    return Ok(row);
+                }
+                Ok(Finish::Superseded(row)) => {
+                    ::log::warn!(target: "anaf::token", "a newer token was stored during the refresh; keeping it");
+                    return Ok(row);
+                }
+                Ok(Finish::Deleted) => return Err(no_token()),
+                Err(e)
+                    if e.status == ANAF_ERR_DATABASE_LOCKED
+                        && start.elapsed() < COMMIT_PATIENCE =>
+                {
+                    ::log::warn!(target: "anaf::token", "database locked while saving the refreshed token; retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => {
+                    ::log::error!(target: "anaf::token", "the refreshed token could not be saved: {e:?}");
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::jwt;
+    use serde_json::json;
+
+    fn session(dir: &std::path::Path) -> Session {
+        let cfg = crate::config::Config::from_json(
+            &json!({
+                "database": dir.join("t.db"), "cif": "14399840", "client_id": "cid",
+                "client_secret": "sec", "redirect_uri": "https://localhost:9443/cb",
+                "environment": "test", "idp_url": "https://127.0.0.1:9/", "timeout_seconds": 2,
+                "connect_timeout_seconds": 1
+            })
+            .to_string(),
+        )
+        .unwrap();
+        Session::open(cfg).unwrap()
+    }
+
+    fn tok(exp: i64, serial: &str) -> String {
+        jwt::make(&json!({"exp": exp, "serial": serial, "nonce": rand::random::<u32>()}))
+    }
+
+    #[test]
+    fn import_reads_expiry_and_serial_and_get_returns_it() {
+        let d = tempfile::tempdir().unwrap();
+        let s = session(d.path());
+        assert_eq!(s.access_token().unwrap_err().status, ANAF_ERR_NO_TOKEN);
+        let exp = now() + 80 * 86_400;
+        let a = tok(exp, "ab:cd");
+        let info = s
+            .store_token_response(&a, &tok(now() + 300 * 86_400, "ab:cd"), None)
+            .unwrap();
+        assert_eq!(info.serial.as_deref(), Some("ABCD"));
+        assert_eq!(info.days_left, 79);
+        assert_eq!(info.access_expires_at, rfc3339(exp));
+        assert!(!info.login_required);
+        assert_eq!(s.access_token().unwrap(), a);
+        let e = s.store_token_response("", "x", None).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_ARGUMENT);
+    }
+
+    #[test]
+    fn dead_refresh_token_needs_login_without_calling_anaf() {
+        let d = tempfile::tempdir().unwrap();
+        let s = session(d.path());
+        // Access expired, refresh expired: no network (the idp_url is a closed port anyway).
+        s.store_token_response(&tok(now() - 10, "01"), &tok(now() - 5, "01"), None)
+            .unwrap();
+        let e = s.access_token().unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_LOGIN_REQUIRED, "{e:?}");
+        assert!(s.token_info().unwrap().login_required);
+        // Refresh dead but access still good: the ERP keeps working until it expires.
+        let a = tok(now() + 5 * 86_400, "01");
+        s.store_token_response(&a, &tok(now() - 5, "01"), None)
+            .unwrap();
+        assert_eq!(s.access_token().unwrap(), a);
+        assert_eq!(s.refresh_now().unwrap_err().status, ANAF_ERR_LOGIN_REQUIRED);
+    }
+
+    #[test]
+    fn failed_silent_refresh_keeps_the_current_token() {
+        let d = tempfile::tempdir().unwrap();
+        let s = session(d.path());
+        let a = tok(now() + 3 * 86_400, "01");
+        s.store_token_response(&a, &tok(now() + 300 * 86_400, "01"), None)
+            .unwrap();
+        // Within the 14-day margin; ANAF unreachable: the current token is returned...
+        assert_eq!(s.access_token().unwrap(), a);
+        // ...the refresh token is untouched and the lease was given back.
+        let row = s.store.load(&s.profile().unwrap()).unwrap().unwrap();
+        assert_eq!(row.lease_owner, None);
+        assert_eq!(row.refresh_refused_at, None);
+        // An explicit refresh reports the network failure.
+        let e = s.refresh_now().unwrap_err();
+        assert!(
+            matches!(e.status, ANAF_ERR_NETWORK | ANAF_ERR_TIMEOUT),
+            "{e:?}"
+        );
+    }
+}

@@ -1,0 +1,662 @@
+//! The rows of `anaf_token` and the refresh lease that coordinates processes.
+//!
+//! Every write is one short `BEGIN IMMEDIATE` transaction; no SQLite lock is ever held
+//! while ANAF is being called. The refresh protocol (see docs/token-table.md):
+//! 1. [`Store::claim`]: under the write lock, if the row's `version` is still the one the
+//!    caller saw and no live process holds the lease, write `lease_owner`, `lease_until`
+//!    and `lease_refresh_token` (the refresh token about to be spent), and commit.
+//! 2. Call ANAF with that refresh token (no lock held). The row keeps the old pair, so a
+//!    crash before ANAF answers leaves the table exactly as before.
+//! 3. [`Store::finish`]: under the write lock, if the row still holds the spent refresh
+//!    token, write the new pair, `previous_refresh_token`, `version + 1`, clear the lease.
+//! Others that find the lease taken wait for `version` to change (or the lease to lapse).
+
+use super::{db_error, Store};
+use crate::error::Result;
+use once_cell::sync::Lazy;
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+/// The key of a row: one token per company, OAuth application and environment.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Profile {
+    pub cif: String,
+    pub client_id: String,
+    pub environment: String,
+}
+
+/// One row of `anaf_token`. Times are seconds since 1970 UTC (`lease_until`: milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub access_expires_at: i64,
+    pub refresh_expires_at: i64,
+    pub cert_serial: Option<String>,
+    pub obtained_at: i64,
+    pub refreshed_at: Option<i64>,
+    pub version: i64,
+    pub previous_refresh_token: Option<String>,
+    pub refresh_refused_at: Option<i64>,
+    pub refresh_error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub lease_refresh_token: Option<String>,
+}
+
+/// A pair to store, from a login, an import or a refresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub access_expires_at: i64,
+    pub refresh_expires_at: i64,
+    pub cert_serial: Option<String>,
+}
+
+/// The outcome of [`Store::claim`].
+#[derive(Debug)]
+pub enum Claim {
+    /// The lease is ours: spend `row.refresh_token`. `interrupted` is set when we took over
+    /// the lease of a process that died while spending this same refresh token.
+    Claimed { row: TokenRow, interrupted: bool },
+    /// The row changed since the caller looked (another refresh or login committed).
+    Changed(TokenRow),
+    /// Another live process or thread holds the lease until `until` (ms).
+    Busy {
+        row: TokenRow,
+        owner: String,
+        until: i64,
+    },
+    /// There is no row.
+    Missing,
+}
+
+/// The outcome of [`Store::finish`].
+#[derive(Debug)]
+pub enum Finish {
+    /// The new pair is stored.
+    Committed(TokenRow),
+    /// The row no longer holds the refresh token we spent (a new login or import replaced
+    /// it meanwhile): ours was not written; here is the row as it is.
+    Superseded(TokenRow),
+    /// The row was deleted meanwhile (anaf_delete_token): nothing was written.
+    Deleted,
+}
+
+const COLUMNS: &str = "access_token, refresh_token, token_type, access_expires_at, \
+    refresh_expires_at, cert_serial, obtained_at, refreshed_at, version, \
+    previous_refresh_token, refresh_refused_at, refresh_error, lease_owner, lease_until, \
+    lease_refresh_token";
+
+/// The SELECT the fast path runs (also used by the benchmark's baseline).
+pub static SELECT_ROW: Lazy<String> = Lazy::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM anaf_token WHERE cif = ?1 AND client_id = ?2 AND environment = ?3"
+    )
+});
+
+fn read_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        access_token: r.get(0)?,
+        refresh_token: r.get(1)?,
+        token_type: r.get(2)?,
+        access_expires_at: r.get(3)?,
+        refresh_expires_at: r.get(4)?,
+        cert_serial: r.get(5)?,
+        obtained_at: r.get(6)?,
+        refreshed_at: r.get(7)?,
+        version: r.get(8)?,
+        previous_refresh_token: r.get(9)?,
+        refresh_refused_at: r.get(10)?,
+        refresh_error: r.get(11)?,
+        lease_owner: r.get(12)?,
+        lease_until: r.get(13)?,
+        lease_refresh_token: r.get(14)?,
+    })
+}
+
+fn load_in(c: &rusqlite::Connection, p: &Profile) -> rusqlite::Result<Option<TokenRow>> {
+    c.prepare_cached(&SELECT_ROW)?
+        .query_row(params![p.cif, p.client_id, p.environment], read_row)
+        .optional()
+}
+
+/// This process's identity in `lease_owner`: `host/pid/nonce`.
+pub fn process_owner() -> &'static str {
+    static OWNER: Lazy<String> = Lazy::new(|| {
+        use rand::Rng;
+        let nonce: u64 = rand::thread_rng().gen();
+        format!("{}/{}/{nonce:016x}", host_name(), std::process::id())
+    });
+    &OWNER
+}
+
+fn host_name() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is writable for its whole length; gethostname NUL-terminates
+        // on success (we also stop at the buffer end).
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).replace('/', "_");
+        }
+        "unknown".into()
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COMPUTERNAME")
+            .unwrap_or_else(|_| "unknown".into())
+            .replace('/', "_")
+    }
+}
+
+/// Whether the holder of a lease may still be working. Only a process on this host can be
+/// checked; a lease of this very process is stale by construction (the caller holds the
+/// process-wide refresh lock for the profile, so no other thread of ours is refreshing).
+fn owner_may_be_alive(owner: &str) -> bool {
+    let mine = process_owner();
+    if owner == mine {
+        return false;
+    }
+    let mut parts = owner.splitn(3, '/');
+    let (host, pid) = match (parts.next(), parts.next()) {
+        (Some(h), Some(p)) => (h, p.parse::<u32>().ok()),
+        _ => return true,
+    };
+    let my_host = mine.split('/').next().unwrap_or_default();
+    if host != my_host {
+        return true;
+    }
+    match pid {
+        Some(pid) if pid == std::process::id() => false,
+        Some(pid) => pid_alive(pid),
+        None => true,
+    }
+}
+
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks for existence and permission; it sends nothing.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    // Not checked on this platform: the lease lapses by its time limit.
+    true
+}
+
+impl Store {
+    /// The row of a profile, if any.
+    pub fn load(&self, p: &Profile) -> Result<Option<TokenRow>> {
+        self.with(|c| load_in(c, p).map_err(|e| db_error(&self.path, e)))
+    }
+
+    /// Stores a pair from a new login or an import: replaces the tokens, counts a new
+    /// version, clears any refusal and lease (a refresh still in flight elsewhere will find
+    /// its refresh token gone and discard its answer). The replaced refresh token is kept
+    /// in `previous_refresh_token`.
+    pub fn put(&self, p: &Profile, t: &NewTokens, now: i64) -> Result<TokenRow> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO anaf_token (cif, client_id, environment, access_token, refresh_token,
+                     token_type, access_expires_at, refresh_expires_at, cert_serial, obtained_at,
+                     refreshed_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 1)
+                 ON CONFLICT (cif, client_id, environment) DO UPDATE SET
+                     previous_refresh_token = anaf_token.refresh_token,
+                     access_token = excluded.access_token,
+                     refresh_token = excluded.refresh_token,
+                     token_type = excluded.token_type,
+                     access_expires_at = excluded.access_expires_at,
+                     refresh_expires_at = excluded.refresh_expires_at,
+                     cert_serial = excluded.cert_serial,
+                     obtained_at = excluded.obtained_at,
+                     refreshed_at = NULL,
+                     version = anaf_token.version + 1,
+                     refresh_refused_at = NULL,
+                     refresh_error = NULL,
+                     lease_owner = NULL,
+                     lease_until = NULL,
+                     lease_refresh_token = NULL",
+                params![
+                    p.cif,
+                    p.client_id,
+                    p.environment,
+                    t.access_token,
+                    t.refresh_token,
+                    t.token_type,
+                    t.access_expires_at,
+                    t.refresh_expires_at,
+                    t.cert_serial,
+                    now
+                ],
+            )?;
+            load_in(tx, p).map(|r| r.expect("row just written"))
+        })
+    }
+
+    /// Tries to take the refresh lease (step 1 of the protocol). `seen_version` is the
+    /// version the caller based its decision on; `None` accepts any version (forced refresh).
+    pub fn claim(
+        &self,
+        p: &Profile,
+        owner: &str,
+        seen_version: Option<i64>,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Claim> {
+        self.write(|tx| claim_in(tx, p, owner, seen_version, now_ms, ttl_ms))
+    }
+
+    /// Stores the pair ANAF returned for `spent` (step 3), if the row still holds `spent`.
+    pub fn finish(
+        &self,
+        p: &Profile,
+        owner: &str,
+        spent: &str,
+        t: &NewTokens,
+        now: i64,
+    ) -> Result<Finish> {
+        self.write(|tx| {
+            let Some(row) = load_in(tx, p)? else {
+                return Ok(Finish::Deleted);
+            };
+            if row.refresh_token != spent {
+                release_in(tx, p, owner)?;
+                return Ok(Finish::Superseded(load_in(tx, p)?.unwrap_or(row)));
+            }
+            tx.execute(
+                "UPDATE anaf_token SET
+                     previous_refresh_token = refresh_token,
+                     access_token = ?4, refresh_token = ?5, token_type = ?6,
+                     access_expires_at = ?7, refresh_expires_at = ?8,
+                     cert_serial = COALESCE(?9, cert_serial),
+                     refreshed_at = ?10, version = version + 1,
+                     refresh_refused_at = NULL, refresh_error = NULL,
+                     lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
+                 WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
+                params![
+                    p.cif,
+                    p.client_id,
+                    p.environment,
+                    t.access_token,
+                    t.refresh_token,
+                    t.token_type,
+                    t.access_expires_at,
+                    t.refresh_expires_at,
+                    t.cert_serial,
+                    now
+                ],
+            )?;
+            Ok(Finish::Committed(
+                load_in(tx, p)?.expect("row just updated"),
+            ))
+        })
+    }
+
+    /// Records that ANAF refused `spent` for good (invalid_grant): the row keeps its tokens
+    /// (the access token may still work for a while) but is marked as needing a new login,
+    /// so no process spends the dead refresh token again. Releases our lease.
+    pub fn refuse(
+        &self,
+        p: &Profile,
+        owner: &str,
+        spent: &str,
+        why: &str,
+        now: i64,
+    ) -> Result<Option<TokenRow>> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE anaf_token SET refresh_refused_at = ?4, refresh_error = ?5
+                 WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND refresh_token = ?6",
+                params![p.cif, p.client_id, p.environment, now, why, spent],
+            )?;
+            release_in(tx, p, owner)?;
+            load_in(tx, p)
+        })
+    }
+
+    /// Gives the lease back without changing the tokens (the refresh failed transiently).
+    pub fn release(&self, p: &Profile, owner: &str) -> Result<()> {
+        self.write(|tx| release_in(tx, p, owner).map(|_| ()))
+    }
+
+    /// Deletes the row; `true` if there was one.
+    pub fn delete(&self, p: &Profile) -> Result<bool> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM anaf_token WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
+                params![p.cif, p.client_id, p.environment],
+            )
+            .map(|n| n > 0)
+        })
+    }
+}
+
+fn release_in(tx: &Transaction<'_>, p: &Profile, owner: &str) -> rusqlite::Result<usize> {
+    tx.execute(
+        "UPDATE anaf_token SET lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
+         WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND lease_owner = ?4",
+        params![p.cif, p.client_id, p.environment, owner],
+    )
+}
+
+fn claim_in(
+    tx: &Transaction<'_>,
+    p: &Profile,
+    owner: &str,
+    seen_version: Option<i64>,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> rusqlite::Result<Claim> {
+    let Some(row) = load_in(tx, p)? else {
+        return Ok(Claim::Missing);
+    };
+    if let Some(v) = seen_version {
+        if row.version != v {
+            return Ok(Claim::Changed(row));
+        }
+    }
+    let mut interrupted = false;
+    if let (Some(o), Some(until)) = (&row.lease_owner, row.lease_until) {
+        let live = until > now_ms && o != owner && owner_may_be_alive(o);
+        if live {
+            return Ok(Claim::Busy {
+                owner: o.clone(),
+                until,
+                row,
+            });
+        }
+        // A lapsed or dead lease: its holder may have spent this very refresh token.
+        interrupted = row.lease_refresh_token.as_deref() == Some(row.refresh_token.as_str());
+        ::log::warn!(
+            target: "anaf::store",
+            "taking over the refresh lease of {o} (until {until}, now {now_ms}; refresh token in flight: {interrupted})"
+        );
+    }
+    tx.execute(
+        "UPDATE anaf_token SET lease_owner = ?4, lease_until = ?5, lease_refresh_token = refresh_token
+         WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
+        params![p.cif, p.client_id, p.environment, owner, now_ms + ttl_ms],
+    )?;
+    let row = load_in(tx, p)?.expect("row just updated");
+    Ok(Claim::Claimed { row, interrupted })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::*;
+    use std::time::Duration;
+
+    fn profile() -> Profile {
+        Profile {
+            cif: "14399840".into(),
+            client_id: "cid".into(),
+            environment: "test".into(),
+        }
+    }
+
+    fn pair(a: &str, r: &str) -> NewTokens {
+        NewTokens {
+            access_token: a.into(),
+            refresh_token: r.into(),
+            token_type: "Bearer".into(),
+            access_expires_at: 2_000_000_000,
+            refresh_expires_at: 2_100_000_000,
+            cert_serial: Some("ABCD".into()),
+        }
+    }
+
+    fn temp() -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(&d.path().join("t.db")).unwrap();
+        (d, s)
+    }
+
+    #[test]
+    fn put_load_and_versions() {
+        let (_d, s) = temp();
+        let p = profile();
+        assert!(s.load(&p).unwrap().is_none());
+        let r = s.put(&p, &pair("a1", "r1"), 100).unwrap();
+        assert_eq!(r.version, 1);
+        assert_eq!(r.obtained_at, 100);
+        let r = s.put(&p, &pair("a2", "r2"), 200).unwrap();
+        assert_eq!(r.version, 2);
+        assert_eq!(r.previous_refresh_token.as_deref(), Some("r1"));
+        assert_eq!(s.load(&p).unwrap().unwrap(), r);
+        let other = Profile {
+            environment: "prod".into(),
+            ..profile()
+        };
+        assert!(s.load(&other).unwrap().is_none());
+    }
+
+    #[test]
+    fn lease_protocol() {
+        let (_d, s) = temp();
+        let p = profile();
+        assert!(matches!(
+            s.claim(&p, "me", None, 0, 1000).unwrap(),
+            Claim::Missing
+        ));
+        let r = s.put(&p, &pair("a1", "r1"), 100).unwrap();
+        // A version the caller did not see: someone else already refreshed.
+        assert!(matches!(
+            s.claim(&p, "me", Some(r.version + 7), 0, 1000).unwrap(),
+            Claim::Changed(_)
+        ));
+        let Claim::Claimed { row, interrupted } =
+            s.claim(&p, "me", Some(r.version), 1_000, 5_000).unwrap()
+        else {
+            panic!()
+        };
+        assert!(!interrupted);
+        assert_eq!(row.lease_refresh_token.as_deref(), Some("r1"));
+        // Another (remote, so presumed alive) owner is told to wait while the lease runs...
+        let remote = "other-host/1/00";
+        match s.claim(&p, remote, Some(r.version), 2_000, 5_000).unwrap() {
+            Claim::Busy { owner, until, .. } => {
+                assert_eq!(owner, "me");
+                assert_eq!(until, 6_000);
+            }
+            c => panic!("{c:?}"),
+        }
+        // ...and takes it over once it lapsed, knowing r1 may have been spent.
+        match s.claim(&p, remote, Some(r.version), 7_000, 5_000).unwrap() {
+            Claim::Claimed { interrupted, row } => {
+                assert!(interrupted);
+                assert_eq!(row.lease_owner.as_deref(), Some(remote));
+            }
+            c => panic!("{c:?}"),
+        }
+        // The first owner's late answer still lands (the row holds the token it spent).
+        let f = s.finish(&p, "me", "r1", &pair("a2", "r2"), 300).unwrap();
+        let Finish::Committed(row) = f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(row.version, r.version + 1);
+        assert_eq!(row.refresh_token, "r2");
+        assert_eq!(row.previous_refresh_token.as_deref(), Some("r1"));
+        assert_eq!(row.refreshed_at, Some(300));
+        assert_eq!(row.lease_owner, None);
+        // A second answer for the same spent token is not written over it.
+        let f = s.finish(&p, remote, "r1", &pair("a3", "r3"), 301).unwrap();
+        let Finish::Superseded(row) = f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(row.refresh_token, "r2");
+    }
+
+    #[test]
+    fn dead_local_owner_is_taken_over_at_once() {
+        let (_d, s) = temp();
+        let p = profile();
+        let r = s.put(&p, &pair("a1", "r1"), 100).unwrap();
+        let host = process_owner().split('/').next().unwrap().to_string();
+        // A pid that cannot exist on Linux (above pid_max's ceiling of 2^22).
+        let dead = format!("{host}/4194305/00");
+        let Claim::Claimed { .. } = s.claim(&p, &dead, Some(r.version), 0, 60_000).unwrap() else {
+            panic!()
+        };
+        match s.claim(&p, "x", Some(r.version), 1, 60_000).unwrap() {
+            Claim::Claimed { interrupted, .. } if cfg!(unix) => assert!(interrupted),
+            Claim::Busy { .. } if !cfg!(unix) => {}
+            c => panic!("{c:?}"),
+        }
+    }
+
+    #[test]
+    fn refuse_marks_only_the_spent_token() {
+        let (_d, s) = temp();
+        let p = profile();
+        s.put(&p, &pair("a1", "r1"), 100).unwrap();
+        let row = s
+            .refuse(&p, "me", "other", "invalid_grant", 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.refresh_refused_at, None);
+        let row = s
+            .refuse(&p, "me", "r1", "invalid_grant", 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.refresh_refused_at, Some(5));
+        assert_eq!(
+            row.refresh_token, "r1",
+            "tokens are never deleted by a refusal"
+        );
+        // A new login clears the mark.
+        let row = s.put(&p, &pair("a2", "r2"), 6).unwrap();
+        assert_eq!(row.refresh_refused_at, None);
+        assert!(s.delete(&p).unwrap());
+        assert!(!s.delete(&p).unwrap());
+    }
+
+    #[test]
+    fn locked_database_is_reported_as_locked() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        let s = Store::open_with(&path, Duration::from_millis(200)).unwrap();
+        s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        let e = s.claim(&profile(), "me", None, 0, 1000).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_LOCKED, "{e:?}");
+        // Readers are not blocked by the writer (WAL).
+        assert_eq!(s.load(&profile()).unwrap().unwrap().access_token, "a1");
+        other.execute_batch("ROLLBACK;").unwrap();
+        assert!(matches!(
+            s.claim(&profile(), "me", None, 0, 1000).unwrap(),
+            Claim::Claimed { .. }
+        ));
+    }
+
+    #[test]
+    fn read_only_database_reads_but_refuses_to_claim() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        Store::open(&path)
+            .unwrap()
+            .put(&profile(), &pair("a1", "r1"), 1)
+            .unwrap();
+        let ro = Store::open_flags(
+            &path,
+            Duration::from_millis(200),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        assert_eq!(ro.load(&profile()).unwrap().unwrap().refresh_token, "r1");
+        let e = ro.claim(&profile(), "me", None, 0, 1000).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_READONLY, "{e:?}");
+    }
+
+    #[test]
+    fn corrupt_row_and_file_are_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        let s = Store::open(&path).unwrap();
+        s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
+        s.with(|c| {
+            c.execute("UPDATE anaf_token SET access_expires_at = 'soon'", [])
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+        let e = s.load(&profile()).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
+
+        let junk = d.path().join("junk.db");
+        std::fs::write(&junk, vec![0x5au8; 8192]).unwrap();
+        let e = Store::open(&junk).err().unwrap();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
+        assert_eq!(
+            std::fs::read(&junk).unwrap(),
+            vec![0x5au8; 8192],
+            "left untouched"
+        );
+    }
+
+    #[test]
+    fn newer_file_is_refused_by_open() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute("UPDATE anaf_schema SET version = 99", [])
+            .unwrap();
+        drop(c);
+        let e = Store::open(&path).err().unwrap();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_NEWER);
+        assert!(e.message(crate::status::Lang::En).contains("99"));
+    }
+
+    #[test]
+    fn version_1_file_with_a_row_migrates_forward() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        {
+            let mut c = rusqlite::Connection::open(&path).unwrap();
+            super::super::schema::migrate_to(&mut c, 1).unwrap();
+            assert_eq!(super::super::schema::version(&c).unwrap(), 1);
+            c.execute(
+                "INSERT INTO anaf_token (cif, client_id, environment, access_token, refresh_token,
+                    access_expires_at, refresh_expires_at, obtained_at)
+                 VALUES ('14399840', 'cid', 'test', 'a1', 'r1', 2000000000, 2100000000, 5)",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), super::super::schema::CURRENT);
+        let row = s.load(&profile()).unwrap().unwrap();
+        assert_eq!(
+            (
+                row.access_token.as_str(),
+                row.version,
+                row.token_type.as_str()
+            ),
+            ("a1", 1, "Bearer")
+        );
+        let days: i64 = s
+            .with(|c| {
+                Ok(
+                    c.query_row("SELECT access_days_left FROM anaf_token_v", [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap(),
+                )
+            })
+            .unwrap();
+        assert!(days > 0);
+    }
+}
