@@ -41,6 +41,8 @@ pub fn build_client(cfg: &Config) -> Result<reqwest::Client> {
     if let Some(path) = &cfg.ca_file {
         b = b.add_root_certificate(load_ca(path)?);
     }
+    // reqwest reads HTTPS_PROXY & co. itself; the Windows Internet Options proxy needs this.
+    b = crate::client::diagnose::apply_system_proxy(b);
     b.build().map_err(|e| {
         Error::with(
             ANAF_ERR_INVALID_CONFIG,

@@ -1,6 +1,7 @@
 //! The ANAF services, one module per service, over one `Session` per client handle.
 
 pub mod answer;
+pub mod diagnose;
 pub mod http;
 pub mod jwt;
 pub mod oauth;

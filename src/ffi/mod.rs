@@ -3,6 +3,7 @@
 //! so no panic, Rust type or unchecked pointer crosses into the host.
 
 pub mod core;
+pub mod diag;
 pub mod link;
 pub mod login;
 pub mod platform;
