@@ -532,6 +532,10 @@ async fn callback(
     }
 }
 
+fn form(s: &str) -> Zeroizing<String> {
+    Zeroizing::new(url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
+}
+
 fn fail(app: &App, id: &str, reason: &str, description: &str) {
     let mut links = app.lock();
     if let Some(l) = links.map.get_mut(id) {
@@ -559,7 +563,8 @@ async fn exchange(
     let resp = app
         .http
         .post(url)
-        .basic_auth(client_id, Some(secret))
+        // RFC 6749 §2.3.1: both halves form-urlencoded before the Basic encoding.
+        .basic_auth(form(client_id).as_str(), Some(form(secret).as_str()))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code),

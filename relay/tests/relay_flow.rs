@@ -1,0 +1,429 @@
+//! The relay started in-process against the real simulator: the whole browser flow and
+//! every refusal (wrong secret, expiry, replayed state, second retrieval), with the log
+//! scanned for secrets.
+
+mod common;
+
+use anaf_relay::{Log, Relay, RelayConfig};
+use anaf_sim::{Sim, SimConfig};
+use common::*;
+use url::Url;
+
+struct Env {
+    sim: Sim,
+    relay: Relay,
+    base: String,
+}
+
+fn env() -> Env {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    let mut cfg = RelayConfig::new(Url::parse("http://127.0.0.1:0/anaf/callback").unwrap());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.idp_url = Url::parse(&sim.idp_url()).unwrap();
+    cfg.ca_file = Some(sim.ca_pem_path());
+    cfg.log = Log::memory();
+    let relay = Relay::start(cfg).unwrap();
+    sim.register_app(CLIENT_ID, CLIENT_SECRET, relay.callback_url().as_str());
+    let base = relay.public_url().to_string();
+    Env { sim, relay, base }
+}
+
+fn query_value(url: &str, key: &str) -> String {
+    Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_flow_seals_tokens_for_the_dll_once() {
+    let e = env();
+    let dll = http();
+    let (s, v, link) = create_link(&dll, &e.base, Some(e.relay.callback_url().as_str())).await;
+    assert_eq!(s, 201, "{v}");
+    let link = link.unwrap();
+    assert!(
+        link.url.starts_with(&format!("{}l/", e.base)),
+        "{}",
+        link.url
+    );
+    let left = link.expires_at - e.relay.clock().now();
+    assert!(
+        (5 * 3600 - 5..=5 * 3600).contains(&left),
+        "5 hours, got {left} s"
+    );
+    assert_eq!(e.relay.inspect(&link.id).unwrap().holds_client_secret, true);
+
+    let (s, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("pending")));
+
+    let before = e.sim.counters();
+    let b = browser(&e.sim, Some(SERIAL), None);
+    let (callback, status, page) = open_in_browser(&b, &link.url).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Tokenul ANAF a fost generat cu succes")
+            && page.contains("The ANAF token was generated")
+    );
+    let after = e.sim.counters();
+    assert_eq!(
+        after.token_code_grants,
+        before.token_code_grants + 1,
+        "the relay exchanged the code"
+    );
+    let code = query_value(&callback, "code");
+    assert!(!code.is_empty());
+
+    // The relay keeps the tokens sealed and the client secret is gone.
+    let view = e.relay.inspect(&link.id).unwrap();
+    assert_eq!(
+        (view.status, view.holds_client_secret, view.holds_tokens),
+        ("done", false, true)
+    );
+
+    // Wrong secret: refused, nothing leaked, nothing consumed.
+    let (s, v, text) = poll(&dll, &e.base, &link.id, "not-the-secret-at-all-0123456789").await;
+    assert_eq!(s, 404, "{v}");
+    assert!(
+        !text.contains("ciphertext") && !text.contains("done"),
+        "{text}"
+    );
+    assert_eq!(e.relay.inspect(&link.id).unwrap().holds_tokens, true);
+    // Another link's secret does not open this one either.
+    let (_, _, other) = create_link(&dll, &e.base, None).await;
+    let other = other.unwrap();
+    assert_eq!(poll(&dll, &e.base, &link.id, &other.secret).await.0, 404);
+
+    // The right secret: the tokens, once.
+    let (s, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("done")), "{v}");
+    let tokens = open(&link, &v);
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    assert!(access.starts_with("eyJ") && !refresh.is_empty());
+    // The sealed answer does not show the token in clear.
+    assert!(!v.to_string().contains(&access[..20]));
+    // Another key cannot open it.
+    let wrong = DllLink {
+        id: link.id.clone(),
+        url: String::new(),
+        expires_at: 0,
+        secret: String::new(),
+        key: x25519_dalek::StaticSecret::random_from_rng(rand::rngs::OsRng),
+    };
+    assert!(std::panic::catch_unwind(|| open(&wrong, &v)).is_err());
+
+    // Second retrieval: refused; the relay holds nothing any more.
+    let (s, _, text) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!(s, 404);
+    assert!(!text.contains("ciphertext"));
+    let view = e.relay.inspect(&link.id).unwrap();
+    assert_eq!(
+        (view.holds_client_secret, view.holds_tokens),
+        (false, false)
+    );
+
+    // Replaying the callback (state already consumed): refused, no second exchange.
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(e.sim.counters().token_code_grants, after.token_code_grants);
+    // The used link's page now says it is done, and cannot start again.
+    let r = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers().get("location").is_none());
+
+    let log = e.relay.log_text();
+    assert_clean(
+        &log,
+        &[
+            CLIENT_SECRET,
+            &link.secret,
+            &other.secret,
+            &access,
+            &refresh,
+            &code,
+            &link.id,
+        ],
+    );
+    assert!(log.contains("token obtained and sealed"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_and_stale_states_are_refused() {
+    let e = env();
+    let dll = http();
+    let (_, _, link) = create_link(&dll, &e.base, None).await;
+    let link = link.unwrap();
+    let b = browser(&e.sim, Some(SERIAL), None);
+    let cb = e.relay.callback_url();
+    // No state, a state for an unknown link, a wrong nonce before any start.
+    for q in [
+        "code=abc".to_string(),
+        "code=abc&state=nolinkhere.xyz".to_string(),
+        format!("code=abc&state={}.forged", link.id),
+    ] {
+        let r = b.get(format!("{cb}?{q}")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{q}");
+    }
+    // Two starts: only the latest state counts.
+    let r1 = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    let first = location(&r1);
+    let r2 = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    let second = location(&r2);
+    assert_ne!(query_value(&first, "state"), query_value(&second, "state"));
+    let r = b.get(&first).send().await.unwrap();
+    let stale_callback = location(&r);
+    let r = b.get(&stale_callback).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "a stale state is refused");
+    assert_eq!(
+        e.sim.counters().token_code_grants,
+        0,
+        "no exchange for a refused state"
+    );
+    let r = b.get(&second).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(e.sim.counters().token_code_grants, 1);
+    assert_eq!(
+        poll(&dll, &e.base, &link.id, &link.secret).await.1["status"],
+        "done"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_expire_after_five_hours() {
+    let e = env();
+    let dll = http();
+    let b = browser(&e.sim, Some(SERIAL), None);
+
+    // A link nobody opened.
+    let (_, _, idle) = create_link(&dll, &e.base, None).await;
+    let idle = idle.unwrap();
+    // A link whose token was generated but never collected.
+    let (_, _, uncollected) = create_link(&dll, &e.base, None).await;
+    let uncollected = uncollected.unwrap();
+    let (_, s, _) = open_in_browser(&b, &uncollected.url).await;
+    assert_eq!(s, 200);
+    // A link whose browser went to ANAF just before the end.
+    let (_, _, late) = create_link(&dll, &e.base, None).await;
+    let late = late.unwrap();
+    let r = b.get(format!("{}/start", late.url)).send().await.unwrap();
+    let authorize = location(&r);
+
+    e.relay.clock().advance(5 * 3600 - 10);
+    assert_eq!(
+        poll(&dll, &e.base, &idle.id, &idle.secret).await.1["status"],
+        "pending"
+    );
+    e.relay.clock().advance(11);
+
+    for l in [&idle, &uncollected, &late] {
+        let (s, v, text) = poll(&dll, &e.base, &l.id, &l.secret).await;
+        assert_eq!((s, v["status"].as_str()), (410, Some("expired")), "{text}");
+        assert!(!text.contains("ciphertext"));
+        let view = e.relay.inspect(&l.id).unwrap();
+        assert_eq!(
+            (view.status, view.holds_client_secret, view.holds_tokens),
+            ("expired", false, false)
+        );
+        // Wrong secret on an expired link: still just "not found".
+        assert_eq!(
+            poll(&dll, &e.base, &l.id, "wrong-secret-wrong-secret")
+                .await
+                .0,
+            404
+        );
+    }
+    // The landing page says expired.
+    let r = b.get(&idle.url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("a expirat") && page.contains("expired"),
+        "{page}"
+    );
+    assert_eq!(
+        b.get(format!("{}/start", idle.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        410
+    );
+    // ANAF answers after the expiry: the callback is refused without an exchange.
+    let grants = e.sim.counters().token_code_grants;
+    let r = b.get(&authorize).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    assert_eq!(e.sim.counters().token_code_grants, grants);
+
+    // Tombstones are forgotten a day later.
+    e.relay.clock().advance(24 * 3600 + 1);
+    e.relay.sweep();
+    assert!(e.relay.inspect(&idle.id).is_none());
+    assert_eq!(poll(&dll, &e.base, &idle.id, &idle.secret).await.0, 404);
+    assert_clean(
+        &e.relay.log_text(),
+        &[CLIENT_SECRET, &idle.secret, &late.secret],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_attempt_shows_what_to_try_and_can_be_retried() {
+    let e = env();
+    let dll = http();
+    let (_, _, link) = create_link(&dll, &e.base, None).await;
+    let link = link.unwrap();
+
+    // A browser without the USB token: ANAF denies access.
+    let nocert = browser(&e.sim, None, None);
+    let (_, s, page) = open_in_browser(&nocert, &link.url).await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("Închideți complet browserul") && page.contains("Close the browser"),
+        "{page}"
+    );
+    assert!(page.contains("stick-ul") && page.contains("USB token"));
+    let (_, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!(
+        (v["status"].as_str(), v["reason"].as_str()),
+        (Some("failed"), Some("access_denied")),
+        "{v}"
+    );
+    assert!(
+        e.relay.inspect(&link.id).unwrap().holds_client_secret,
+        "kept for a retry"
+    );
+
+    // A certificate not enrolled for the company: denied too.
+    e.sim.set_enrolled(SERIAL, CIF, false);
+    for c in ["14399840", "8000006", "8000000000"] {
+        e.sim.set_enrolled(SERIAL, c, false);
+    }
+    let b = browser(&e.sim, Some(SERIAL), None);
+    let (_, _, page) = open_in_browser(&b, &link.url).await;
+    assert!(page.contains("nu a putut fi generat"), "{page}");
+    assert_eq!(
+        poll(&dll, &e.base, &link.id, &link.secret).await.1["reason"],
+        "access_denied"
+    );
+
+    // Enrolled again, the same link works.
+    for c in ["14399840", "8000006", "8000000000"] {
+        e.sim.set_enrolled(SERIAL, c, true);
+    }
+    let (_, s, page) = open_in_browser(&b, &link.url).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("generat cu succes"), "{page}");
+    let (_, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!(v["status"], "done");
+    assert!(open(&link, &v)["access_token"].as_str().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_refused_without_echoing_secrets() {
+    let e = env();
+    let dll = http();
+    // The ERP's redirect_uri is not the relay's callback.
+    let (s, v, _) = create_link(&dll, &e.base, Some("https://localhost:9443/anaf/callback")).await;
+    assert_eq!(s, 409);
+    assert_eq!(v["error"], "redirect_mismatch");
+    assert_eq!(v["callback_url"], e.relay.callback_url().as_str());
+    // Malformed requests; the secret never comes back.
+    for body in [
+        serde_json::json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
+        serde_json::json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "public_key": "AAAA", "verifier": "AAAA"}),
+        serde_json::json!({"client_id": 5, "client_secret": CLIENT_SECRET, "public_key": 1, "verifier": 2}),
+    ] {
+        let r = dll
+            .post(format!("{}api/links", e.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert!(!r.text().await.unwrap().contains(CLIENT_SECRET));
+    }
+    // No bearer, unknown id, cancel with a wrong secret.
+    let (_, _, link) = create_link(&dll, &e.base, None).await;
+    let link = link.unwrap();
+    let r = dll
+        .post(format!("{}api/links/{}/poll", e.base, link.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(
+        poll(&dll, &e.base, "unknownlinkid", &link.secret).await.0,
+        404
+    );
+    let r = dll
+        .delete(format!("{}api/links/{}", e.base, link.id))
+        .bearer_auth("wrong-wrong-wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    // Cancel with the right secret wipes the client secret; the landing page is gone.
+    let r = dll
+        .delete(format!("{}api/links/{}", e.base, link.id))
+        .bearer_auth(&link.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(
+        e.relay.inspect(&link.id).unwrap().holds_client_secret,
+        false
+    );
+    assert_eq!(
+        poll(&dll, &e.base, &link.id, &link.secret).await.1["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        http()
+            .get(&link.url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        410
+    );
+    // The test clock endpoint does not exist unless enabled.
+    let r = dll
+        .post(format!("{}_test/clock?advance_seconds=99999", e.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_clean(&e.relay.log_text(), &[CLIENT_SECRET, &link.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_client_secret_fails_at_the_exchange() {
+    let e = env();
+    // Registered at "ANAF" with another secret than the one the DLL sends.
+    e.sim.register_app(
+        CLIENT_ID,
+        "a-different-secret-123",
+        e.relay.callback_url().as_str(),
+    );
+    let dll = http();
+    let (_, _, link) = create_link(&dll, &e.base, None).await;
+    let link = link.unwrap();
+    let b = browser(&e.sim, Some(SERIAL), None);
+    let (_, s, page) = open_in_browser(&b, &link.url).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Client ID / Client Secret"), "{page}");
+    let (_, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
+    assert_eq!(
+        (v["status"].as_str(), v["reason"].as_str()),
+        (Some("failed"), Some("invalid_client")),
+        "{v}"
+    );
+    assert_clean(&e.relay.log_text(), &[CLIENT_SECRET, &link.secret]);
+}
