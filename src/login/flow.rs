@@ -1,0 +1,477 @@
+//! The login flow shared by both window shells: the authorize URL with its state, the
+//! recognition of the navigation to the configured redirect_uri (caught inside the web
+//! view, so nothing has to answer at the callback URL), the state check, ANAF's `error=`
+//! answers, the error pages of the identity provider, cancellation, one login window at
+//! a time per process, and the code exchange through the token-lifecycle code.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::status::*;
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Everything a window shell needs to run one login; plain data, sent to the GUI thread.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The authorize URL, with `state`.
+    pub url: String,
+    /// The configured redirect_uri: a navigation to it ends the login.
+    pub redirect: Url,
+    /// The identity provider (the only host whose certificate the extra CA may vouch for).
+    pub idp: Url,
+    pub title: String,
+    /// One line shown above the page, in the configured language.
+    pub hint: String,
+    pub lang: Lang,
+    pub timeout: Duration,
+    /// The configured serial, normalised.
+    pub cert_serial: Option<String>,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    pub client_cert_password: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub webview2_folder: Option<PathBuf>,
+    /// The host's window (an HWND on Windows), 0 for none.
+    pub parent: usize,
+    /// Set by `anaf_cancel_login` (or the host's own timeout): the window closes.
+    pub cancel: Arc<AtomicBool>,
+    /// Test hook: close the window as a user would, this long after it opened.
+    pub test_close_after: Option<Duration>,
+}
+
+/// How a login window ended.
+#[derive(Debug)]
+pub enum End {
+    /// The web view navigated to the redirect URI (this URL); the navigation was stopped.
+    Redirect { url: String, open_to_code: Duration },
+    /// The user closed the window.
+    Closed,
+    /// `anaf_cancel_login` was called.
+    Cancelled,
+    /// The login timeout passed with the window open.
+    TimedOut,
+    /// Something specific went wrong (certificate, TLS, an error page).
+    Failed(Error),
+}
+
+/// Whether a navigation goes to the configured redirect URI: same scheme, host, port and
+/// path (a trailing slash ignored); the query is the answer.
+pub fn is_redirect(nav: &str, redirect: &Url) -> bool {
+    let Ok(nav) = Url::parse(nav) else {
+        return false;
+    };
+    nav.scheme().eq_ignore_ascii_case(redirect.scheme())
+        && nav.host_str().map(str::to_ascii_lowercase)
+            == redirect.host_str().map(str::to_ascii_lowercase)
+        && nav.port_or_known_default() == redirect.port_or_known_default()
+        && nav.path().trim_end_matches('/') == redirect.path().trim_end_matches('/')
+}
+
+/// Reads ANAF's answer from the redirect: the code, or the error it carries.
+pub fn code_from_redirect(nav: &str, expected_state: &str) -> Result<String> {
+    let url = Url::parse(nav)
+        .map_err(|e| Error::verbatim(ANAF_ERR_BAD_RESPONSE, format!("{nav}: {e}")))?;
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    if let Some(err) = q.get("error") {
+        return Err(oauth_error(
+            err,
+            q.get("error_description").map(String::as_str),
+        ));
+    }
+    match q.get("state") {
+        Some(s) if s != expected_state => {
+            return Err(Error::with(
+                ANAF_ERR_STATE_MISMATCH,
+                "(state diferit în răspuns)",
+                "(different state in the answer)",
+            ))
+        }
+        Some(_) => {}
+        None => {
+            ::log::warn!(target: "anaf::login", "the redirect carries no state; accepted (caught in our own window)")
+        }
+    }
+    match q.get("code") {
+        Some(c) if !c.is_empty() => Ok(c.clone()),
+        _ => Err(Error::with(
+            ANAF_ERR_BAD_RESPONSE,
+            "Redirecționarea ANAF nu conține codul de autorizare.",
+            "ANAF's redirect carries no authorization code.",
+        )),
+    }
+}
+
+/// Maps an OAuth error name (from a redirect or an error page) to the causes users meet.
+pub fn oauth_error(error: &str, description: Option<&str>) -> Error {
+    let desc = description.unwrap_or("").trim();
+    let lower = format!("{error} {desc}").to_ascii_lowercase();
+    let quoted = if desc.is_empty() {
+        format!("(ANAF: {error})")
+    } else {
+        format!("(ANAF: {error}: {desc})")
+    };
+    let status =
+        if lower.contains("redirect") && (lower.contains("match") || lower.contains("invalid")) {
+            ANAF_ERR_REDIRECT_MISMATCH
+        } else if error == "access_denied" {
+            ANAF_ERR_ACCESS_DENIED
+        } else if error == "invalid_client" || error == "unauthorized_client" {
+            ANAF_ERR_INVALID_CLIENT
+        } else if error == "invalid_grant" {
+            ANAF_ERR_CODE_EXPIRED
+        } else {
+            ANAF_ERR_OAUTH
+        };
+    Error::verbatim(status, quoted)
+}
+
+/// Reads an error page of the identity provider (HTTP ≥ 400 on the authorize URL): OAuth
+/// JSON when it is JSON, else the page's text, shortened.
+pub fn error_page(http_status: u32, body: &str) -> Error {
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(body.trim())
+    {
+        if let Some(e) = m.get("error").and_then(|v| v.as_str()) {
+            return oauth_error(e, m.get("error_description").and_then(|v| v.as_str()));
+        }
+    }
+    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let short: String = text.chars().take(300).collect();
+    let lower = short.to_ascii_lowercase();
+    if lower.contains("redirect") && lower.contains("match") {
+        return Error::verbatim(
+            ANAF_ERR_REDIRECT_MISMATCH,
+            format!("(HTTP {http_status}: {short})"),
+        );
+    }
+    if lower.contains("access_denied") || lower.contains("access denied") {
+        return Error::verbatim(
+            ANAF_ERR_ACCESS_DENIED,
+            format!("(HTTP {http_status}: {short})"),
+        );
+    }
+    Error::verbatim(ANAF_ERR_OAUTH, format!("(HTTP {http_status}: {short})"))
+}
+
+/// A TLS failure of the login page, with what the platform said.
+pub fn tls_error(url: &str, what: &str) -> Error {
+    Error::with(
+        ANAF_ERR_TLS,
+        format!("{url}: {what}. Verificați data și ora calculatorului, proxy-ul sau antivirusul care inspectează HTTPS."),
+        format!("{url}: {what}. Check the computer's date and time, the proxy, or an antivirus that inspects HTTPS."),
+    )
+}
+
+/// A network failure of the login page.
+pub fn network_error(url: &str, what: &str) -> Error {
+    Error::verbatim(ANAF_ERR_NETWORK, format!("({url}: {what})"))
+}
+
+/// The window's title and hint, in the configured language.
+pub fn texts(lang: Lang, cif: &str) -> (String, String) {
+    match lang {
+        Lang::Ro => (
+            format!("Autentificare ANAF cu semnătura electronică — CIF {cif}"),
+            "Alegeți certificatul și introduceți PIN-ul stick-ului când vi se cere. Fereastra se închide singură.".into(),
+        ),
+        Lang::En => (
+            format!("ANAF login with the qualified certificate — CIF {cif}"),
+            "Choose the certificate and type the USB token's PIN when asked. The window closes by itself.".into(),
+        ),
+    }
+}
+
+/// Builds the request for one login from the configuration.
+pub fn request(
+    cfg: &Config,
+    url: String,
+    parent: usize,
+    cancel: Arc<AtomicBool>,
+) -> Result<Request> {
+    let (_, _, redirect) = cfg.oauth()?;
+    let redirect = Url::parse(redirect).map_err(|e| {
+        Error::with(
+            ANAF_ERR_INVALID_CONFIG,
+            format!("Câmpul \"redirect_uri\": {e}"),
+            format!("Field \"redirect_uri\": {e}"),
+        )
+    })?;
+    let (title, hint) = texts(cfg.language, &cfg.cif);
+    let test_close_after = std::env::var("ANAF_BRIDGE_TEST_CLOSE_WINDOW_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis);
+    Ok(Request {
+        url,
+        redirect,
+        idp: cfg.idp_url.clone(),
+        title,
+        hint,
+        lang: cfg.language,
+        timeout: cfg.login_timeout,
+        cert_serial: cfg.cert_serial.clone(),
+        client_cert_file: cfg.client_cert_file.clone(),
+        client_key_file: cfg.client_key_file.clone(),
+        client_cert_password: cfg.client_cert_password.clone(),
+        ca_file: cfg.ca_file.clone(),
+        webview2_folder: cfg.webview2_folder.clone(),
+        parent,
+        cancel,
+        test_close_after,
+    })
+}
+
+/// Turns how the window ended into the code, or the status the ERP sees.
+pub fn code_from_end(end: End, state: &str) -> Result<String> {
+    match end {
+        End::Redirect { url, open_to_code } => {
+            ::log::info!(
+                target: "anaf::login",
+                "login window: open→code {} ms",
+                open_to_code.as_millis()
+            );
+            code_from_redirect(&url, state)
+        }
+        End::Closed => Err(Error::with(
+            ANAF_ERR_CANCELLED,
+            "(fereastra de autentificare a fost închisă)",
+            "(the login window was closed)",
+        )),
+        End::Cancelled => Err(cancelled()),
+        End::TimedOut => Err(Error::with(
+            ANAF_ERR_TIMEOUT,
+            "Fereastra de autentificare a stat deschisă prea mult (login_timeout_seconds).",
+            "The login window stayed open too long (login_timeout_seconds).",
+        )),
+        End::Failed(e) => Err(e),
+    }
+}
+
+// ---- one login window at a time, and cancellation ----------------------------------
+
+/// Logins in progress, by session address: `anaf_cancel_login` sets their flags.
+static ACTIVE: Lazy<Mutex<HashMap<usize, Vec<Arc<AtomicBool>>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// Registers a login of this session for cancellation; unregisters on drop.
+pub struct Registration {
+    key: usize,
+    pub flag: Arc<AtomicBool>,
+}
+
+impl Registration {
+    pub fn new(key: usize) -> Registration {
+        let flag = Arc::new(AtomicBool::new(false));
+        ACTIVE
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .push(flag.clone());
+        Registration { key, flag }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut map = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = map.get_mut(&self.key) {
+            v.retain(|f| !Arc::ptr_eq(f, &self.flag));
+            if v.is_empty() {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Cancels every login of the session with this key; returns how many there were.
+pub fn cancel(key: usize) -> usize {
+    let map = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+    match map.get(&key) {
+        Some(v) => {
+            for f in v {
+                f.store(true, Ordering::SeqCst);
+            }
+            v.len()
+        }
+        None => 0,
+    }
+}
+
+/// One login window at a time in the process: a second caller (another host thread)
+/// waits its turn, can be cancelled while waiting, and gives up after its timeout.
+static GATE: Lazy<(Mutex<bool>, Condvar)> = Lazy::new(|| (Mutex::new(false), Condvar::new()));
+
+pub struct Turn(());
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (lock, cv) = &*GATE;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        cv.notify_all();
+    }
+}
+
+pub fn wait_turn(timeout: Duration, cancel: &AtomicBool) -> Result<Turn> {
+    let (lock, cv) = &*GATE;
+    let deadline = Instant::now() + timeout;
+    let mut busy = lock.lock().unwrap_or_else(|p| p.into_inner());
+    while *busy {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(cancelled());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::with(
+                ANAF_ERR_TIMEOUT,
+                "O altă fereastră de autentificare ANAF a rămas deschisă în acest program.",
+                "Another ANAF login window stayed open in this program.",
+            ));
+        }
+        let step = (deadline - now).min(Duration::from_millis(100));
+        busy = cv
+            .wait_timeout(busy, step)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    *busy = true;
+    Ok(Turn(()))
+}
+
+fn cancelled() -> Error {
+    Error::with(
+        ANAF_ERR_CANCELLED,
+        "(autentificarea a fost anulată de aplicație)",
+        "(the login was cancelled by the application)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redirect() -> Url {
+        Url::parse("https://localhost:9443/anaf/callback").unwrap()
+    }
+
+    #[test]
+    fn redirect_is_recognised_exactly() {
+        let r = redirect();
+        assert!(is_redirect(
+            "https://localhost:9443/anaf/callback?code=1&state=s",
+            &r
+        ));
+        assert!(is_redirect(
+            "https://LOCALHOST:9443/anaf/callback/?code=1",
+            &r
+        ));
+        assert!(!is_redirect(
+            "https://localhost:9444/anaf/callback?code=1",
+            &r
+        ));
+        assert!(!is_redirect(
+            "http://localhost:9443/anaf/callback?code=1",
+            &r
+        ));
+        assert!(!is_redirect(
+            "https://localhost:9443/anaf/callbackx?code=1",
+            &r
+        ));
+        assert!(!is_redirect("https://127.0.0.1:1/anaf-oauth2/v1/authorize?redirect_uri=https://localhost:9443/anaf/callback", &r));
+        assert!(!is_redirect("not a url", &r));
+    }
+
+    #[test]
+    fn redirect_answers() {
+        let base = "https://localhost:9443/anaf/callback";
+        assert_eq!(
+            code_from_redirect(&format!("{base}?code=abc&state=s1"), "s1").unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            code_from_redirect(&format!("{base}?code=abc"), "s1").unwrap(),
+            "abc"
+        );
+        let e = code_from_redirect(&format!("{base}?code=abc&state=s2"), "s1").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_STATE_MISMATCH);
+        let e =
+            code_from_redirect(&format!("{base}?error=access_denied&state=s1"), "s1").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_ACCESS_DENIED);
+        let e = code_from_redirect(&format!("{base}?state=s1"), "s1").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_BAD_RESPONSE);
+        let e = code_from_redirect(
+            &format!("{base}?error=invalid_request&error_description=Redirect-URI%20x%20does%20not%20match"),
+            "s1",
+        )
+        .unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_REDIRECT_MISMATCH);
+    }
+
+    #[test]
+    fn error_pages() {
+        let e = error_page(
+            400,
+            r#"{"error":"invalid_request","error_description":"Redirect-URI https://x does not match"}"#,
+        );
+        assert_eq!(e.status, ANAF_ERR_REDIRECT_MISMATCH);
+        assert!(e.message(Lang::En).contains("does not match"));
+        assert_eq!(
+            error_page(401, r#"{"error":"invalid_client"}"#).status,
+            ANAF_ERR_INVALID_CLIENT
+        );
+        assert_eq!(
+            error_page(403, "<html><body>Access denied</body></html>").status,
+            ANAF_ERR_ACCESS_DENIED
+        );
+        assert_eq!(error_page(500, "<html>oops</html>").status, ANAF_ERR_OAUTH);
+    }
+
+    #[test]
+    fn ends_map_to_statuses() {
+        assert_eq!(
+            code_from_end(End::Closed, "s").unwrap_err().status,
+            ANAF_ERR_CANCELLED
+        );
+        assert_eq!(
+            code_from_end(End::Cancelled, "s").unwrap_err().status,
+            ANAF_ERR_CANCELLED
+        );
+        assert_eq!(
+            code_from_end(End::TimedOut, "s").unwrap_err().status,
+            ANAF_ERR_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn cancel_reaches_registered_logins_only() {
+        let a = Registration::new(0xA1);
+        let b = Registration::new(0xB2);
+        assert_eq!(cancel(0xA1), 1);
+        assert!(a.flag.load(Ordering::SeqCst));
+        assert!(!b.flag.load(Ordering::SeqCst));
+        drop(a);
+        assert_eq!(cancel(0xA1), 0);
+    }
+
+    #[test]
+    fn one_turn_at_a_time() {
+        let no = AtomicBool::new(false);
+        let t = wait_turn(Duration::from_secs(1), &no).unwrap();
+        let e = wait_turn(Duration::from_millis(150), &no).err().unwrap();
+        assert_eq!(e.status, ANAF_ERR_TIMEOUT);
+        let yes = AtomicBool::new(true);
+        assert_eq!(
+            wait_turn(Duration::from_secs(1), &yes)
+                .err()
+                .unwrap()
+                .status,
+            ANAF_ERR_CANCELLED
+        );
+        drop(t);
+        drop(wait_turn(Duration::from_millis(150), &no).unwrap());
+    }
+}
