@@ -105,12 +105,32 @@ static void test_romanian_default(void) {
     anaf_close(c);
 }
 
+#ifdef _WIN32
+/* Wine has no WebView2 runtime: the login must say so, before any window, and return. */
+static void test_login_without_webview2(void) {
+    AnafClient *c = NULL;
+    int rc = anaf_open(good_config("en"), &c);
+    CHECK(rc == ANAF_OK, "open for login");
+    if (rc != ANAF_OK)
+        return;
+    rc = anaf_generate_token(c, NULL);
+    CHECK(rc == ANAF_ERR_WEBVIEW2_MISSING, "generate_token without WebView2 runtime");
+    CHECK(strstr(anaf_last_error(), "Evergreen") != NULL, "message names the Evergreen runtime");
+    rc = anaf_generate_token(c, NULL);
+    CHECK(rc == ANAF_ERR_WEBVIEW2_MISSING, "second attempt answers the same, no hang");
+    anaf_close(c);
+}
+#endif
+
 int main(void) {
     remove(db_path());
     test_version_and_names();
     test_open_errors();
     test_lifecycle();
     test_romanian_default();
+#ifdef _WIN32
+    test_login_without_webview2();
+#endif
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
