@@ -73,7 +73,7 @@ impl State {
     }
 
     pub fn reset_quotas(&self) {
-        self.lock().quotas = Default::default();
+        self.lock().quotas.reset_counts();
     }
 }
 

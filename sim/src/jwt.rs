@@ -78,6 +78,29 @@ impl Signer {
         format!("{input}.{}", B64.encode(sig))
     }
 
+    /// RSA-SHA512 over arbitrary bytes (the download signatures).
+    pub fn sign_bytes(&self, data: &[u8]) -> Vec<u8> {
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &signature::RSA_PKCS1_SHA512,
+                &ring::rand::SystemRandom::new(),
+                data,
+                &mut sig,
+            )
+            .expect("rsa sign");
+        sig
+    }
+
+    pub fn verify_bytes(&self, data: &[u8], sig: &[u8]) -> bool {
+        UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA512,
+            self.key.public().as_ref(),
+        )
+        .verify(data, sig)
+        .is_ok()
+    }
+
     /// Checks the signature and the header; expiry is the caller's business (it uses
     /// the simulator clock).
     pub fn verify(&self, token: &str) -> Option<Claims> {

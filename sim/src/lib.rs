@@ -25,6 +25,7 @@ mod respond;
 mod server;
 mod state;
 mod testoauth;
+mod xmlinfo;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,66 @@
-//! Daily quotas of limiteApeluriAPI.txt (filled in by the limits slice).
+//! The daily quotas of limiteApeluriAPI.txt, counted per Romanian calendar day of the
+//! simulator clock:
+//! - upload: 1000 RASP files / day / CUI (invoices unlimited);
+//! - stareMesaj: 100 queries / message / day;
+//! - listaMesajeFactura: 1500 / day / CUI; paginated: 100 000 / day / CUI;
+//! - descarcare: 10 / message / day.
+
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    UploadRasp,
+    Stare,
+    Lista,
+    ListaPaginata,
+    Descarcare,
+}
+
+impl Kind {
+    pub fn default_limit(self) -> u32 {
+        match self {
+            Kind::UploadRasp => 1000,
+            Kind::Stare => 100,
+            Kind::Lista => 1500,
+            Kind::ListaPaginata => 100_000,
+            Kind::Descarcare => 10,
+        }
+    }
+}
 
 #[derive(Default)]
-pub struct Quotas {}
+pub struct Quotas {
+    day: String,
+    counts: HashMap<(Kind, String), u32>,
+    /// Overrides of the limits (tests lower them to reach them quickly).
+    pub limits: HashMap<Kind, u32>,
+}
+
+impl Quotas {
+    pub fn limit(&self, kind: Kind) -> u32 {
+        self.limits
+            .get(&kind)
+            .copied()
+            .unwrap_or(kind.default_limit())
+    }
+
+    /// Counts one call; Err(limit) when the day's quota was already used up.
+    pub fn hit(&mut self, now_ms: i64, kind: Kind, key: &str) -> Result<(), u32> {
+        let day = crate::clock::ro_time(now_ms).format("%Y-%m-%d").to_string();
+        if day != self.day {
+            self.day = day;
+            self.counts.clear();
+        }
+        let limit = self.limit(kind);
+        let n = self.counts.entry((kind, key.to_string())).or_insert(0);
+        if *n >= limit {
+            return Err(limit);
+        }
+        *n += 1;
+        Ok(())
+    }
+
+    pub fn reset_counts(&mut self) {
+        self.counts.clear();
+    }
+}

@@ -118,11 +118,12 @@ pub struct Inner {
     pub quotas: crate::quotas::Quotas,
     pub efactura: crate::efactura::Store,
     pub etransport: crate::etransport::Store,
-    pub next_id: u64,
     /// idp, api, public base URLs, for the control API.
     pub urls: [String; 3],
     pub default_client_id: String,
     pub processing_secs: u64,
+    /// CIFs in the "Registrul RO e-Factura executari silite" (upload executare=DA).
+    pub executare_registry: BTreeSet<String>,
 }
 
 pub struct State {
@@ -178,7 +179,7 @@ impl State {
                 urls: Default::default(),
                 default_client_id: cfg.client_id.clone(),
                 processing_secs: cfg.processing_secs,
-                next_id: 5_000_000_000 + (rand::random::<u32>() % 1_000_000) as u64 * 1000,
+                executare_registry: cfg.cifs.iter().cloned().collect(),
             }),
         }
     }
@@ -216,12 +217,6 @@ impl State {
             expires_in: access_life.max(0) as u64,
             token_type: "Bearer".into(),
         }
-    }
-
-    pub fn next_id(&self) -> u64 {
-        let mut g = self.lock();
-        g.next_id += 1 + rand::random::<u64>() % 3;
-        g.next_id
     }
 }
 
