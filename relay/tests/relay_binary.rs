@@ -1,0 +1,229 @@
+//! The real `anaf-relay` binary, serving HTTPS itself (rustls) on loopback, driven through
+//! the whole flow; its stderr log is scanned for every secret.
+
+mod common;
+
+use anaf_sim::{Sim, SimConfig};
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct RelayProcess {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    base: String,
+    callback: String,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RelayProcess {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn spawn(args: &[&str]) -> RelayProcess {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("anaf-relay starts");
+    let log = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let start = Instant::now();
+    loop {
+        let text = log.lock().unwrap().clone();
+        if let Some(line) = text.lines().find(|l| l.contains("listening on")) {
+            let callback = line
+                .split("callback ")
+                .nth(1)
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .trim()
+                .to_string();
+            let base = line
+                .split("links ")
+                .nth(1)
+                .unwrap()
+                .trim()
+                .trim_end_matches("l/")
+                .to_string();
+            return RelayProcess {
+                child,
+                log,
+                base,
+                callback,
+            };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("anaf-relay exited ({status}): {text}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "anaf-relay did not start: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_serves_https_and_never_logs_secrets() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let cert_pem = ck.cert.pem();
+    std::fs::write(dir.path().join("relay.pem"), &cert_pem).unwrap();
+    std::fs::write(
+        dir.path().join("relay-key.pem"),
+        ck.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let idp = sim.idp_url();
+    let ca = sim.ca_pem_path().to_string_lossy().into_owned();
+    let relay = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--callback-url",
+        "https://127.0.0.1:0/anaf/callback",
+        "--idp-url",
+        &idp,
+        "--ca-file",
+        &ca,
+        "--tls-cert",
+        &p("relay.pem"),
+        "--tls-key",
+        &p("relay-key.pem"),
+        "--test-clock",
+    ]);
+    assert!(
+        relay.callback.starts_with("https://127.0.0.1:")
+            && relay.callback.ends_with("/anaf/callback"),
+        "{}",
+        relay.callback
+    );
+    sim.register_app(CLIENT_ID, CLIENT_SECRET, &relay.callback);
+
+    let dll = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    // Plain HTTP to a TLS port fails: the relay really serves TLS.
+    let plain = relay.base.replace("https://", "http://");
+    assert!(http().get(format!("{plain}healthz")).send().await.is_err());
+
+    let (s, v, link) = create_link(&dll, &relay.base, Some(&relay.callback)).await;
+    assert_eq!(s, 201, "{v}");
+    let link = link.unwrap();
+    assert!(link.url.starts_with("https://"));
+    let b = browser(&sim, Some(SERIAL), Some(cert_pem.as_bytes()));
+    let (callback, s, page) = open_in_browser(&b, &link.url).await;
+    assert_eq!(s, 200, "{page}");
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (_, v, _) = poll(&dll, &relay.base, &link.id, &link.secret).await;
+    assert_eq!(v["status"], "done");
+    let tokens = open(&link, &v);
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        poll(&dll, &relay.base, &link.id, &link.secret).await.0,
+        404,
+        "second retrieval"
+    );
+
+    // The test clock: 5 hours later a new link is expired.
+    let (_, _, late) = create_link(&dll, &relay.base, None).await;
+    let late = late.unwrap();
+    let r = dll
+        .post(format!(
+            "{}_test/clock?advance_seconds={}",
+            relay.base,
+            5 * 3600
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        poll(&dll, &relay.base, &late.id, &late.secret).await.1["status"],
+        "expired"
+    );
+
+    std::thread::sleep(Duration::from_millis(200));
+    let log = relay.log();
+    assert!(
+        log.contains("token obtained and sealed") && log.contains("--test-clock is on"),
+        "{log}"
+    );
+    assert_clean(
+        &log,
+        &[
+            CLIENT_SECRET,
+            &link.secret,
+            &late.secret,
+            &access,
+            &refresh,
+            &code,
+            &link.id,
+        ],
+    );
+}
+
+#[test]
+fn the_binary_refuses_a_bad_command_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--callback-url is required"));
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .args([
+            "--callback-url",
+            "https://x.example/cb",
+            "--tls-cert",
+            "/nonexistent.pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--callback-url"));
+}
