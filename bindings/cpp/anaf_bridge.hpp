@@ -1,0 +1,181 @@
+// anaf_bridge.hpp - header-only C++ wrapper of anaf_bridge.dll (C++11 and later;
+// Visual C++, C++Builder's clang, MinGW g++, Linux g++).
+//
+//   anaf::client c(config_json);            // anaf_open; anaf_close in the destructor
+//   std::string info = c.token_info();      // JSON; the DLL's string is freed for you
+//   ...                                     // errors throw anaf::error (status + message)
+//
+// Every C function stays callable directly (include/anaf_bridge.h is included); use
+// c.get() for the raw handle. Strings are UTF-8 std::string both ways.
+#ifndef ANAF_BRIDGE_HPP
+#define ANAF_BRIDGE_HPP
+
+#include "anaf_bridge.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace anaf {
+
+/// An error status of the library (negative), with the DLL's message (UTF-8; Romanian by
+/// default, English with "language": "en").
+class error : public std::runtime_error {
+public:
+    error(int32_t status, const std::string &message)
+        : std::runtime_error(message), status_(status) {}
+    int32_t status() const noexcept { return status_; }
+    const char *status_name() const noexcept { return anaf_status_name(status_); }
+
+private:
+    int32_t status_;
+};
+
+/// The last error of this thread.
+inline std::string last_error() {
+    const char *m = anaf_last_error();
+    return m ? std::string(m) : std::string();
+}
+
+/// Throws anaf::error for a negative status; returns the status otherwise (0 or a
+/// positive code such as ANAF_PENDING / ANAF_ALREADY_UPLOADED).
+inline int32_t check(int32_t status) {
+    if (status < 0) throw error(status, last_error());
+    return status;
+}
+
+/// Owns a string the DLL returned and frees it with anaf_free.
+class dll_string {
+public:
+    dll_string() noexcept : p_(nullptr) {}
+    ~dll_string() { anaf_free(p_); }
+    dll_string(const dll_string &) = delete;
+    dll_string &operator=(const dll_string &) = delete;
+    char **out() noexcept { anaf_free(p_); p_ = nullptr; return &p_; }
+    std::string str() const { return p_ ? std::string(p_) : std::string(); }
+
+private:
+    char *p_;
+};
+
+inline std::string version() { return anaf_version(); }
+
+namespace detail {
+inline const char *opt(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
+inline const uint8_t *bytes(const std::string &s) {
+    return reinterpret_cast<const uint8_t *>(s.data());
+}
+} // namespace detail
+
+/// Checks this computer's setup from a configuration alone (when opening a client fails).
+inline std::string diagnose_config(const std::string &config_json) {
+    dll_string s;
+    check(anaf_diagnose_config(config_json.c_str(), s.out()));
+    return s.str();
+}
+
+/// One ANAF client (one CIF and its token database). Movable, not copyable; thread-safe.
+class client {
+public:
+    explicit client(const std::string &config_json) : h_(nullptr), last_(0) {
+        last_ = check(anaf_open(config_json.c_str(), &h_));
+    }
+    ~client() { if (h_) anaf_close(h_); }
+    client(const client &) = delete;
+    client &operator=(const client &) = delete;
+    client(client &&o) noexcept : h_(o.h_), last_(o.last_) { o.h_ = nullptr; }
+    client &operator=(client &&o) noexcept {
+        if (this != &o) {
+            if (h_) anaf_close(h_);
+            h_ = o.h_;
+            last_ = o.last_;
+            o.h_ = nullptr;
+        }
+        return *this;
+    }
+
+    AnafClient *get() const noexcept { return h_; }
+    /// The status of the last call (0, or a positive code; errors throw).
+    int32_t last_status() const noexcept { return last_; }
+
+    std::string diagnose() { dll_string s; st(anaf_diagnose(h_, s.out())); return s.str(); }
+
+    // token
+    void generate_token(void *parent_window = nullptr) { st(anaf_generate_token(h_, parent_window)); }
+    void cancel_login() { st(anaf_cancel_login(h_)); }
+    std::string authorize_url(const std::string &state = std::string()) {
+        dll_string s; st(anaf_authorize_url(h_, detail::opt(state), s.out())); return s.str();
+    }
+    void exchange_code(const std::string &code_or_redirect_url) {
+        st(anaf_exchange_code(h_, code_or_redirect_url.c_str()));
+    }
+    void import_token(const std::string &access, const std::string &refresh) {
+        st(anaf_import_token(h_, access.c_str(), refresh.c_str()));
+    }
+    void refresh() { st(anaf_refresh(h_)); }
+    std::string get_token() { dll_string s; st(anaf_get_token(h_, s.out())); return s.str(); }
+    std::string token_info() { dll_string s; st(anaf_token_info(h_, s.out())); return s.str(); }
+    void test_token() { st(anaf_test_token(h_)); }
+    void delete_token() { st(anaf_delete_token(h_)); }
+
+    // browser link
+    std::string link_begin() { dll_string s; st(anaf_link_begin(h_, s.out())); return s.str(); }
+    /// Returns ANAF_OK once the token is imported, ANAF_PENDING while waiting.
+    int32_t link_poll(std::string &json) { dll_string s; st(anaf_link_poll(h_, s.out())); json = s.str(); return last_; }
+    int32_t link_wait(uint32_t timeout_seconds, std::string &json) {
+        dll_string s; st(anaf_link_wait(h_, timeout_seconds, s.out())); json = s.str(); return last_;
+    }
+    void link_cancel() { st(anaf_link_cancel(h_)); }
+
+    // e-Factura
+    std::string upload(const std::string &xml, const std::string &options_json = std::string()) {
+        dll_string s;
+        st(anaf_upload(h_, detail::bytes(xml), xml.size(), detail::opt(options_json), s.out()));
+        return s.str();
+    }
+    std::string upload_file(const std::string &xml_path, const std::string &options_json = std::string()) {
+        dll_string s; st(anaf_upload_file(h_, xml_path.c_str(), detail::opt(options_json), s.out())); return s.str();
+    }
+    std::string status(const std::string &id_incarcare) {
+        dll_string s; st(anaf_status(h_, id_incarcare.c_str(), s.out())); return s.str();
+    }
+    std::string status_wait(const std::string &id_incarcare, uint32_t timeout_seconds = 300, uint32_t interval_ms = 5000) {
+        dll_string s; st(anaf_status_wait(h_, id_incarcare.c_str(), timeout_seconds, interval_ms, s.out())); return s.str();
+    }
+    std::string list_messages(int32_t zile, const std::string &filtru = std::string()) {
+        dll_string s; st(anaf_list_messages(h_, zile, detail::opt(filtru), s.out())); return s.str();
+    }
+    std::string download(const std::string &id, const std::string &zip_path, bool extract = false) {
+        dll_string s; st(anaf_download(h_, id.c_str(), zip_path.c_str(), extract ? 1 : 0, s.out())); return s.str();
+    }
+    std::string validate(const std::string &xml, const std::string &standard = "FACT1") {
+        dll_string s; st(anaf_validate(h_, detail::bytes(xml), xml.size(), detail::opt(standard), s.out())); return s.str();
+    }
+    std::string xml_to_pdf(const std::string &xml, const std::string &standard, const std::string &pdf_path, bool validate = true) {
+        dll_string s;
+        st(anaf_xml_to_pdf(h_, detail::bytes(xml), xml.size(), detail::opt(standard), validate ? 1 : 0, pdf_path.c_str(), s.out()));
+        return s.str();
+    }
+
+    // e-Transport
+    std::string etransport_upload_file(const std::string &xml_path, const std::string &options_json = std::string()) {
+        dll_string s; st(anaf_etransport_upload_file(h_, xml_path.c_str(), detail::opt(options_json), s.out())); return s.str();
+    }
+    std::string etransport_status(const std::string &index_incarcare) {
+        dll_string s; st(anaf_etransport_status(h_, index_incarcare.c_str(), s.out())); return s.str();
+    }
+    std::string etransport_list(int32_t zile, const std::string &cif = std::string()) {
+        dll_string s; st(anaf_etransport_list(h_, zile, detail::opt(cif), s.out())); return s.str();
+    }
+
+private:
+    int32_t st(int32_t status) { last_ = status; return check(status); }
+    AnafClient *h_;
+    int32_t last_;
+};
+
+} // namespace anaf
+
+#endif // ANAF_BRIDGE_HPP
