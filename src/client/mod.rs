@@ -2,10 +2,14 @@
 
 pub mod answer;
 pub mod diagnose;
+pub mod efactura;
+pub mod etransport;
 pub mod http;
 pub mod jwt;
 pub mod oauth;
 pub mod pacer;
+pub mod public;
+pub mod retry;
 pub mod token;
 
 use crate::config::Config;

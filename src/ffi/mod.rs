@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod diag;
+pub mod etransport;
 pub mod link;
 pub mod login;
 pub mod platform;

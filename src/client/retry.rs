@@ -1,0 +1,242 @@
+//! One ANAF call, the same way for every service: the process pacer, the Bearer token
+//! (silent refresh, one retry after a 401), retries with backoff only where a second
+//! request cannot do harm, and the shared classification of the answer.
+//!
+//! Runs on the host's thread: the token code may block on the runtime itself, so only
+//! the network part of each attempt runs inside `block_on`.
+
+use super::answer::{self, NetFailure, Reply};
+use super::{http, pacer, Session};
+use crate::error::{Error, Result};
+use crate::status::*;
+use reqwest::Method;
+use std::time::Duration;
+use url::Url;
+
+/// When a failed attempt may be repeated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads and pure computations (GET, validation, PDF): on 5xx, resets, timeouts.
+    Safe,
+    /// Uploads: only when the connection was never made (nothing reached ANAF).
+    OnlyIfNotSent,
+}
+
+/// The body of a request.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    None,
+    Bytes {
+        data: Vec<u8>,
+        content_type: &'static str,
+    },
+    /// Multipart form: (field, file name, bytes).
+    Files(Vec<(&'static str, String, Vec<u8>)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: Method,
+    pub url: Url,
+    pub payload: Payload,
+    /// Needs the Bearer token (the OAuth API); the public services do not.
+    pub auth: bool,
+    pub retry: Retry,
+}
+
+/// A call that ended without a usable answer; `maybe_received` says whether ANAF may have
+/// got (and acted on) the request — what the upload journal needs to know.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub maybe_received: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            maybe_received: false,
+        }
+    }
+}
+
+/// Attempts of a `Retry::Safe` call (the first one included).
+pub const ATTEMPTS: u32 = 3;
+/// The first pause between attempts; doubles each time.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+fn backoff(attempt: u32) -> Duration {
+    // A little jitter so that several threads do not come back in step.
+    let jitter = rand::random::<u64>() % 100;
+    FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1)) + Duration::from_millis(jitter)
+}
+
+enum Attempt {
+    Reply(Reply),
+    Net(Error, NetFailure),
+}
+
+async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
+    pacer::global()
+        .acquire(s.config.rate_limit_per_minute)
+        .await;
+    let mut rb = s.http.request(call.method.clone(), call.url.clone());
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    rb = match &call.payload {
+        Payload::None => rb,
+        Payload::Bytes { data, content_type } => rb
+            .header(reqwest::header::CONTENT_TYPE, *content_type)
+            .body(data.clone()),
+        Payload::Files(files) => {
+            let mut form = reqwest::multipart::Form::new();
+            for (field, name, data) in files {
+                let part = reqwest::multipart::Part::bytes(data.clone()).file_name(name.clone());
+                let part = part
+                    .mime_str("text/xml")
+                    .unwrap_or_else(|_| reqwest::multipart::Part::bytes(data.clone()));
+                form = form.part(*field, part);
+            }
+            rb.multipart(form)
+        }
+    };
+    let resp = match rb.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let (err, f) = answer::network_error(&e);
+            return Attempt::Net(err, f);
+        }
+    };
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let retry_after = answer::retry_after(resp.headers());
+    match resp.bytes().await {
+        Ok(b) => Attempt::Reply(Reply {
+            status,
+            content_type,
+            retry_after,
+            body: b.to_vec(),
+        }),
+        // The status line came, so the request reached ANAF; the body broke off.
+        Err(e) => Attempt::Net(answer::network_error(&e).0, NetFailure::Unknown),
+    }
+}
+
+/// Makes the call and returns a 2xx answer that is not an HTML page; every other outcome
+/// is a classified error.
+pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
+    let mut token = if call.auth {
+        Some(s.access_token()?)
+    } else {
+        None
+    };
+    let mut refreshed = false;
+    let mut n = 0;
+    loop {
+        n += 1;
+        let outcome = http::block_on(attempt(s, call, token.as_deref()));
+        let retryable;
+        let failure = match outcome {
+            Attempt::Reply(r) if r.status == 401 && call.auth && !refreshed => {
+                // The stored token was refused: refresh once and repeat with the new one.
+                refreshed = true;
+                n -= 1;
+                let rejected = token.take().unwrap_or_default();
+                ::log::info!(target: "anaf::call", "401 from {}: refreshing the token once", call.url.path());
+                token = Some(s.access_token_after_401(&rejected)?);
+                continue;
+            }
+            Attempt::Reply(r) => match answer::check_http(&r) {
+                Ok(()) => {
+                    pacer::global().relax();
+                    return Ok(r);
+                }
+                Err(e) => {
+                    if e.status == ANAF_ERR_RATE_LIMITED {
+                        pacer::global().back_off(r.retry_after);
+                    }
+                    let server_error = r.status >= 500 && e.status == ANAF_ERR_HTTP;
+                    retryable = server_error && call.retry == Retry::Safe;
+                    // A 500 may have half-done the work; gateways (502-504) did not pass it on.
+                    let maybe = r.status == 500;
+                    Failure {
+                        error: e,
+                        maybe_received: maybe,
+                    }
+                }
+            },
+            Attempt::Net(e, NetFailure::NotSent) => {
+                retryable = true;
+                Failure {
+                    error: e,
+                    maybe_received: false,
+                }
+            }
+            Attempt::Net(e, NetFailure::Unknown) => {
+                retryable = call.retry == Retry::Safe;
+                Failure {
+                    error: e,
+                    maybe_received: true,
+                }
+            }
+        };
+        if !retryable || n >= ATTEMPTS {
+            ::log::warn!(target: "anaf::call", "{} {}: {:?}", call.method, call.url.path(), failure.error);
+            return Err(failure);
+        }
+        let pause = backoff(n);
+        ::log::info!(
+            target: "anaf::call",
+            "{} {} attempt {n} failed ({}), again in {pause:?}",
+            call.method,
+            call.url.path(),
+            crate::status::name(failure.error.status)
+        );
+        std::thread::sleep(pause);
+    }
+}
+
+/// `send` for calls where "maybe received" does not matter.
+pub fn fetch(s: &Session, call: &Call) -> Result<Reply> {
+    send(s, call).map_err(|f| f.error)
+}
+
+/// A limit answer found in a body (quota text): the pacer pauses too.
+pub fn limits(e: Error) -> Error {
+    if e.status == ANAF_ERR_QUOTA_EXCEEDED || e.status == ANAF_ERR_RATE_LIMITED {
+        pacer::global().back_off(None);
+    }
+    e
+}
+
+/// A GET on the OAuth API.
+pub fn get(url: Url) -> Call {
+    Call {
+        method: Method::GET,
+        url,
+        payload: Payload::None,
+        auth: true,
+        retry: Retry::Safe,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows() {
+        assert!(
+            backoff(1) >= FIRST_BACKOFF && backoff(1) < FIRST_BACKOFF + Duration::from_millis(100)
+        );
+        assert!(backoff(2) >= FIRST_BACKOFF * 2);
+        assert!(backoff(3) >= FIRST_BACKOFF * 4);
+    }
+}
