@@ -843,7 +843,8 @@ fn check_network(cfg: &Config, client: &reqwest::Client) -> (Vec<Check>, Check) 
         match &p.http {
             Ok((status, d)) => {
                 data["http_status"] = json!(status);
-                if let (None, Some(d)) = (&date, d) {
+                // The API host's clock is the one tokens and calls are judged by.
+                if let (true, Some(d)) = (date.is_none() || *id == "network_api", d) {
                     date = Some((host.to_string(), d.clone()));
                 }
                 let ms = p.elapsed.as_millis();

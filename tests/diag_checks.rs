@@ -1,0 +1,297 @@
+//! `anaf_diagnose` / `anaf_diagnose_config` through the C API against the simulator: a
+//! healthy setup, then each cause the seeds list under "Acces denied" and the rest (no
+//! serial, serial with spaces, no token, dead host, silent host and its timeout, clock
+//! skew from the Date header, read-only database).
+
+mod common;
+
+use common::{child, CClient, Fixture, CIF, SERIAL};
+use serde_json::{json, Value};
+use std::ffi::{c_char, CString};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+fn diagnose(c: &CClient) -> Value {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: a live handle and a writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::diag::anaf_diagnose(c.0, &mut out) };
+    assert_eq!(rc, 0, "anaf_diagnose: {}", common::last_error());
+    serde_json::from_str(&common::take(out).expect("report")).expect("report is JSON")
+}
+
+fn diagnose_config(config: &str) -> (i32, Option<Value>) {
+    let c = CString::new(config).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: a valid string and a writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::diag::anaf_diagnose_config(c.as_ptr(), &mut out) };
+    (rc, common::take(out).map(|s| serde_json::from_str(&s).expect("report is JSON")))
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+fn status<'a>(report: &'a Value, id: &str) -> &'a str {
+    check(report, id)["status"].as_str().unwrap()
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn healthy_setup_passes_every_check() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({ "cert_serial": SERIAL }))).expect("open");
+    let t = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&t.access_token, &t.refresh_token).expect("import");
+    let r = diagnose(&c);
+    for item in r["checks"].as_array().unwrap() {
+        assert_eq!(item["status"], "ok", "check {} is not ok: {item:#}", item["id"]);
+        assert!(item["action"].is_null(), "an ok check has no action: {item:#}");
+        assert!(!item["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["problems"], 0);
+    assert_eq!(r["language"], "en");
+    for id in [
+        "cert_serial",
+        "oauth_config",
+        "dll_bitness",
+        "webview2",
+        "database",
+        "proxy",
+        "network_identity",
+        "network_api",
+        "network_public",
+        "clock",
+        "token",
+    ] {
+        check(&r, id);
+    }
+    let bits = check(&r, "dll_bitness");
+    assert_eq!(bits["data"]["dll_bits"], usize::BITS);
+    let module = bits["data"]["module"].as_str().expect("module path");
+    assert!(std::path::Path::new(module).exists(), "{module}");
+    let token = &check(&r, "token")["data"];
+    assert!((88..=90).contains(&token["days_left"].as_i64().unwrap()), "{token}");
+    assert_eq!(token["serial"], SERIAL);
+    let clock = &check(&r, "clock")["data"];
+    assert!(clock["skew_seconds"].as_i64().unwrap().abs() <= 5, "{clock}");
+    assert_eq!(check(&r, "network_api")["data"]["addresses"][0], "127.0.0.1");
+    // The report never carries the tokens or the client secret.
+    let text = r.to_string();
+    assert!(!text.contains(&t.access_token) && !text.contains(&t.refresh_token));
+    assert!(!text.contains("sim-client-secret"));
+}
+
+#[test]
+fn each_acces_denied_cause_is_named_in_romanian() {
+    let f = Fixture::new();
+    // No serial, no token, the API host dead (connection refused).
+    let dead = format!("https://127.0.0.1:{}", closed_port());
+    let c = CClient::open(&f.config(json!({ "language": "ro", "api_url": dead }))).expect("open");
+    let started = Instant::now();
+    let r = diagnose(&c);
+    assert!(started.elapsed() < Duration::from_secs(8), "a refused port answers at once");
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["language"], "ro");
+    let serial = check(&r, "cert_serial");
+    assert_eq!(serial["status"], "problem");
+    assert!(serial["message"].as_str().unwrap().contains("Seria certificatului"), "{serial}");
+    assert!(serial["action"].as_str().unwrap().contains("certmgr.msc"), "{serial}");
+    let token = check(&r, "token");
+    assert_eq!(token["status"], "problem");
+    assert!(token["message"].as_str().unwrap().contains("Nu există token"), "{token}");
+    let api = check(&r, "network_api");
+    assert_eq!(api["status"], "problem", "{api}");
+    assert!(api["message"].as_str().unwrap().contains("nu poate fi contactat"), "{api}");
+    assert!(api["action"].as_str().unwrap().contains("proxy"), "{api}");
+    // The other hosts are still judged on their own.
+    assert_eq!(status(&r, "network_identity"), "ok");
+    assert_eq!(status(&r, "network_public"), "ok");
+    assert!(r["problems"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn serial_with_spaces_is_a_warning_with_the_clean_form() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({ "cert_serial": "1a 2b 3c 4d" }))).expect("open");
+    let r = diagnose(&c);
+    let s = check(&r, "cert_serial");
+    assert_eq!(s["status"], "warning", "{s}");
+    assert!(s["action"].as_str().unwrap().contains("1A2B3C4D"), "{s}");
+    assert_eq!(s["data"]["normalised"], true);
+}
+
+#[test]
+fn a_silent_host_fails_within_the_configured_timeout() {
+    let f = Fixture::new();
+    // Accepts connections and never answers (a blackholing firewall or proxy).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(3) {
+            held.push(s);
+        }
+        std::thread::sleep(Duration::from_secs(6));
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let c = CClient::open(&f.config(json!({ "public_url": url, "timeout_seconds": 2 }))).expect("open");
+    let started = Instant::now();
+    let r = diagnose(&c);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "took {took:?}");
+    let p = check(&r, "network_public");
+    assert_eq!(p["status"], "problem", "{p}");
+    assert!(p["message"].as_str().unwrap().contains("within 2 seconds"), "{p}");
+    assert!(p["action"].as_str().unwrap().contains("timeout_seconds"), "{p}");
+    assert_eq!(status(&r, "network_api"), "ok");
+    drop(holder);
+}
+
+/// A plain HTTP "ANAF API" whose Date header is `offset` away from now.
+fn skewed_api(offset: chrono::Duration) -> (String, std::thread::JoinHandle<()>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        if let Some(Ok(mut s)) = l.incoming().next() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let date = (chrono::Utc::now() + offset).format("%a, %d %b %Y %H:%M:%S GMT");
+            let _ = write!(s, "HTTP/1.1 404 Not Found\r\nDate: {date}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, h)
+}
+
+#[test]
+fn clock_skew_comes_from_the_api_hosts_date_header() {
+    let f = Fixture::new();
+    let (url, h) = skewed_api(chrono::Duration::minutes(-12));
+    let c = CClient::open(&f.config(json!({ "api_url": url }))).expect("open");
+    let r = diagnose(&c);
+    h.join().unwrap();
+    let clock = check(&r, "clock");
+    assert_eq!(clock["status"], "problem", "{clock}");
+    let skew = clock["data"]["skew_seconds"].as_i64().unwrap();
+    assert!((715..=725).contains(&skew), "local clock 12 min ahead: {skew}");
+    assert!(clock["message"].as_str().unwrap().contains("12 min ahead"), "{clock}");
+    assert_eq!(status(&r, "network_api"), "ok", "an HTTP 404 still proves the host answers");
+
+    let (url, h) = skewed_api(chrono::Duration::seconds(90));
+    let c = CClient::open(&f.config(json!({ "api_url": url }))).expect("open");
+    let r = diagnose(&c);
+    h.join().unwrap();
+    assert_eq!(status(&r, "clock"), "warning");
+}
+
+#[test]
+fn diagnose_config_works_without_an_open_client() {
+    let f = Fixture::new();
+    let (rc, r) = diagnose_config(&f.config(json!({ "cert_serial": SERIAL })));
+    assert_eq!(rc, 0);
+    let r = r.unwrap();
+    assert_eq!(status(&r, "database"), "problem", "the database was not created: {r:#}");
+    assert_eq!(status(&r, "token"), "skipped");
+    assert_eq!(status(&r, "network_api"), "ok");
+    // A configuration that does not parse is an error status, not a report.
+    let (rc, r) = diagnose_config("{\"cif\": \"14399840\"}");
+    assert_eq!(rc, anaf_bridge::status::ANAF_ERR_INVALID_CONFIG);
+    assert!(r.is_none());
+    assert!(common::last_error().contains("database"));
+}
+
+#[test]
+fn null_arguments_are_refused() {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: NULL handle / NULL out pointer are what is being tested.
+    unsafe {
+        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose(std::ptr::null_mut(), &mut out), -1);
+        assert!(out.is_null());
+        let f = Fixture::new();
+        let c = CClient::open(&f.config(json!({}))).unwrap();
+        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose(c.0, std::ptr::null_mut()), -1);
+        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose_config(std::ptr::null(), &mut out), -1);
+    }
+}
+
+// ------------------------------------------------------------ read-only database
+
+const RO_ENV: &str = "ANAF_DIAG_READONLY_CONFIG";
+
+/// Run as another user (see below): diagnoses the configuration and prints the report.
+#[test]
+#[ignore]
+fn readonly_child() {
+    let Ok(config) = std::env::var(RO_ENV) else { return };
+    let (rc, r) = diagnose_config(&config);
+    println!("DIAG_RC:{rc}");
+    println!("DIAG_JSON:{}", r.map(|v| v.to_string()).unwrap_or_default());
+    // Opening a client on it may succeed (read-only) or fail; either way diagnose_config told why.
+    if let Ok(c) = CClient::open(&config) {
+        println!("DIAG_OPEN_JSON:{}", diagnose(&c));
+    }
+}
+
+#[test]
+fn read_only_database_is_a_problem_with_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("anaf.db");
+    let dead = format!("https://127.0.0.1:{}", closed_port());
+    let config = common::config_for(
+        &dead,
+        &dead,
+        &dead,
+        std::path::Path::new("/nonexistent-ca-is-not-read.pem"),
+        &db,
+        json!({ "ca_file": null, "timeout_seconds": 1, "connect_timeout_seconds": 1 }),
+    );
+    drop(CClient::open(&config).expect("creating the database"));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let report: Value = if root {
+        // root writes anything: ask an unprivileged user instead (the ERP user without rights).
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        use std::os::unix::process::CommandExt;
+        let out = child("readonly_child", &[(RO_ENV, config.clone())])
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .expect("running the child as nobody");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("DIAG_JSON:"))
+            .unwrap_or_else(|| panic!("no report from the child: {stdout}"));
+        serde_json::from_str(line).unwrap()
+    } else {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let (rc, r) = diagnose_config(&config);
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(rc, 0);
+        r.unwrap()
+    };
+    let d = check(&report, "database");
+    assert_eq!(d["status"], "problem", "{d}");
+    assert_eq!(d["data"]["status_name"], "ANAF_ERR_DATABASE_READONLY", "{d}");
+    assert!(d["action"].as_str().unwrap().contains("write"), "{d}");
+    assert!(d["message"].as_str().unwrap().contains("anaf.db"), "{d}");
+    // The same database stays fine for its owner.
+    let (_, ok) = diagnose_config(&config);
+    if root {
+        assert_eq!(status(&ok.unwrap(), "database"), "ok");
+    }
+}
