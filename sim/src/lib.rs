@@ -36,7 +36,9 @@ use anyhow::{Context, Result};
 use axum::Router;
 
 pub use certs::ClientCert;
+pub use efactura::Outcome;
 pub use jwt::Claims;
+pub use quotas::Kind as QuotaKind;
 pub use state::{Counters, Fault, TokenPair};
 
 use state::State;
@@ -289,6 +291,36 @@ impl Sim {
 
     pub fn reset_quotas(&self) {
         self.state.reset_quotas()
+    }
+
+    /// Lowers (or raises) a daily quota, so tests can reach it quickly.
+    pub fn set_quota_limit(&self, kind: QuotaKind, limit: u32) {
+        self.state.lock().quotas.limits.insert(kind, limit);
+    }
+
+    /// The outcome of the next e-Factura upload(s), in order, whatever their content.
+    pub fn force_next_outcome(&self, outcome: Outcome) {
+        self.state.lock().efactura.forced.push_back(outcome);
+    }
+
+    /// How long uploads stay "in prelucrare" (simulator seconds).
+    pub fn set_processing_secs(&self, secs: u64) {
+        self.state.lock().processing_secs = secs;
+    }
+
+    /// CIFs in the executari silite registry (upload with executare=DA).
+    pub fn set_executare_registered(&self, cif: &str, registered: bool) {
+        let mut g = self.state.lock();
+        if registered {
+            g.executare_registry.insert(cif.to_string());
+        } else {
+            g.executare_registry.remove(cif);
+        }
+    }
+
+    /// The same JSON as the binary's start line and GET /_sim/info.
+    pub fn info_json(&self) -> serde_json::Value {
+        control::info_json(&self.state)
     }
 
     /// Decodes a token the simulator issued (None if the signature does not verify).
