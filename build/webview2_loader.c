@@ -133,6 +133,17 @@ STDAPI CreateCoreWebView2Environment(IUnknown *environmentCreatedHandler) {
     return CreateCoreWebView2EnvironmentWithOptions(NULL, NULL, NULL, environmentCreatedHandler);
 }
 
+/* CoTaskMemAlloc, looked up at run time: the archive is linked after ole32's import
+ * library on some targets (i686), so a static reference would stay unresolved. */
+typedef LPVOID(WINAPI *co_task_mem_alloc_fn)(SIZE_T);
+
+static LPVOID com_alloc(SIZE_T bytes) {
+    HMODULE ole32 = LoadLibraryW(L"ole32.dll");
+    co_task_mem_alloc_fn alloc =
+        ole32 ? (co_task_mem_alloc_fn)(void (*)(void))GetProcAddress(ole32, "CoTaskMemAlloc") : NULL;
+    return alloc ? alloc(bytes) : NULL;
+}
+
 /* The caller frees the string with CoTaskMemFree, so it must come from CoTaskMemAlloc. */
 STDAPI GetAvailableCoreWebView2BrowserVersionString(PCWSTR browserExecutableFolder, LPWSTR *versionInfo) {
     runtime_t rt;
@@ -143,7 +154,7 @@ STDAPI GetAvailableCoreWebView2BrowserVersionString(PCWSTR browserExecutableFold
     if (!find_runtime(browserExecutableFolder, &rt))
         return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     bytes = (wcslen(rt.version) + 1) * sizeof(WCHAR);
-    *versionInfo = (LPWSTR)CoTaskMemAlloc(bytes);
+    *versionInfo = (LPWSTR)com_alloc(bytes);
     if (!*versionInfo)
         return E_OUTOFMEMORY;
     memcpy(*versionInfo, rt.version, bytes);
