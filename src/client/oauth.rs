@@ -239,6 +239,11 @@ fn map_error(
             let low = desc.as_deref().unwrap_or_default().to_ascii_lowercase();
             let status = match code.as_str() {
                 "invalid_client" | "unauthorized_client" => ANAF_ERR_INVALID_CLIENT,
+                "invalid_grant" | "invalid_request"
+                    if grant == Grant::Code && low.contains("redirect") =>
+                {
+                    ANAF_ERR_REDIRECT_MISMATCH
+                }
                 "invalid_grant" if grant == Grant::Code => ANAF_ERR_CODE_EXPIRED,
                 "invalid_grant" => ANAF_ERR_LOGIN_REQUIRED,
                 "invalid_request" if low.contains("redirect") => ANAF_ERR_REDIRECT_MISMATCH,
@@ -272,7 +277,7 @@ fn transport_error(e: &SendError) -> Error {
     let low = text.to_ascii_lowercase();
     let status = if timeout {
         ANAF_ERR_TIMEOUT
-    } else if low.contains("certificate") || low.contains("tls") || low.contains("handshake") {
+    } else if low.contains("certificate") || low.contains("handshake") {
         ANAF_ERR_TLS
     } else {
         let _ = connect;

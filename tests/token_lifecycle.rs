@@ -1,0 +1,464 @@
+//! Token lifecycle against the simulator: real HTTPS over loopback, the real SQLite file,
+//! the C API where the ERP would use it. Exchange, refresh with rotation, silent refresh
+//! at the margin, 401-triggered refresh, expired refresh token, IdP failures that must not
+//! lose the refresh token, revoke and delete, bad databases.
+
+mod common;
+
+use anaf_bridge::status::*;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+fn row_refresh_token(f: &Fixture) -> Option<String> {
+    let c = rusqlite::Connection::open(f.db()).unwrap();
+    c.query_row(
+        "SELECT refresh_token FROM anaf_token WHERE cif = ?1",
+        [CIF],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+#[test]
+fn exchange_code_stores_a_jwt_pair_with_serial_and_expiries() {
+    let f = Fixture::new();
+    let s = f.session(json!({}));
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    assert_eq!(c.get_token().unwrap_err().0, ANAF_ERR_NO_TOKEN);
+
+    let code = f.auth_code(&s, SERIAL);
+    // The manual path: the user pastes the whole redirected URL.
+    c.exchange_code(&format!(
+        "https://localhost:9443/anaf/callback?code={code}&state=x"
+    ))
+    .unwrap();
+    assert_eq!(f.sim.counters().token_code_grants, 1);
+    let info = c.token_info().unwrap();
+    assert_eq!(info["serial"], SERIAL);
+    assert_eq!(info["cif"], CIF);
+    assert_eq!(info["environment"], "test");
+    assert!(
+        (89..=90).contains(&info["days_left"].as_i64().unwrap()),
+        "{info}"
+    );
+    assert!(info["refresh_days_left"].as_i64().unwrap() >= 364, "{info}");
+    assert_eq!(info["version"], 1);
+    assert_eq!(info["login_required"], false);
+    assert!(info.get("access_token").is_none(), "no secrets in the info");
+
+    let token = c.get_token().unwrap();
+    let claims = f.sim.decode_token(&token).expect("a token the sim signed");
+    assert_eq!(claims.serial, SERIAL);
+    c.test_token().unwrap();
+
+    // The code was spent: a second exchange is refused with the right status.
+    let e = c.exchange_code(&code).unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_CODE_EXPIRED, "{e:?}");
+    assert!(
+        e.1.contains("Invalid authorization code"),
+        "ANAF's words are kept: {}",
+        e.1
+    );
+    assert_eq!(
+        c.get_token().unwrap(),
+        token,
+        "the stored token is untouched"
+    );
+}
+
+#[test]
+fn exchange_failures_have_their_own_status() {
+    let f = Fixture::new();
+    let s = f.session(json!({}));
+    let code = f.auth_code(&s, SERIAL);
+    let bad_secret = CClient::open(&f.config(json!({"client_secret": "wrong"}))).unwrap();
+    let e = bad_secret.exchange_code(&code).unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_INVALID_CLIENT, "{e:?}");
+    assert!(e.1.contains("Client ID"), "{}", e.1);
+
+    let code = f.auth_code(&s, SERIAL);
+    let other_cb =
+        CClient::open(&f.config(json!({"redirect_uri": "https://localhost:9443/other"}))).unwrap();
+    let e = other_cb.exchange_code(&code).unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_REDIRECT_MISMATCH, "{e:?}");
+
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let e = c
+        .exchange_code("https://localhost:9443/anaf/callback?error=access_denied&error_description=No+client+certificate")
+        .unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_ACCESS_DENIED);
+    assert!(e.1.contains("No client certificate"), "{}", e.1);
+    assert_eq!(
+        c.exchange_code("   ").unwrap_err().0,
+        ANAF_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(f.sim.counters().token_code_grants, 0);
+    assert_eq!(c.get_token().unwrap_err().0, ANAF_ERR_NO_TOKEN);
+}
+
+#[test]
+fn authorize_url_carries_a_random_state() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let a = url::Url::parse(&c.authorize_url(None).unwrap()).unwrap();
+    let b = url::Url::parse(&c.authorize_url(None).unwrap()).unwrap();
+    let state = |u: &url::Url| {
+        u.query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    assert_ne!(state(&a), state(&b));
+    assert!(a.as_str().starts_with(&f.sim.idp_url()));
+    assert!(a.as_str().contains("token_content_type=jwt"));
+    let fixed = url::Url::parse(&c.authorize_url(Some("abc")).unwrap()).unwrap();
+    assert_eq!(state(&fixed), "abc");
+}
+
+#[test]
+fn refresh_rotates_both_tokens_and_the_old_refresh_token_is_dead() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    assert_eq!(c.token_info().unwrap()["serial"], SERIAL);
+
+    c.refresh().unwrap();
+    let k = f.sim.counters();
+    assert_eq!((k.token_refresh_grants, k.refresh_refused), (1, 0));
+    let info = c.token_info().unwrap();
+    assert_eq!(info["version"], 2);
+    assert!(info["refreshed_at"].is_string());
+    let new_rt = row_refresh_token(&f).unwrap();
+    assert_ne!(new_rt, pair.refresh_token);
+    let token = c.get_token().unwrap();
+    assert_ne!(token, pair.access_token);
+    c.test_token().unwrap();
+
+    // The simulator refuses the spent token: spending it again would have shown here.
+    let s = f.session(json!({}));
+    let e = anaf_bridge::client::http::block_on(anaf_bridge::client::oauth::refresh(
+        &s.http,
+        &s.config,
+        &pair.refresh_token,
+    ))
+    .unwrap_err();
+    assert_eq!(e.status, ANAF_ERR_LOGIN_REQUIRED);
+    // A second refresh spends the new token, not the old one.
+    c.refresh().unwrap();
+    assert_eq!(f.sim.counters().token_refresh_grants, 2);
+    assert_eq!(
+        f.sim.counters().refresh_refused,
+        1,
+        "only the deliberate one above"
+    );
+}
+
+#[test]
+fn silent_refresh_at_the_margin_and_not_before() {
+    let f = Fixture::new();
+    // A token with 10 days left: inside the default 14-day margin.
+    f.sim.set_lifetimes(
+        Duration::from_secs(10 * 86_400),
+        Duration::from_secs(365 * 86_400),
+    );
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    f.sim.set_lifetimes(
+        Duration::from_secs(90 * 86_400),
+        Duration::from_secs(365 * 86_400),
+    );
+
+    // With a 7-day margin the token is simply returned.
+    let c7 = CClient::open(&f.config(json!({"refresh_margin_days": 7}))).unwrap();
+    c7.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    assert_eq!(c7.get_token().unwrap(), pair.access_token);
+    assert_eq!(f.sim.counters().token_refresh_grants, 0);
+
+    // With the default margin it is refreshed on the way, once.
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let t = c.get_token().unwrap();
+    assert_ne!(t, pair.access_token);
+    assert_eq!(c.get_token().unwrap(), t);
+    assert_eq!(
+        c7.get_token().unwrap(),
+        t,
+        "another handle sees the refresh"
+    );
+    assert_eq!(f.sim.counters().token_refresh_grants, 1);
+    assert!((89..=90).contains(&c.token_info().unwrap()["days_left"].as_i64().unwrap()));
+}
+
+#[test]
+fn a_401_triggers_one_refresh() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    // An access token the API does not accept (not signed by ANAF) but that looks valid
+    // for 80 more days, with a good refresh token: as after a revocation at ANAF.
+    let forged = {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 80 * 86_400;
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS512"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp},"serial":"{SERIAL}"}}"#)),
+            URL_SAFE_NO_PAD.encode(b"sig")
+        )
+    };
+    c.import_token(&forged, &pair.refresh_token).unwrap();
+    assert_eq!(c.get_token().unwrap(), forged, "no reason to refresh yet");
+    c.test_token().unwrap();
+    let k = f.sim.counters();
+    assert_eq!(k.unauthorized, 1, "{k:?}");
+    assert_eq!(k.token_refresh_grants, 1);
+    let now = c.get_token().unwrap();
+    assert_ne!(now, forged);
+
+    // After a 401 on a token another handle already replaced, no second refresh happens.
+    let s = f.session(json!({}));
+    assert_eq!(s.access_token_after_401(&forged).unwrap(), now);
+    assert_eq!(f.sim.counters().token_refresh_grants, 1);
+    // And a 401 on the current one refreshes exactly once more.
+    let newer = s.access_token_after_401(&now).unwrap();
+    assert_ne!(newer, now);
+    assert_eq!(f.sim.counters().token_refresh_grants, 2);
+}
+
+#[test]
+fn expired_refresh_token_asks_for_a_new_login() {
+    let f = Fixture::new();
+    f.sim
+        .set_lifetimes(Duration::from_secs(2), Duration::from_secs(3));
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3_500));
+    let e = c.get_token().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED, "{e:?}");
+    assert!(
+        e.1.contains("certificate"),
+        "the message says what to do: {}",
+        e.1
+    );
+    assert_eq!(c.refresh().unwrap_err().0, ANAF_ERR_LOGIN_REQUIRED);
+    assert_eq!(c.token_info().unwrap()["login_required"], true);
+    assert_eq!(f.sim.counters().token_refresh_grants, 0);
+    // The row is kept (the ERP can still show what it was) until a new login replaces it.
+    assert_eq!(
+        row_refresh_token(&f).as_deref(),
+        Some(pair.refresh_token.as_str())
+    );
+}
+
+#[test]
+fn refresh_token_refused_by_anaf_is_marked_and_not_spent_again() {
+    let f = Fixture::new();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    // Someone else spends it behind our back (another tool with a copy of the token).
+    let s = f.session(json!({}));
+    anaf_bridge::client::http::block_on(anaf_bridge::client::oauth::refresh(
+        &s.http,
+        &s.config,
+        &pair.refresh_token,
+    ))
+    .unwrap();
+    let e = c.refresh().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED);
+    assert!(e.1.contains("already used"), "ANAF's words: {}", e.1);
+    let refused = f.sim.counters().refresh_refused;
+    assert_eq!(refused, 1);
+    // The access token still works until it expires: the ERP keeps going...
+    assert_eq!(c.get_token().unwrap(), pair.access_token);
+    // ...and nobody knocks at ANAF with the dead refresh token again.
+    assert_eq!(c.refresh().unwrap_err().0, ANAF_ERR_LOGIN_REQUIRED);
+    assert_eq!(f.sim.counters().refresh_refused, refused);
+    let info = c.token_info().unwrap();
+    assert_eq!(info["login_required"], true);
+    assert!(info["refresh_error"]
+        .as_str()
+        .unwrap()
+        .contains("already used"));
+    // A new login clears it.
+    let code = f.auth_code(&s, SERIAL);
+    c.exchange_code(&code).unwrap();
+    assert_eq!(c.token_info().unwrap()["login_required"], false);
+    c.refresh().unwrap();
+}
+
+#[test]
+fn idp_failures_keep_the_refresh_token() {
+    let f = Fixture::new();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({"timeout_seconds": 2}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let token_path = "/anaf-oauth2/v1/token";
+    let cases: Vec<(anaf_sim::Fault, &[i32])> = vec![
+        (anaf_sim::Fault::HtmlRejected, &[ANAF_ERR_HTML_RESPONSE]),
+        (
+            anaf_sim::Fault::Status(502),
+            &[ANAF_ERR_HTML_RESPONSE, ANAF_ERR_HTTP],
+        ),
+        (anaf_sim::Fault::Reset, &[ANAF_ERR_NETWORK]),
+        (anaf_sim::Fault::RateLimited, &[ANAF_ERR_RATE_LIMITED]),
+        (
+            anaf_sim::Fault::Latency(Duration::from_secs(4)),
+            &[ANAF_ERR_TIMEOUT],
+        ),
+    ];
+    for (fault, want) in cases {
+        f.sim.inject_on(token_path, fault.clone(), 1);
+        let e = c.refresh().unwrap_err();
+        assert!(want.contains(&e.0), "{fault:?}: got {e:?}");
+        assert!(!e.1.is_empty());
+        assert_eq!(
+            row_refresh_token(&f).as_deref(),
+            Some(pair.refresh_token.as_str()),
+            "{fault:?}"
+        );
+        // get_token still answers with the stored (valid) access token.
+        assert_eq!(c.get_token().unwrap(), pair.access_token);
+    }
+    // The timed-out request reached the handler after our timeout: the simulator may have
+    // spent the token then. Anything else must leave it usable.
+    std::thread::sleep(Duration::from_secs(3));
+    let spent_by_timeout = f.sim.counters().token_refresh_grants;
+    eprintln!("refresh grants after the client timed out: {spent_by_timeout}");
+    match c.refresh() {
+        Ok(()) => assert_eq!(spent_by_timeout, 0),
+        Err(e) => {
+            assert_eq!(spent_by_timeout, 1, "{e:?}");
+            assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED);
+        }
+    }
+}
+
+#[test]
+fn wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token() {
+    let f = Fixture::new();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({"client_secret": "nope"}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let e = c.refresh().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_INVALID_CLIENT, "{e:?}");
+    assert_eq!(c.token_info().unwrap()["login_required"], false);
+    let good = CClient::open(&f.config(json!({}))).unwrap();
+    good.refresh().unwrap();
+}
+
+#[test]
+fn delete_revokes_best_effort_then_deletes() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    c.delete_token().unwrap();
+    assert_eq!(f.sim.counters().revokes, 1);
+    assert_eq!(c.get_token().unwrap_err().0, ANAF_ERR_NO_TOKEN);
+    assert_eq!(c.delete_token().unwrap_err().0, ANAF_ERR_NO_TOKEN);
+
+    // The login wall ANAF was seen answering /revoke with: still deleted locally.
+    f.sim.set_revoke_login_wall(true);
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    c.delete_token().unwrap();
+    assert_eq!(row_refresh_token(&f), None);
+}
+
+#[test]
+fn import_rejects_garbage_and_keeps_the_previous_pair() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let e = c.import_token("", "x").unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_INVALID_ARGUMENT);
+    assert!(e.1.contains("access_token"));
+    assert_eq!(
+        c.import_token("a b", "x").unwrap_err().0,
+        ANAF_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(c.get_token().unwrap(), pair.access_token);
+}
+
+#[test]
+fn bad_databases_get_clear_statuses_and_are_left_alone() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+
+    // A damaged row.
+    let raw = rusqlite::Connection::open(f.db()).unwrap();
+    raw.execute("UPDATE anaf_token SET access_expires_at = 'tomorrow'", [])
+        .unwrap();
+    let e = c.get_token().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
+    assert!(e.1.contains("damaged"), "{}", e.1);
+    let rt: String = raw
+        .query_row("SELECT refresh_token FROM anaf_token", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rt, pair.refresh_token, "nothing was deleted");
+
+    // A file from a newer anaf-bridge.
+    raw.execute("UPDATE anaf_schema SET version = version + 1", [])
+        .unwrap();
+    drop(raw);
+    drop(c);
+    let e = CClient::open(&f.config(json!({}))).err().unwrap();
+    assert_eq!(e.0, ANAF_ERR_DATABASE_NEWER, "{e:?}");
+    assert!(e.1.contains("update the DLL"), "{}", e.1);
+
+    // Not a database at all.
+    std::fs::write(
+        f.db(),
+        b"this is a text file, not SQLite, and it is long enough to be read",
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(f.db().with_extension("db-wal"));
+    let _ = std::fs::remove_file(f.db().with_extension("db-shm"));
+    let e = CClient::open(&f.config(json!({}))).err().unwrap();
+    assert_eq!(e.0, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
+}
+
+#[test]
+fn messages_are_in_romanian_by_default() {
+    let f = Fixture::new();
+    let mut cfg: serde_json::Value = serde_json::from_str(&f.config(json!({}))).unwrap();
+    cfg.as_object_mut().unwrap().remove("language");
+    let c = CClient::open(&cfg.to_string()).unwrap();
+    let e = c.get_token().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_NO_TOKEN);
+    assert!(
+        e.1.contains("generați unul cu semnătura electronică"),
+        "{}",
+        e.1
+    );
+    f.sim
+        .set_lifetimes(Duration::from_secs(1), Duration::from_secs(1));
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1_500));
+    let e = c.get_token().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED);
+    assert!(e.1.contains("stick-ul USB"), "{}", e.1);
+}
