@@ -254,6 +254,7 @@ fn wrong_serial_lists_the_serial_offered() {
         "lists the serial offered ({}): {msg}",
         a.serial
     );
+    eprintln!("wrong serial: {msg}");
     assert_eq!(f.stored_serial(), None, "no token row");
 }
 
@@ -262,11 +263,15 @@ fn not_enrolled_certificate_is_access_denied() {
     let _t = turn();
     let f = Fixture::new();
     let a = f.sim.client_cert("5EED000001");
-    f.sim.set_enrolled(&a.serial, CIF, false);
+    // Not enrolled in SPV for any CIF (the authorize request carries no CIF).
+    for cif in SimConfig::default().cifs {
+        f.sim.set_enrolled(&a.serial, &cif, false);
+    }
     let c = Client::open(&f.pem(&a, &a.serial));
     let (rc, msg, _) = c.generate();
     assert_eq!(rc, ANAF_ERR_ACCESS_DENIED, "{msg}");
     assert!(msg.contains("USB token"), "explains the causes: {msg}");
+    eprintln!("not enrolled: {msg}");
     assert_eq!(f.stored_serial(), None);
 }
 
@@ -292,6 +297,7 @@ fn redirect_uri_not_registered_is_redirect_mismatch() {
     let (rc, msg, _) = c.generate();
     assert_eq!(rc, ANAF_ERR_REDIRECT_MISMATCH, "{msg}");
     assert!(msg.contains("does not match"), "keeps ANAF's words: {msg}");
+    eprintln!("redirect mismatch: {msg}");
 }
 
 #[test]
@@ -307,6 +313,7 @@ fn untrusted_server_certificate_is_a_tls_error() {
     })));
     let (rc, msg, _) = c.generate();
     assert_eq!(rc, ANAF_ERR_TLS, "{msg}");
+    eprintln!("untrusted server: {msg}");
 }
 
 #[test]
@@ -385,4 +392,34 @@ fn calls_from_two_host_threads_take_turns() {
     }
     assert_eq!(f.sim.counters().token_code_grants - grants, 2);
     assert_eq!(f.stored_serial(), Some(Some(a.serial.clone())));
+}
+
+#[test]
+fn code_older_than_60_seconds_is_code_expired() {
+    let _t = turn();
+    let f = Fixture::new();
+    let a = f.sim.client_cert("3333333333");
+    // The exchange is held 1.5 s; meanwhile the simulator's clock jumps 2 minutes past the
+    // moment the code was issued, as if the code had waited too long.
+    f.sim.inject_on(
+        "/anaf-oauth2/v1/token",
+        anaf_sim::Fault::Latency(Duration::from_millis(1500)),
+        1,
+    );
+    let codes = f.sim.counters().authorize_codes;
+    let sim = &f.sim;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let until = Instant::now() + Duration::from_secs(30);
+            while sim.counters().authorize_codes == codes && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            sim.advance_clock(Duration::from_secs(120));
+        });
+        let c = Client::open(&f.pem(&a, &a.serial));
+        let (rc, msg, _) = c.generate();
+        assert_eq!(rc, ANAF_ERR_CODE_EXPIRED, "{msg}");
+        eprintln!("code expired: {msg}");
+    });
+    assert_eq!(f.stored_serial(), None);
 }

@@ -157,8 +157,21 @@ pub fn error_page(http_status: u32, body: &str) -> Error {
     Error::verbatim(ANAF_ERR_OAUTH, format!("(HTTP {http_status}: {short})"))
 }
 
+/// A URL without its query (the state and client id are of no use in a message).
+fn short(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
 /// A TLS failure of the login page, with what the platform said.
 pub fn tls_error(url: &str, what: &str) -> Error {
+    let url = short(url);
     Error::with(
         ANAF_ERR_TLS,
         format!("{url}: {what}. Verificați data și ora calculatorului, proxy-ul sau antivirusul care inspectează HTTPS."),
@@ -168,6 +181,7 @@ pub fn tls_error(url: &str, what: &str) -> Error {
 
 /// A network failure of the login page.
 pub fn network_error(url: &str, what: &str) -> Error {
+    let url = short(url);
     Error::verbatim(ANAF_ERR_NETWORK, format!("({url}: {what})"))
 }
 
