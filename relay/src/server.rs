@@ -209,6 +209,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Response {
                 created: now,
                 expires,
                 state: None,
+                attempts: 0,
                 outcome: Outcome::Pending,
             },
         );
@@ -277,7 +278,7 @@ async fn poll(State(app): State<Arc<App>>, Path(id): Path<String>, headers: Head
             description,
         } => api(
             StatusCode::OK,
-            json!({"status": "failed", "reason": reason, "error_description": description, "expires_at": link.expires}),
+            json!({"status": "failed", "reason": reason, "attempt": link.attempts, "error_description": description, "expires_at": link.expires}),
         ),
         Outcome::Done(_) => {
             let Outcome::Done(sealed) = std::mem::replace(&mut link.outcome, Outcome::Retrieved)
@@ -374,6 +375,7 @@ async fn start(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response 
     };
     let nonce = crypto::random_token(32);
     l.state = Some(nonce.clone());
+    l.attempts = l.attempts.saturating_add(1);
     l.outcome = Outcome::Pending;
     let client_id = l.client_id.clone();
     drop(links);

@@ -88,6 +88,9 @@ pub struct Link {
     /// The random part of the `state` of the browser attempt in progress (one at a time;
     /// consumed by the first callback that presents it).
     pub state: Option<String>,
+    /// Browser attempts started (each `/start`); reported with a failure so the DLL can
+    /// tell a new failure from one it already reported.
+    pub attempts: u32,
     pub outcome: Outcome,
 }
 

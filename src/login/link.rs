@@ -61,6 +61,7 @@ const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS anaf_link (
     sealed_answer TEXT,
     last_reason TEXT,
     last_detail TEXT,
+    last_attempt INTEGER,
     PRIMARY KEY (cif, client_id, environment)
 )";
 
@@ -76,6 +77,7 @@ struct Row {
     sealed_answer: Option<String>,
     last_reason: Option<String>,
     last_detail: Option<String>,
+    last_attempt: Option<i64>,
 }
 
 /// What `begin` hands back.
@@ -134,7 +136,7 @@ fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
     session.store.with(|c| {
         c.query_row(
             "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
-                    sealed_answer, last_reason, last_detail
+                    sealed_answer, last_reason, last_detail, last_attempt
              FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
             params![p.cif, p.client_id, p.environment],
             |r| {
@@ -148,6 +150,7 @@ fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
                     sealed_answer: r.get(6)?,
                     last_reason: r.get(7)?,
                     last_detail: r.get(8)?,
+                    last_attempt: r.get(9)?,
                 })
             },
         )
@@ -612,12 +615,13 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
+            let attempt = v.get("attempt").and_then(Value::as_i64).unwrap_or(0);
             update(
                 session,
                 p,
                 &row.link_id,
-                "last_reason = ?5, last_detail = ?6",
-                &[&reason, &desc],
+                "last_reason = ?5, last_detail = ?6, last_attempt = ?7",
+                &[&reason, &desc, &attempt],
             )?;
             Err(failed_error(&reason, &desc, row.expires_at))
         }
@@ -671,29 +675,44 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
 /// (`ANAF_ERR_TIMEOUT`; the link stays pending and may be polled again).
 pub fn wait(session: &Session, timeout: Duration) -> Result<Poll> {
     let start = Instant::now();
+    let p = profile(session)?;
+    // A failure already reported before this wait is not news: the holder may be retrying.
+    let seen = load(session, &p)?.and_then(|r| r.last_attempt);
     loop {
-        match poll(session) {
-            Ok(Poll::Pending { link }) => {
-                let left = timeout.saturating_sub(start.elapsed());
-                if left.is_zero() {
-                    return Err(Error::with(
-                        ANAF_ERR_TIMEOUT,
-                        format!("Tokenul nu a fost generat încă în browser; linkul rămâne valabil până la {}.", local_time(link.expires_at)),
-                        format!("The token was not generated in the browser yet; the link stays valid until {}.", local_time(link.expires_at)),
-                    ));
-                }
-                std::thread::sleep(left.min(WAIT_STEP));
-            }
+        let r = poll(session);
+        let keep_waiting = match &r {
+            Ok(Poll::Pending { .. }) => true,
             // A relay that does not answer for a moment is not the end of the wait.
-            Err(e)
-                if (e.status == ANAF_ERR_NETWORK || e.status == ANAF_ERR_TIMEOUT)
-                    && start.elapsed() < timeout =>
-            {
-                let left = timeout.saturating_sub(start.elapsed());
-                std::thread::sleep(left.min(WAIT_STEP * 2));
+            Err(e) if e.status == ANAF_ERR_NETWORK || e.status == ANAF_ERR_TIMEOUT => true,
+            Err(e) if e.status == ANAF_ERR_LINK_FAILED => {
+                let now_attempt = load(session, &p)
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.last_attempt);
+                now_attempt.is_some() && now_attempt == seen
             }
-            other => return other,
+            _ => false,
+        };
+        if !keep_waiting {
+            return r;
         }
+        let left = timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return match r {
+                Err(e) if e.status == ANAF_ERR_NETWORK || e.status == ANAF_ERR_TIMEOUT => Err(e),
+                _ => {
+                    let until = load(session, &p)?
+                        .map(|row| local_time(row.expires_at))
+                        .unwrap_or_default();
+                    Err(Error::with(
+                        ANAF_ERR_TIMEOUT,
+                        format!("Tokenul nu a fost generat încă în browser; linkul rămâne valabil până la {until}."),
+                        format!("The token was not generated in the browser yet; the link stays valid until {until}."),
+                    ))
+                }
+            };
+        }
+        std::thread::sleep(left.min(WAIT_STEP));
     }
 }
 
