@@ -956,7 +956,7 @@ pub fn parse_list(reply: &Reply) -> Result<MessageList> {
                 mesaje: Vec::new(),
                 serial: a.serial,
                 cui: a.cui,
-                titlu: a.titlu.or(Some(err)),
+                titlu: Some(err),
             });
         }
         return Err(answer::anaf_messages_error(&[err]));
