@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The examples suite: each example (C, Delphi, C#, C++) is built with its real toolchain
+# and run against anaf-sim over HTTPS with the real library: open -> token info -> upload
+# the sample invoice -> wait for the status -> download the answer. Checked: exit code 0,
+# the answer ZIP on disk holding the invoice XML, the simulator's upload counter moving.
+#
+#   tests/run/examples.sh                 # builds the library and anaf-sim first
+#   ANAF_SKIP_BUILD=1 tests/run/examples.sh
+#
+# Needs: gcc g++ fp-compiler mono-mcs mono-runtime curl jq python3.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+LIBDIR=$ROOT/target/debug
+WORK=$(mktemp -d /tmp/anaf-examples.XXXXXX)
+pass=0
+fail=0
+ok() { echo "PASS  $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL  $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/      /'; fail=$((fail + 1)); }
+cleanup() { exec 3>&- 2>/dev/null; [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+INVOICE=${ANAF_SAMPLE_INVOICE:-$ROOT/examples/demo/factura.xml}
+
+if [ "${ANAF_SKIP_BUILD:-0}" != 1 ]; then
+    cargo build -p anaf-bridge --lib --quiet && cargo build -p anaf-sim --bin anaf-sim --quiet ||
+        { bad "cargo build"; echo "$pass passed, $fail failed"; exit 1; }
+fi
+[ -f "$INVOICE" ] || { bad "sample invoice $INVOICE missing"; echo "$pass passed, $fail failed"; exit 1; }
+
+# The simulator lives as long as this script: it exits when fd 3 (its stdin) closes.
+mkfifo "$WORK/sim.in"
+"$ROOT/target/debug/anaf-sim" --port-file "$WORK/sim.json" --processing-secs 1 --exit-on-stdin-eof \
+    <"$WORK/sim.in" >"$WORK/sim.log" 2>&1 &
+SIM_PID=$!
+exec 3>"$WORK/sim.in"
+for _ in $(seq 200); do [ -s "$WORK/sim.json" ] && break; sleep 0.1; done
+[ -s "$WORK/sim.json" ] || { bad "anaf-sim did not start" "$(cat "$WORK/sim.log")"; echo "$pass passed, $fail failed"; exit 1; }
+sim() { jq -r ".$1" "$WORK/sim.json"; }
+CA=$(sim ca_pem)
+CONTROL=$(sim control_url)
+# e-Factura uploads the simulator accepted for our CIF.
+uploads() { curl -sf --cacert "$CA" "$CONTROL/counters" | jq '.uploads["14399840"] // 0'; }
+
+# Writes a configuration for one example (its own database and log) and mints a token pair.
+prepare() { # name
+    local d="$WORK/$1"
+    mkdir -p "$d/out"
+    jq -n --arg db "$d/anaf.db" --arg log "$d/anaf.log" --arg idp "$(sim idp_url)" --arg api "$(sim api_url)" \
+        --arg pub "$(sim public_url)" --arg ca "$CA" --arg id "$(sim client_id)" --arg sec "$(sim client_secret)" \
+        --arg redir "$(sim redirect_uri)" \
+        '{database: $db, log_file: $log, cif: "14399840", environment: "test", language: "ro",
+          idp_url: $idp, api_url: $api, public_url: $pub, ca_file: $ca, client_id: $id,
+          client_secret: $sec, redirect_uri: $redir, cert_serial: "5A1A0001", timeout_seconds: 20}' >"$d/config.json"
+    curl -sf --cacert "$CA" -X POST -H 'Content-Type: application/json' \
+        -d '{"cif": "14399840", "serial": "5A1A0001"}' "$CONTROL/tokens" >"$d/tokens.json"
+}
+
+# Runs a built example and checks what it did.
+check_run() { # name, command...
+    local name=$1
+    shift
+    local d="$WORK/$name" before after zip
+    before=$(uploads)
+    LD_LIBRARY_PATH=$LIBDIR timeout 180 "$@" "$d/config.json" "$INVOICE" "$d/out" \
+        "$(jq -r .access_token "$d/tokens.json")" "$(jq -r .refresh_token "$d/tokens.json")" >"$d/run.log" 2>&1
+    local rc=$?
+    after=$(uploads)
+    if [ "$rc" -ne 0 ]; then bad "$name example exited $rc" "$(tail -15 "$d/run.log")"; return; fi
+    ok "$name example runs the whole day (exit 0)"
+    grep -q '"days_left"' "$d/run.log" && ok "$name: token info shown" || bad "$name: no token info" "$(head -5 "$d/run.log")"
+    zip=$(sed -n 's/^DONE //p' "$d/run.log" | tail -1)
+    if [ -n "$zip" ] && python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; assert any(n.endswith(".xml") and not n.startswith("semnatura") for n in z.namelist())' "$zip" 2>"$d/zip.err"; then
+        ok "$name: answer ZIP downloaded with the invoice XML"
+    else
+        bad "$name: no valid answer ZIP ($zip)" "$(cat "$d/zip.err" 2>/dev/null; tail -5 "$d/run.log")"
+    fi
+    [ "$after" -gt "$before" ] 2>/dev/null && ok "$name: the simulator received the upload ($before -> $after)" ||
+        bad "$name: simulator upload counter did not move ($before -> $after)"
+}
+
+# ---------------------------------------------------------------- C
+prepare c
+if gcc -std=c99 -Wall -Wextra -Werror -Iinclude -o "$WORK/c/erp_day" examples/c/erp_day.c -L"$LIBDIR" -lanaf_bridge 2>"$WORK/c/build.log"; then
+    ok "C example compiles (gcc -std=c99 -Werror)"
+    check_run c "$WORK/c/erp_day"
+else
+    bad "C example compile" "$(head -20 "$WORK/c/build.log")"
+fi
+
+# ---------------------------------------------------------------- C++
+prepare cpp
+if g++ -std=c++11 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp -o "$WORK/cpp/erp_day" examples/cpp/erp_day.cpp -L"$LIBDIR" -lanaf_bridge 2>"$WORK/cpp/build.log"; then
+    ok "C++ example compiles (g++ -std=c++11 -Werror)"
+    check_run cpp "$WORK/cpp/erp_day"
+else
+    bad "C++ example compile" "$(head -20 "$WORK/cpp/build.log")"
+fi
+
+# ---------------------------------------------------------------- Delphi (Free Pascal)
+prepare delphi
+if command -v fpc >/dev/null; then
+    mkdir -p "$WORK/delphi/units"
+    if fpc -Mdelphi -vew -FU"$WORK/delphi/units" -FE"$WORK/delphi" -Fubindings/delphi -Fl"$LIBDIR" examples/delphi/ErpDay.dpr >"$WORK/delphi/build.log" 2>&1; then
+        ok "Delphi example compiles (fpc -Mdelphi)"
+        check_run delphi "$WORK/delphi/ErpDay"
+    else
+        bad "Delphi example compile" "$(grep -iE 'error|fatal' "$WORK/delphi/build.log" | head -20)"
+    fi
+else
+    bad "fpc not installed"
+fi
+
+# ---------------------------------------------------------------- C# (mono)
+prepare csharp
+if command -v mcs >/dev/null; then
+    if mcs -nologo -warnaserror+ -out:"$WORK/csharp/ErpDay.exe" bindings/dotnet/AnafBridge.cs examples/csharp/ErpDay.cs >"$WORK/csharp/build.log" 2>&1; then
+        ok "C# example compiles (mcs)"
+        check_run csharp mono "$WORK/csharp/ErpDay.exe"
+    else
+        bad "C# example compile" "$(head -20 "$WORK/csharp/build.log")"
+    fi
+else
+    bad "mono not installed"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
