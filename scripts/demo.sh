@@ -6,15 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/wine.sh
-work=target/demo
+work="$TARGET_DIR/demo"
 rm -rf "$work"; mkdir -p "$work"
-cp dist/win-x64/anaf_bridge.dll target/wine-shim/win-x64/bcryptprimitives.dll "$work/"
+cp dist/win-x64/anaf_bridge.dll "$TARGET_DIR/wine-shim/win-x64/bcryptprimitives.dll" "$work/"
 cp examples/demo/factura.xml "$work/"
 x86_64-w64-mingw32-gcc -O2 -Wall -Idist/include -o "$work/demo.exe" examples/demo/demo.c "$work/anaf_bridge.dll"
 
 cargo build --quiet -p anaf-sim --bin anaf-sim
 # The simulator lives as long as this script: it stops when its stdin (our pipe) closes.
-exec 3> >(exec target/debug/anaf-sim --port-file "$work/sim.json" --processing-secs 1 --exit-on-stdin-eof > "$work/sim.log" 2>&1)
+exec 3> >(exec "$TARGET_DIR/debug/anaf-sim" --port-file "$work/sim.json" --processing-secs 1 --exit-on-stdin-eof > "$work/sim.log" 2>&1)
 for _ in $(seq 100); do [ -s "$work/sim.json" ] && break; sleep 0.1; done
 [ -s "$work/sim.json" ] || { echo "anaf-sim did not start"; cat "$work/sim.log"; exit 1; }
 field() { jq -r ".$1" "$work/sim.json"; }

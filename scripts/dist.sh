@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 root=$PWD
 demo=1
 for a in "$@"; do
@@ -24,10 +25,10 @@ for target in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
   cargo build --release --lib --target "$target"
   out="dist/${BITNESS[$target]}"
   mkdir -p "$out"
-  cp "target/$target/release/anaf_bridge.dll" "$out/"
+  cp "$TARGET_DIR/$target/release/anaf_bridge.dll" "$out/"
   "${ARCH[$target]}-w64-mingw32-strip" --strip-unneeded "$out/anaf_bridge.dll"
   # Test-only stand-in for bcryptprimitives.dll, which Wine 8 lacks (never shipped).
-  shim="target/wine-shim/${BITNESS[$target]}"
+  shim="$TARGET_DIR/wine-shim/${BITNESS[$target]}"
   mkdir -p "$shim"
   "${ARCH[$target]}-w64-mingw32-gcc" -O2 -shared -Wl,--kill-at -o "$shim/bcryptprimitives.dll" \
     tests/wine/bcryptprimitives.c -ladvapi32

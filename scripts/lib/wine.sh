@@ -1,6 +1,7 @@
 # Shared by the scripts that run Windows programs under Wine (sourced, not run).
-# A private prefix under target/, no Mono/Gecko prompts, no debug noise.
-export WINEPREFIX="${WINEPREFIX:-$PWD/target/wine-prefix}"
+TARGET_DIR="${TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}}"
+# A private prefix under the target dir, no Mono/Gecko prompts, no debug noise.
+export WINEPREFIX="${WINEPREFIX:-$TARGET_DIR/wine-prefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"
 

@@ -22,7 +22,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # 1. native
 cargo build --lib --quiet
 gcc -std=c99 -Wall -Wextra -Werror -Iinclude -o "$tmp/api_test" tests/c/api_test.c \
-  -Ltarget/debug -lanaf_bridge -Wl,-rpath,"$PWD/target/debug"
+  -L"$TARGET_DIR/debug" -lanaf_bridge -Wl,-rpath,"$TARGET_DIR/debug"
 run_suite linux-x64 env ANAF_TEST_DB="$tmp/native.db" "$tmp/api_test"
 
 # 2./3. Windows DLLs under Wine
@@ -31,7 +31,7 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
   for bits in x64 x86; do
     dir="$tmp/win-$bits"; mkdir -p "$dir"
     arch=x86_64; [ $bits = x86 ] && arch=i686
-    cp "dist/win-$bits/anaf_bridge.dll" "target/wine-shim/win-$bits/bcryptprimitives.dll" "$dir/"
+    cp "dist/win-$bits/anaf_bridge.dll" "$TARGET_DIR/wine-shim/win-$bits/bcryptprimitives.dll" "$dir/"
     "$arch-w64-mingw32-gcc" -std=c99 -Wall -Werror -Iinclude -o "$dir/api_test.exe" tests/c/api_test.c "$dir/anaf_bridge.dll"
     if [ $bits = x64 ]; then
       run_suite wine64-win-x64 wine_run "$dir" api_test.exe
@@ -43,7 +43,7 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
       echo "!!! Running the same C tests against an i686-unknown-linux-gnu build instead."
       if cargo build --lib --quiet --target i686-unknown-linux-gnu --no-default-features; then
         gcc -m32 -std=c99 -Wall -Werror -Iinclude -o "$tmp/api_test32" tests/c/api_test.c \
-          -Ltarget/i686-unknown-linux-gnu/debug -lanaf_bridge -Wl,-rpath,"$PWD/target/i686-unknown-linux-gnu/debug"
+          -L"$TARGET_DIR/i686-unknown-linux-gnu/debug" -lanaf_bridge -Wl,-rpath,"$TARGET_DIR/i686-unknown-linux-gnu/debug"
         run_suite linux-i686 env ANAF_TEST_DB="$tmp/i686.db" "$tmp/api_test32"
       else
         bad "i686-unknown-linux-gnu build"
