@@ -168,6 +168,47 @@ pub fn settle(g: &mut Inner, now_ms: i64) {
     g.efactura.messages.extend(new_msgs);
 }
 
+impl State {
+    pub fn seed_invoices(&self, env: &str, seller: &str, buyer: &str, n: usize) -> Vec<u64> {
+        let now = self.clock.now_ms();
+        let mut g = self.lock();
+        g.cifs.insert(seller.to_string());
+        g.cifs.insert(buyer.to_string());
+        let delay = g.processing_secs as i64 * 1000;
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let (id_incarcare, id_descarcare) = g.efactura.ids();
+            let at = now - delay - (i as i64) * 60_000;
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\"><cbc:ID>SIM-{id_incarcare}</cbc:ID><cac:AccountingSupplierParty><cac:Party><cac:PartyTaxScheme><cbc:CompanyID>RO{seller}</cbc:CompanyID></cac:PartyTaxScheme></cac:Party></cac:AccountingSupplierParty><cac:AccountingCustomerParty><cac:Party><cac:PartyTaxScheme><cbc:CompanyID>RO{buyer}</cbc:CompanyID></cac:PartyTaxScheme></cac:Party></cac:AccountingCustomerParty></Invoice>"
+            );
+            g.efactura.uploads.insert(
+                id_incarcare,
+                Upload {
+                    id_incarcare,
+                    id_descarcare,
+                    env: env.to_string(),
+                    query_cif: seller.to_string(),
+                    seller: Some(seller.to_string()),
+                    buyer: Some(buyer.to_string()),
+                    standard: "UBL".into(),
+                    b2c: false,
+                    extern_: false,
+                    autofactura: false,
+                    xml: xml.into_bytes(),
+                    uploaded_ms: at,
+                    outcome: Outcome::Ok,
+                    errors: Vec::new(),
+                    settled: false,
+                },
+            );
+            ids.push(id_incarcare);
+        }
+        settle(&mut g, now);
+        ids
+    }
+}
+
 pub fn router(st: Arc<State>) -> Router {
     Router::new()
         .route("/{env}/FCTEL/rest/upload", post(upload))
@@ -321,7 +362,7 @@ async fn do_upload(
         if info.root != root {
             return err(&format!(
                 "Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: {}; cvc-elt.1.a: Cannot find the declaration of element '{}'. ",
-                info.root.len() + 2,
+                info.root.len() + 3,
                 info.root
             ));
         }

@@ -154,7 +154,7 @@ async fn upload(
                 now,
                 &format!(
                     "Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: {}; cvc-elt.1.a: Cannot find the declaration of element '{}'.",
-                    i.root.len() + 2,
+                    i.root.len() + 3,
                     i.root
                 ),
             )

@@ -250,6 +250,11 @@ impl Sim {
         self.state.clock.advance(d)
     }
 
+    /// Sets the simulator's "now" (Unix milliseconds), backwards too.
+    pub fn set_clock_ms(&self, ms: i64) {
+        self.state.clock.set_ms(ms)
+    }
+
     /// The simulator's "now" in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.state.clock.now_ms()
@@ -291,6 +296,13 @@ impl Sim {
 
     pub fn reset_quotas(&self) {
         self.state.reset_quotas()
+    }
+
+    /// Adds `n` already processed invoices from `seller` to `buyer` (both become known
+    /// CIFs) on `env` ("prod"/"test"), one minute apart going back from now: what a busy
+    /// company's lists look like, without n uploads. Returns their id_incarcare.
+    pub fn seed_invoices(&self, env: &str, seller: &str, buyer: &str, n: usize) -> Vec<u64> {
+        self.state.seed_invoices(env, seller, buyer, n)
     }
 
     /// Lowers (or raises) a daily quota, so tests can reach it quickly.

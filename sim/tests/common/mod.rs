@@ -122,3 +122,169 @@ pub fn get_api(sim: &Sim, path: &str, token: Option<&str>) -> reqwest::blocking:
     }
     r.send().unwrap()
 }
+
+pub mod ojson;
+
+/// shared/anaf beside the repository (ANAF_SHARED_DIR overrides).
+pub fn shared_anaf() -> std::path::PathBuf {
+    if let Ok(d) = std::env::var("ANAF_SHARED_DIR") {
+        return std::path::PathBuf::from(d).join("anaf");
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/anaf")
+}
+
+/// The raw text of one example answer in ANAF's swagger JSON: for a string example the
+/// string itself, for an object its JSON text (key order kept).
+pub fn swagger_example(file: &str, path: &str, method: &str, code: &str, name: &str) -> String {
+    let p = shared_anaf().join("swagger").join(file);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let doc = ojson::parse(&text);
+    let responses = doc.at(&["paths", path, method, "responses", code, "content"]);
+    let ojson::J::Obj(contents) = responses else {
+        panic!()
+    };
+    for (_, c) in contents {
+        if let Some(ex) = c.get("examples").and_then(|e| e.get(name)) {
+            return match ex.at(&["value"]) {
+                ojson::J::Str(s) => s.clone(),
+                other => to_text(other),
+            };
+        }
+    }
+    panic!("no example {name:?} for {method} {path} {code} in {file}");
+}
+
+/// The JavaScript spec object of one of the e-Transport swagger pages.
+pub fn etransport_spec(page: &str) -> ojson::J {
+    let p = shared_anaf().join("etransport-swagger").join(page);
+    let html = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let start = html.find("var spec = ").expect("spec in page") + "var spec = ".len();
+    // The object ends at the brace that balances the first one (no braces in strings
+    // outside the examples' JSON, which balance too).
+    let bytes = html.as_bytes();
+    let (mut depth, mut end, mut in_str) = (0i32, start, false);
+    let mut i = start;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else if c == b'"' {
+            in_str = true;
+        } else if c == b'{' {
+            depth += 1;
+        } else if c == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                end = i + 1;
+                break;
+            }
+        }
+        i += 1;
+    }
+    ojson::parse(&html[start..end])
+}
+
+pub fn etransport_example(
+    page: &str,
+    path: &str,
+    method: &str,
+    code: &str,
+    name: &str,
+) -> ojson::J {
+    let spec = etransport_spec(page);
+    let c = spec.at(&["paths", path, method, "responses", code, "content"]);
+    let ojson::J::Obj(contents) = c else { panic!() };
+    for (_, c) in contents {
+        if let Some(ex) = c.get("examples").and_then(|e| e.get(name)) {
+            return ex.at(&["value"]).clone();
+        }
+    }
+    panic!("no example {name:?} in {page}");
+}
+
+pub fn to_text(j: &ojson::J) -> String {
+    use ojson::J;
+    match j {
+        J::Obj(v) => format!(
+            "{{{}}}",
+            v.iter()
+                .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), to_text(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        J::Arr(v) => format!("[{}]", v.iter().map(to_text).collect::<Vec<_>>().join(",")),
+        J::Str(s) => serde_json::to_string(s).unwrap(),
+        J::Num(n) => n.clone(),
+        J::Bool(b) => b.to_string(),
+        J::Null => "null".into(),
+    }
+}
+
+/// Replaces the value of attribute `name` with "*" (for ids and dates that differ).
+pub fn mask_attr(xml: &str, name: &str) -> String {
+    let pat = format!(" {name}=\"");
+    match xml.find(&pat) {
+        None => xml.to_string(),
+        Some(i) => {
+            let s = i + pat.len();
+            let e = s + xml[s..].find('"').unwrap();
+            format!("{}*{}", &xml[..s], &xml[e..])
+        }
+    }
+}
+
+pub fn norm_xml(s: &str) -> String {
+    let mut s = s.replace("\r\n", "\n");
+    for a in ["dateResponse", "index_incarcare", "id_descarcare"] {
+        s = mask_attr(&s, a);
+    }
+    s
+}
+
+/// A request body example of ANAF's swagger (the invoices ANAF documents with).
+pub fn swagger_request(file: &str, path: &str, method: &str, name: &str) -> String {
+    let p = shared_anaf().join("swagger").join(file);
+    let doc = ojson::parse(&std::fs::read_to_string(&p).unwrap());
+    let ojson::J::Obj(contents) = doc.at(&["paths", path, method, "requestBody", "content"]) else {
+        panic!()
+    };
+    for (_, c) in contents {
+        if let Some(ex) = c.get("examples").and_then(|e| e.get(name)) {
+            return ex.at(&["value"]).str().to_string();
+        }
+    }
+    panic!("no request example {name:?}");
+}
+
+/// ANAF's own UBL example invoice, with the seller and buyer CIFs replaced.
+pub fn ubl_invoice(seller: &str, buyer: &str) -> String {
+    swagger_request("upload.json", "/upload", "post", "structura xml pentru UBL")
+        .replace("RO1234567890", &format!("RO{seller}"))
+        .replace("RO987456123", &format!("RO{buyer}"))
+}
+
+pub fn post_api(
+    sim: &Sim,
+    path: &str,
+    token: Option<&str>,
+    body: impl Into<reqwest::blocking::Body>,
+) -> (u16, String) {
+    let mut r = client(sim)
+        .post(format!("{}{}", sim.api_url(), path))
+        .header("content-type", "text/plain")
+        .body(body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+pub fn get_text(sim: &Sim, path: &str, token: Option<&str>) -> (u16, String) {
+    let r = get_api(sim, path, token);
+    (r.status().as_u16(), r.text().unwrap())
+}
