@@ -305,6 +305,8 @@ pub fn run(req: Request) -> Result<End> {
 
 struct Win {
     done: Option<mpsc::Sender<End>>,
+    /// How the window ended, sent to the host thread once the window is destroyed.
+    report: Option<(mpsc::Sender<End>, End)>,
     hwnd: HWND,
     parent: HWND,
     webview: Option<wry::WebView>,
@@ -327,6 +329,8 @@ impl HasWindowHandle for Host {
     }
 }
 
+/// Ends the login once. The host thread is told only after the window is gone (in
+/// `teardown`), so it keeps pumping its messages while the owner is re-enabled.
 fn finish(win: &Shared, end: End) {
     let (done, hwnd) = {
         let mut w = win.borrow_mut();
@@ -334,7 +338,7 @@ fn finish(win: &Shared, end: End) {
     };
     let Some(done) = done else { return };
     ::log::debug!(target: "anaf::login", "window ends: {end:?}");
-    let _ = done.send(end);
+    win.borrow_mut().report = Some((done, end));
     // SAFETY: posting to our own window; it tears itself down outside any WebView2 callback.
     unsafe {
         let _ = PostMessageW(Some(hwnd), WM_APP_TEARDOWN, WPARAM(0), LPARAM(0));
@@ -579,6 +583,7 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         opened: Instant::now(),
         req: req.clone(),
         close_requested: false,
+        report: None,
     }));
     CURRENT.with(|c| *c.borrow_mut() = Some(win.clone()));
     // SAFETY: our window, this thread; the parent is disabled for the window's life (modal).
@@ -712,9 +717,9 @@ fn tick(win: &Shared) {
 }
 
 fn teardown(win: &Shared) {
-    let (webview, hwnd, parent) = {
+    let (webview, hwnd, parent, report) = {
         let mut w = win.borrow_mut();
-        (w.webview.take(), w.hwnd, w.parent)
+        (w.webview.take(), w.hwnd, w.parent, w.report.take())
     };
     drop(webview);
     // SAFETY: our window on this thread; the owner is enabled again before we go (modal rule).
@@ -727,6 +732,9 @@ fn teardown(win: &Shared) {
         let _ = DestroyWindow(hwnd);
     }
     CURRENT.with(|c| *c.borrow_mut() = None);
+    if let Some((done, end)) = report {
+        let _ = done.send(end);
+    }
 }
 
 unsafe extern "system" fn login_proc(hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARAM) -> LRESULT {
@@ -744,6 +752,22 @@ unsafe extern "system" fn login_proc(hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARA
             WM_APP_TEARDOWN => {
                 teardown(&win);
                 Some(LRESULT(0))
+            }
+            WM_DESTROY => {
+                // Destroyed from outside (e.g. with its owner): report it as closed.
+                let (done, report, webview) = {
+                    let mut w = win.borrow_mut();
+                    (w.done.take(), w.report.take(), w.webview.take())
+                };
+                drop(webview);
+                if let Some(done) = done {
+                    let _ = done.send(End::Closed);
+                }
+                if let Some((done, end)) = report {
+                    let _ = done.send(end);
+                }
+                CURRENT.with(|c| *c.borrow_mut() = None);
+                None
             }
             _ => None,
         }
