@@ -375,6 +375,7 @@ fn calls_from_two_host_threads_take_turns() {
     let f = Fixture::new();
     let a = f.sim.client_cert("2222222222");
     let grants = f.sim.counters().token_code_grants;
+    let log_before = std::fs::read_to_string(f.log()).unwrap_or_default().len();
     let json = f.pem(&a, &a.serial);
     let threads: Vec<_> = (0..2)
         .map(|_| {
@@ -391,6 +392,25 @@ fn calls_from_two_host_threads_take_turns() {
         eprintln!("host thread login: {secs:.2} s");
     }
     assert_eq!(f.sim.counters().token_code_grants - grants, 2);
+    // The two windows did not overlap: opened, ended, opened, ended.
+    let log = std::fs::read_to_string(f.log()).unwrap();
+    let events: Vec<&str> = log[log_before..]
+        .lines()
+        .filter_map(|l| {
+            if l.contains("login window opened") {
+                Some("open")
+            } else if l.contains("window ends") {
+                Some("end")
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        events,
+        ["open", "end", "open", "end"],
+        "one window at a time"
+    );
     assert_eq!(f.stored_serial(), Some(Some(a.serial.clone())));
 }
 
