@@ -331,19 +331,19 @@ async fn cancel(
 }
 
 /// Whether the link can start a browser attempt; otherwise the page to show.
-fn live_or_page(app: &App, links: &mut Links, id: &str) -> Result<(), Response> {
+fn live_or_page(app: &App, links: &mut Links, id: &str) -> Result<(), Box<Response>> {
     let now = app.clock.now();
     match links.map.get_mut(id) {
-        None => Err(html(StatusCode::NOT_FOUND, pages::gone(false))),
+        None => Err(Box::new(html(StatusCode::NOT_FOUND, pages::gone(false)))),
         Some(l) => {
             l.settle(now);
             match l.outcome {
                 Outcome::Pending | Outcome::Failed { .. } => Ok(()),
-                Outcome::Expired => Err(html(StatusCode::GONE, pages::gone(true))),
+                Outcome::Expired => Err(Box::new(html(StatusCode::GONE, pages::gone(true)))),
                 Outcome::Done(_) | Outcome::Retrieved => {
-                    Err(html(StatusCode::OK, pages::success()))
+                    Err(Box::new(html(StatusCode::OK, pages::success())))
                 }
-                Outcome::Cancelled => Err(html(StatusCode::GONE, pages::gone(false))),
+                Outcome::Cancelled => Err(Box::new(html(StatusCode::GONE, pages::gone(false)))),
             }
         }
     }
@@ -352,7 +352,7 @@ fn live_or_page(app: &App, links: &mut Links, id: &str) -> Result<(), Response> 
 async fn landing(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let mut links = app.lock();
     if let Err(page) = live_or_page(&app, &mut links, &id) {
-        return page;
+        return *page;
     }
     let l = &links.map[&id];
     let left = l.expires - app.clock.now();
@@ -368,7 +368,7 @@ async fn landing(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
 async fn start(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let mut links = app.lock();
     if let Err(page) = live_or_page(&app, &mut links, &id) {
-        return page;
+        return *page;
     }
     let Some(l) = links.map.get_mut(&id) else {
         return html(StatusCode::NOT_FOUND, pages::gone(false));

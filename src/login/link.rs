@@ -92,10 +92,10 @@ pub struct Link {
 /// A poll that did not fail.
 #[derive(Clone, Debug)]
 pub enum Poll {
-    /// Not yet; `last_failure` is the reason of a failed attempt the user may retry.
+    /// Not yet.
     Pending { link: Link },
     /// The token is in the table.
-    Done { info: TokenInfo },
+    Done { info: Box<TokenInfo> },
 }
 
 fn now() -> i64 {
@@ -522,7 +522,9 @@ fn finish(session: &Session, p: &Profile, row: &Row, sealed_text: &str) -> Resul
         &row.link_id[..row.link_id.len().min(6)],
         info.serial.as_deref().unwrap_or("?")
     );
-    Ok(Poll::Done { info })
+    Ok(Poll::Done {
+        info: Box::new(info),
+    })
 }
 
 /// Asks the relay once (non-blocking apart from one short HTTP request).
