@@ -24,7 +24,10 @@ fn diagnose_config(config: &str) -> (i32, Option<Value>) {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: a valid string and a writable out pointer.
     let rc = unsafe { anaf_bridge::ffi::diag::anaf_diagnose_config(c.as_ptr(), &mut out) };
-    (rc, common::take(out).map(|s| serde_json::from_str(&s).expect("report is JSON")))
+    (
+        rc,
+        common::take(out).map(|s| serde_json::from_str(&s).expect("report is JSON")),
+    )
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
@@ -51,11 +54,19 @@ fn healthy_setup_passes_every_check() {
     let f = Fixture::new();
     let c = CClient::open(&f.config(json!({ "cert_serial": SERIAL }))).expect("open");
     let t = f.sim.mint_tokens(CIF, SERIAL);
-    c.import_token(&t.access_token, &t.refresh_token).expect("import");
+    c.import_token(&t.access_token, &t.refresh_token)
+        .expect("import");
     let r = diagnose(&c);
     for item in r["checks"].as_array().unwrap() {
-        assert_eq!(item["status"], "ok", "check {} is not ok: {item:#}", item["id"]);
-        assert!(item["action"].is_null(), "an ok check has no action: {item:#}");
+        assert_eq!(
+            item["status"], "ok",
+            "check {} is not ok: {item:#}",
+            item["id"]
+        );
+        assert!(
+            item["action"].is_null(),
+            "an ok check has no action: {item:#}"
+        );
         assert!(!item["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(r["ok"], true);
@@ -81,11 +92,20 @@ fn healthy_setup_passes_every_check() {
     let module = bits["data"]["module"].as_str().expect("module path");
     assert!(std::path::Path::new(module).exists(), "{module}");
     let token = &check(&r, "token")["data"];
-    assert!((88..=90).contains(&token["days_left"].as_i64().unwrap()), "{token}");
+    assert!(
+        (88..=90).contains(&token["days_left"].as_i64().unwrap()),
+        "{token}"
+    );
     assert_eq!(token["serial"], SERIAL);
     let clock = &check(&r, "clock")["data"];
-    assert!(clock["skew_seconds"].as_i64().unwrap().abs() <= 5, "{clock}");
-    assert_eq!(check(&r, "network_api")["data"]["addresses"][0], "127.0.0.1");
+    assert!(
+        clock["skew_seconds"].as_i64().unwrap().abs() <= 5,
+        "{clock}"
+    );
+    assert_eq!(
+        check(&r, "network_api")["data"]["addresses"][0],
+        "127.0.0.1"
+    );
     // The report never carries the tokens or the client secret.
     let text = r.to_string();
     assert!(!text.contains(&t.access_token) && !text.contains(&t.refresh_token));
@@ -100,19 +120,43 @@ fn each_acces_denied_cause_is_named_in_romanian() {
     let c = CClient::open(&f.config(json!({ "language": "ro", "api_url": dead }))).expect("open");
     let started = Instant::now();
     let r = diagnose(&c);
-    assert!(started.elapsed() < Duration::from_secs(8), "a refused port answers at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "a refused port answers at once"
+    );
     assert_eq!(r["ok"], false);
     assert_eq!(r["language"], "ro");
     let serial = check(&r, "cert_serial");
     assert_eq!(serial["status"], "problem");
-    assert!(serial["message"].as_str().unwrap().contains("Seria certificatului"), "{serial}");
-    assert!(serial["action"].as_str().unwrap().contains("certmgr.msc"), "{serial}");
+    assert!(
+        serial["message"]
+            .as_str()
+            .unwrap()
+            .contains("Seria certificatului"),
+        "{serial}"
+    );
+    assert!(
+        serial["action"].as_str().unwrap().contains("certmgr.msc"),
+        "{serial}"
+    );
     let token = check(&r, "token");
     assert_eq!(token["status"], "problem");
-    assert!(token["message"].as_str().unwrap().contains("Nu există token"), "{token}");
+    assert!(
+        token["message"]
+            .as_str()
+            .unwrap()
+            .contains("Nu există token"),
+        "{token}"
+    );
     let api = check(&r, "network_api");
     assert_eq!(api["status"], "problem", "{api}");
-    assert!(api["message"].as_str().unwrap().contains("nu poate fi contactat"), "{api}");
+    assert!(
+        api["message"]
+            .as_str()
+            .unwrap()
+            .contains("nu poate fi contactat"),
+        "{api}"
+    );
     assert!(api["action"].as_str().unwrap().contains("proxy"), "{api}");
     // The other hosts are still judged on their own.
     assert_eq!(status(&r, "network_identity"), "ok");
@@ -145,15 +189,25 @@ fn a_silent_host_fails_within_the_configured_timeout() {
         std::thread::sleep(Duration::from_secs(6));
     });
     let url = format!("https://127.0.0.1:{port}");
-    let c = CClient::open(&f.config(json!({ "public_url": url, "timeout_seconds": 2 }))).expect("open");
+    let c =
+        CClient::open(&f.config(json!({ "public_url": url, "timeout_seconds": 2 }))).expect("open");
     let started = Instant::now();
     let r = diagnose(&c);
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "took {took:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "took {took:?}"
+    );
     let p = check(&r, "network_public");
     assert_eq!(p["status"], "problem", "{p}");
-    assert!(p["message"].as_str().unwrap().contains("within 2 seconds"), "{p}");
-    assert!(p["action"].as_str().unwrap().contains("timeout_seconds"), "{p}");
+    assert!(
+        p["message"].as_str().unwrap().contains("within 2 seconds"),
+        "{p}"
+    );
+    assert!(
+        p["action"].as_str().unwrap().contains("timeout_seconds"),
+        "{p}"
+    );
     assert_eq!(status(&r, "network_api"), "ok");
     drop(holder);
 }
@@ -183,9 +237,19 @@ fn clock_skew_comes_from_the_api_hosts_date_header() {
     let clock = check(&r, "clock");
     assert_eq!(clock["status"], "problem", "{clock}");
     let skew = clock["data"]["skew_seconds"].as_i64().unwrap();
-    assert!((715..=725).contains(&skew), "local clock 12 min ahead: {skew}");
-    assert!(clock["message"].as_str().unwrap().contains("12 min ahead"), "{clock}");
-    assert_eq!(status(&r, "network_api"), "ok", "an HTTP 404 still proves the host answers");
+    assert!(
+        (715..=725).contains(&skew),
+        "local clock 12 min ahead: {skew}"
+    );
+    assert!(
+        clock["message"].as_str().unwrap().contains("12 min ahead"),
+        "{clock}"
+    );
+    assert_eq!(
+        status(&r, "network_api"),
+        "ok",
+        "an HTTP 404 still proves the host answers"
+    );
 
     let (url, h) = skewed_api(chrono::Duration::seconds(90));
     let c = CClient::open(&f.config(json!({ "api_url": url }))).expect("open");
@@ -200,7 +264,11 @@ fn diagnose_config_works_without_an_open_client() {
     let (rc, r) = diagnose_config(&f.config(json!({ "cert_serial": SERIAL })));
     assert_eq!(rc, 0);
     let r = r.unwrap();
-    assert_eq!(status(&r, "database"), "problem", "the database was not created: {r:#}");
+    assert_eq!(
+        status(&r, "database"),
+        "problem",
+        "the database was not created: {r:#}"
+    );
     assert_eq!(status(&r, "token"), "skipped");
     assert_eq!(status(&r, "network_api"), "ok");
     // A configuration that does not parse is an error status, not a report.
@@ -215,12 +283,21 @@ fn null_arguments_are_refused() {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: NULL handle / NULL out pointer are what is being tested.
     unsafe {
-        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose(std::ptr::null_mut(), &mut out), -1);
+        assert_eq!(
+            anaf_bridge::ffi::diag::anaf_diagnose(std::ptr::null_mut(), &mut out),
+            -1
+        );
         assert!(out.is_null());
         let f = Fixture::new();
         let c = CClient::open(&f.config(json!({}))).unwrap();
-        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose(c.0, std::ptr::null_mut()), -1);
-        assert_eq!(anaf_bridge::ffi::diag::anaf_diagnose_config(std::ptr::null(), &mut out), -1);
+        assert_eq!(
+            anaf_bridge::ffi::diag::anaf_diagnose(c.0, std::ptr::null_mut()),
+            -1
+        );
+        assert_eq!(
+            anaf_bridge::ffi::diag::anaf_diagnose_config(std::ptr::null(), &mut out),
+            -1
+        );
     }
 }
 
@@ -232,7 +309,9 @@ const RO_ENV: &str = "ANAF_DIAG_READONLY_CONFIG";
 #[test]
 #[ignore]
 fn readonly_child() {
-    let Ok(config) = std::env::var(RO_ENV) else { return };
+    let Ok(config) = std::env::var(RO_ENV) else {
+        return;
+    };
     let (rc, r) = diagnose_config(&config);
     println!("DIAG_RC:{rc}");
     println!("DIAG_JSON:{}", r.map(|v| v.to_string()).unwrap_or_default());
@@ -270,7 +349,11 @@ fn read_only_database_is_a_problem_with_what_to_do() {
             .output()
             .expect("running the child as nobody");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let line = stdout
             .lines()
             .find_map(|l| l.strip_prefix("DIAG_JSON:"))
@@ -286,7 +369,10 @@ fn read_only_database_is_a_problem_with_what_to_do() {
     };
     let d = check(&report, "database");
     assert_eq!(d["status"], "problem", "{d}");
-    assert_eq!(d["data"]["status_name"], "ANAF_ERR_DATABASE_READONLY", "{d}");
+    assert_eq!(
+        d["data"]["status_name"], "ANAF_ERR_DATABASE_READONLY",
+        "{d}"
+    );
     assert!(d["action"].as_str().unwrap().contains("write"), "{d}");
     assert!(d["message"].as_str().unwrap().contains("anaf.db"), "{d}");
     // The same database stays fine for its owner.
