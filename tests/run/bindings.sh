@@ -139,6 +139,14 @@ run_wine() { # arch-dir, mingw-prefix, label
     local d="$WORK/wine-$1"
     mkdir -p "$d/data"
     cp "$DIST/$1"/*.dll "$d/"
+    # Wine 8 lacks ProcessPrng: the test-only bcryptprimitives.dll shim goes beside the host.
+    if [ ! -f "$d/bcryptprimitives.dll" ]; then
+        if [ -f "$ROOT/target/wine-shim/$1/bcryptprimitives.dll" ]; then
+            cp "$ROOT/target/wine-shim/$1/bcryptprimitives.dll" "$d/"
+        else
+            "$2-gcc" -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
+        fi
+    fi
     if "$2-g++" -std=c++11 -O1 -Iinclude -Ibindings/cpp bindings/cpp/tests/binding_test.cpp "$d/anaf_bridge.dll" \
         -static -o "$d/binding_test.exe" 2>"$d/build.log"; then
         ok "$2-g++ compiles anaf_bridge.hpp against $1/anaf_bridge.dll"
