@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 pass=0; fail=0
 ok()  { echo "ok   $1"; pass=$((pass+1)); }
 bad() { echo "FAIL $1"; fail=$((fail+1)); }
-system_dll='^(kernel32|kernelbase|advapi32|ntdll|msvcrt|ucrtbase|ole32|oleaut32|user32|gdi32|ws2_32|userenv|bcrypt|bcryptprimitives|crypt32|ncrypt|secur32|propsys|shell32|shlwapi|comctl32|comdlg32|dwmapi|uxtheme|version|winmm|iphlpapi|dnsapi|imm32|winhttp|wininet|setupapi|rpcrt4|dbghelp|api-ms-win-[a-z0-9-]+)\.dll$'
+system_dll='^(kernel32|kernelbase|combase|advapi32|ntdll|msvcrt|ucrtbase|ole32|oleaut32|user32|gdi32|ws2_32|userenv|bcrypt|bcryptprimitives|crypt32|ncrypt|secur32|propsys|shell32|shlwapi|comctl32|comdlg32|dwmapi|uxtheme|version|winmm|iphlpapi|dnsapi|imm32|winhttp|wininet|setupapi|rpcrt4|dbghelp|api-ms-win-[a-z0-9-]+)\.dll$'
 functions=$(grep -oE '\banaf_[a-z0-9_]+\(' include/anaf_bridge.h | tr -d '(' | sort -u)
 [ -n "$functions" ] || bad "header lists functions"
 for bits in x64 x86; do
