@@ -32,11 +32,11 @@ impl State {
 
     pub fn set_enrolled(&self, serial_hex: &str, cif: &str, enrolled: bool) {
         let serial = normalize_serial(serial_hex).unwrap_or_else(|_| serial_hex.to_string());
-        let mut g = self.lock();
-        if enrolled {
-            g.cifs.insert(cif.to_string());
-        }
-        g.enrolment.insert((serial, cif.to_string()), enrolled);
+        // Only this serial: the CIF does not join the companies every serial is
+        // enrolled for.
+        self.lock()
+            .enrolment
+            .insert((serial, cif.to_string()), enrolled);
     }
 
     pub fn register_app(&self, client_id: &str, client_secret: &str, redirect_uri: &str) {
@@ -55,7 +55,10 @@ impl State {
         let serial = normalize_serial(serial)?;
         let client_id = {
             let mut g = self.lock();
-            g.cifs.insert(cif.to_string());
+            // Enrolled for that CIF, unless a test decided otherwise.
+            g.enrolment
+                .entry((serial.clone(), cif.to_string()))
+                .or_insert(true);
             match client_id {
                 Some(c) => {
                     anyhow::ensure!(g.apps.contains_key(c), "unknown client_id {c}");

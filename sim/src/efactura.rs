@@ -104,7 +104,14 @@ impl Store {
 /// Turns uploads whose processing time has passed into their messages.
 pub fn settle(g: &mut Inner, now_ms: i64) {
     let delay = g.processing_secs as i64 * 1000;
-    let known = g.cifs.clone();
+    // Known companies: every default one, and any a certificate is enrolled for.
+    let mut known = g.cifs.clone();
+    known.extend(
+        g.enrolment
+            .iter()
+            .filter(|(_, v)| **v)
+            .map(|((_, c), _)| c.clone()),
+    );
     let mut new_msgs = Vec::new();
     for u in g.efactura.uploads.values_mut() {
         if u.settled || u.uploaded_ms + delay > now_ms {

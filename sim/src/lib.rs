@@ -233,8 +233,8 @@ impl Sim {
     }
 
     /// A token pair exactly as /token would give after a browser login with the
-    /// certificate `serial`, for the default application. `cif` becomes known to the
-    /// simulator if it was not.
+    /// certificate `serial`, for the default application. The serial becomes enrolled
+    /// for `cif` unless `set_enrolled` already decided about that pair.
     pub fn mint_tokens(&self, cif: &str, serial: &str) -> TokenPair {
         self.state.mint(cif, serial, None).expect("minting tokens")
     }

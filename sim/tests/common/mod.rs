@@ -89,7 +89,11 @@ pub fn token_request(sim: &Sim, form: &[(&str, &str)]) -> (u16, serde_json::Valu
         .send()
         .unwrap();
     let status = r.status().as_u16();
-    (status, r.json().unwrap())
+    let text = r.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 pub fn exchange(sim: &Sim, code: &str) -> (u16, serde_json::Value) {
@@ -162,18 +166,18 @@ pub fn etransport_spec(page: &str) -> ojson::J {
     // The object ends at the brace that balances the first one (no braces in strings
     // outside the examples' JSON, which balance too).
     let bytes = html.as_bytes();
-    let (mut depth, mut end, mut in_str) = (0i32, start, false);
+    let (mut depth, mut end, mut quote) = (0i32, start, 0u8);
     let mut i = start;
     while i < bytes.len() {
         let c = bytes[i];
-        if in_str {
+        if quote != 0 {
             if c == b'\\' {
                 i += 1;
-            } else if c == b'"' {
-                in_str = false;
+            } else if c == quote {
+                quote = 0;
             }
-        } else if c == b'"' {
-            in_str = true;
+        } else if c == b'"' || c == b'\'' {
+            quote = c;
         } else if c == b'{' {
             depth += 1;
         } else if c == b'}' {

@@ -92,7 +92,10 @@ impl P<'_> {
                         self.string()
                     } else {
                         let s = self.i;
-                        while self.b[self.i].is_ascii_alphanumeric() || self.b[self.i] == b'_' {
+                        while self.b[self.i].is_ascii_alphanumeric()
+                            || self.b[self.i] == b'_'
+                            || self.b[self.i] == b'$'
+                        {
                             self.i += 1;
                         }
                         String::from_utf8(self.b[s..self.i].to_vec()).unwrap()
@@ -125,6 +128,7 @@ impl P<'_> {
                 }
             }
             b'"' => J::Str(self.string()),
+            b'\'' => J::Str(self.js_single()),
             b't' => {
                 self.i += 4;
                 J::Bool(true)
@@ -147,6 +151,28 @@ impl P<'_> {
             }
         }
     }
+    /// A JavaScript single-quoted string ('…' with \r \n \' \" \\ escapes).
+    fn js_single(&mut self) -> String {
+        self.i += 1;
+        let mut out = Vec::new();
+        while self.b[self.i] != b'\'' {
+            if self.b[self.i] == b'\\' {
+                self.i += 1;
+                out.push(match self.b[self.i] {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    c => c,
+                });
+            } else {
+                out.push(self.b[self.i]);
+            }
+            self.i += 1;
+        }
+        self.i += 1;
+        String::from_utf8(out).unwrap()
+    }
+
     fn string(&mut self) -> String {
         // Reuse serde_json for escapes: find the closing quote first.
         let s = self.i;
