@@ -163,14 +163,29 @@ impl Browser {
         })
     }
 
+    fn post(&self, url: &str) -> (u16, Option<String>, String) {
+        let c = self.0.clone();
+        let url = url.to_string();
+        rt().block_on(async move {
+            let r = c.post(&url).send().await.unwrap();
+            let s = r.status().as_u16();
+            let loc = r
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| v.to_str().unwrap().to_string());
+            (s, loc, r.text().await.unwrap())
+        })
+    }
+
     /// Opens the link as the person holding the USB token does; returns the last page
     /// and the callback URL ANAF sent the browser to.
     fn open_link(&self, link: &str) -> (u16, String, String) {
         let (s, _, page) = self.get(link);
         assert_eq!(s, 200, "landing page: {page}");
         assert!(page.contains("Generare token ANAF") && page.contains("ANAF token"));
-        let (s, authorize, _) = self.get(&format!("{link}/start"));
-        assert_eq!(s, 302);
+        assert!(page.contains(&format!("action=\"{link}/start\"")));
+        let (s, authorize, _) = self.post(&format!("{link}/start"));
+        assert_eq!(s, 303);
         let (s, callback, body) = self.get(&authorize.unwrap());
         assert_eq!(s, 302, "authorize: {body}");
         let callback = callback.unwrap();

@@ -24,7 +24,7 @@ fn page(title: &str, kind: &str, body: &str) -> String {
 <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
 <style>body{{font-family:Segoe UI,Arial,sans-serif;max-width:44em;margin:2em auto;padding:0 1em;color:#222}}\
 h1{{font-size:1.4em}} .ok{{color:#1a7f37}} .err{{color:#b42318}} .en{{color:#555;border-top:1px solid #ddd;margin-top:2em;padding-top:1em}}\
-a.btn{{display:inline-block;background:#0b5cad;color:#fff;padding:.7em 1.4em;border-radius:4px;text-decoration:none;font-size:1.1em}}\
+.btn{{display:inline-block;background:#0b5cad;color:#fff;padding:.7em 1.4em;border:0;border-radius:4px;cursor:pointer;font-size:1.1em}}\
 li{{margin:.3em 0}}</style></head><body class=\"{kind}\">{body}</body></html>\n"
     )
 }
@@ -54,7 +54,7 @@ pub fn landing(start_href: &str, cif: Option<&str>, left_seconds: i64) -> String
 <ul><li>Introduceți stick-ul (tokenul USB) cu semnătura electronică în acest calculator.</li>\
 <li>Recomandăm Google Chrome. Alegeți certificatul firmei când vi se cere, apoi introduceți PIN-ul.</li>\
 <li>Linkul mai este valabil {ro_left}.</li></ul>\
-<p><a class=\"btn\" id=\"start\" href=\"{href}\">Continuă la ANAF / Continue to ANAF</a></p>\
+<form method=\"post\" action=\"{href}\"><button class=\"btn\" id=\"start\" type=\"submit\">Continuă la ANAF / Continue to ANAF</button></form>\
 <div class=\"en\" lang=\"en\"><h1>ANAF token{cif_en}</h1>\
 <p>This link generates the company's ANAF access token (e-Factura, e-Transport); the accounting program (ERP) imports it by itself.</p>\
 <ul><li>Plug the USB token holding the qualified certificate into this computer.</li>\

@@ -50,7 +50,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route(&format!("{p}api/links/{{id}}/poll"), post(poll))
         .route(&format!("{p}api/links/{{id}}"), delete(cancel))
         .route(&format!("{p}l/{{id}}"), get(landing))
-        .route(&format!("{p}l/{{id}}/start"), get(start))
+        // A POST (the landing page's button): e-mail link scanners follow links with GET
+        // and would otherwise start (and fail) an attempt at ANAF on their own.
+        .route(&format!("{p}l/{{id}}/start"), post(start).get(start_by_get))
         .route(&format!("{p}healthz"), get(|| async { "ok" }))
         .route(app.settings.callback_url.path(), get(callback));
     if app.settings.test_clock {
@@ -361,10 +363,27 @@ async fn landing(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
         l.cif.as_deref(),
         left,
     );
-    html(StatusCode::OK, body)
+    let mut r = html(StatusCode::OK, body);
+    let idp = app.settings.idp_url.origin().ascii_serialization();
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' {idp}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
 }
 
-/// Starts a browser attempt: a fresh `state`, then 302 to ANAF's authorize.
+/// A GET of the start address (pasted, or a scanner): back to the landing page.
+async fn start_by_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let mut r = html(StatusCode::SEE_OTHER, String::new());
+    if let Ok(v) = HeaderValue::from_str(&app.link_url(&id)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// Starts a browser attempt: a fresh `state`, then 303 to ANAF's authorize.
 async fn start(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let mut links = app.lock();
     if let Err(page) = live_or_page(&app, &mut links, &id) {
@@ -388,7 +407,7 @@ async fn start(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response 
         .append_pair("state", &format!("{id}.{nonce}"));
     app.log
         .line(&format!("link {}: browser sent to ANAF", short(&id)));
-    let mut r = html(StatusCode::FOUND, String::new());
+    let mut r = html(StatusCode::SEE_OTHER, String::new());
     if let Ok(v) = HeaderValue::from_str(url.as_str()) {
         r.headers_mut().insert(header::LOCATION, v);
     }

@@ -130,7 +130,7 @@ async fn browser_flow_seals_tokens_for_the_dll_once() {
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(e.sim.counters().token_code_grants, after.token_code_grants);
     // The used link's page now says it is done, and cannot start again.
-    let r = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    let r = b.post(format!("{}/start", link.url)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers().get("location").is_none());
 
@@ -167,10 +167,13 @@ async fn forged_and_stale_states_are_refused() {
         let r = b.get(format!("{cb}?{q}")).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 400, "{q}");
     }
+    // A GET of the start address (a link scanner) only leads back to the landing page.
+    let r = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), location(&r)), (303, link.url.clone()));
     // Two starts: only the latest state counts.
-    let r1 = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    let r1 = b.post(format!("{}/start", link.url)).send().await.unwrap();
     let first = location(&r1);
-    let r2 = b.get(format!("{}/start", link.url)).send().await.unwrap();
+    let r2 = b.post(format!("{}/start", link.url)).send().await.unwrap();
     let second = location(&r2);
     assert_ne!(query_value(&first, "state"), query_value(&second, "state"));
     let r = b.get(&first).send().await.unwrap();
@@ -209,7 +212,7 @@ async fn links_expire_after_five_hours() {
     // A link whose browser went to ANAF just before the end.
     let (_, _, late) = create_link(&dll, &e.base, None).await;
     let late = late.unwrap();
-    let r = b.get(format!("{}/start", late.url)).send().await.unwrap();
+    let r = b.post(format!("{}/start", late.url)).send().await.unwrap();
     let authorize = location(&r);
 
     e.relay.clock().advance(5 * 3600 - 10);
@@ -245,7 +248,7 @@ async fn links_expire_after_five_hours() {
         "{page}"
     );
     assert_eq!(
-        b.get(format!("{}/start", idle.url))
+        b.post(format!("{}/start", idle.url))
             .send()
             .await
             .unwrap()

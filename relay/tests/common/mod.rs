@@ -151,9 +151,12 @@ pub async fn open_in_browser(b: &reqwest::Client, link_url: &str) -> (String, u1
         "bilingual landing page"
     );
     let start = format!("{link_url}/start");
-    assert!(page.contains(&start), "the button leads to {start}");
-    let r = b.get(&start).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 302);
+    assert!(
+        page.contains(&format!("action=\"{start}\"")),
+        "the button posts to {start}"
+    );
+    let r = b.post(&start).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
     let authorize = location(&r);
     assert!(
         authorize.contains("/anaf-oauth2/v1/authorize?"),
