@@ -330,30 +330,37 @@ impl Drop for Turn {
     }
 }
 
-pub fn wait_turn(timeout: Duration, cancel: &AtomicBool) -> Result<Turn> {
+/// `idle` runs between short waits without the gate's lock held: on Windows it answers the
+/// host thread's messages (the thread may own the window another login is disabling).
+pub fn wait_turn(timeout: Duration, cancel: &AtomicBool, idle: &dyn Fn()) -> Result<Turn> {
     let (lock, cv) = &*GATE;
     let deadline = Instant::now() + timeout;
-    let mut busy = lock.lock().unwrap_or_else(|p| p.into_inner());
-    while *busy {
-        if cancel.load(Ordering::SeqCst) {
-            return Err(cancelled());
+    loop {
+        {
+            let mut busy = lock.lock().unwrap_or_else(|p| p.into_inner());
+            if !*busy {
+                *busy = true;
+                return Ok(Turn(()));
+            }
+            if cancel.load(Ordering::SeqCst) {
+                return Err(cancelled());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::with(
+                    ANAF_ERR_TIMEOUT,
+                    "O altă fereastră de autentificare ANAF a rămas deschisă în acest program.",
+                    "Another ANAF login window stayed open in this program.",
+                ));
+            }
+            let step = (deadline - now).min(Duration::from_millis(30));
+            drop(
+                cv.wait_timeout(busy, step)
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(Error::with(
-                ANAF_ERR_TIMEOUT,
-                "O altă fereastră de autentificare ANAF a rămas deschisă în acest program.",
-                "Another ANAF login window stayed open in this program.",
-            ));
-        }
-        let step = (deadline - now).min(Duration::from_millis(100));
-        busy = cv
-            .wait_timeout(busy, step)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
+        idle();
     }
-    *busy = true;
-    Ok(Turn(()))
 }
 
 fn cancelled() -> Error {
@@ -474,18 +481,23 @@ mod tests {
     #[test]
     fn one_turn_at_a_time() {
         let no = AtomicBool::new(false);
-        let t = wait_turn(Duration::from_secs(1), &no).unwrap();
-        let e = wait_turn(Duration::from_millis(150), &no).err().unwrap();
+        let idles = std::cell::Cell::new(0);
+        let idle = || idles.set(idles.get() + 1);
+        let t = wait_turn(Duration::from_secs(1), &no, &idle).unwrap();
+        let e = wait_turn(Duration::from_millis(150), &no, &idle)
+            .err()
+            .unwrap();
         assert_eq!(e.status, ANAF_ERR_TIMEOUT);
-        let yes = AtomicBool::new(true);
-        assert_eq!(
-            wait_turn(Duration::from_secs(1), &yes)
-                .err()
-                .unwrap()
-                .status,
-            ANAF_ERR_CANCELLED
+        assert!(
+            idles.get() >= 2,
+            "the host's messages are answered while waiting"
         );
+        let yes = AtomicBool::new(true);
+        let e = wait_turn(Duration::from_secs(1), &yes, &idle)
+            .err()
+            .unwrap();
+        assert_eq!(e.status, ANAF_ERR_CANCELLED);
         drop(t);
-        drop(wait_turn(Duration::from_millis(150), &no).unwrap());
+        drop(wait_turn(Duration::from_millis(150), &no, &idle).unwrap());
     }
 }

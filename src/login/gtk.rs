@@ -63,6 +63,12 @@ pub fn preflight(_req: &Request) -> Result<()> {
     ensure_gui()
 }
 
+/// What the host thread does while it waits for its turn: nothing on Linux.
+pub fn idle() {}
+
+/// Called when the login call returns: nothing to hand back on Linux.
+pub fn after() {}
+
 /// Opens the window on the GUI thread and blocks the calling thread until it ends.
 pub fn run(req: Request) -> Result<End> {
     ensure_gui()?;

@@ -32,6 +32,27 @@ fn key(session: &Session) -> usize {
 /// the code. Blocks the calling thread; one window at a time per process.
 #[cfg(any(windows, all(target_os = "linux", feature = "login-gtk")))]
 pub fn generate_token(session: &Session, parent: usize) -> Result<()> {
+    thread_local! {
+        static IN_LOGIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    // The host thread's messages are pumped while it waits: a message handler of the ERP
+    // could call again from the same thread. Refused at once instead of waiting on itself.
+    if IN_LOGIN.with(|f| f.replace(true)) {
+        return Err(crate::error::Error::with(
+            crate::status::ANAF_ERR_WINDOW,
+            "(o fereastră de autentificare este deja deschisă din același fir al aplicației)",
+            "(a login window is already open from this same application thread)",
+        ));
+    }
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            IN_LOGIN.with(|f| f.set(false));
+            shell::after();
+        }
+    }
+    let _leave = Leave;
+
     let reg = flow::Registration::new(key(session));
     let cfg = &session.config;
     cfg.oauth()?;
@@ -39,7 +60,7 @@ pub fn generate_token(session: &Session, parent: usize) -> Result<()> {
     let req = flow::request(cfg, url.to_string(), parent, reg.flag.clone())?;
     // Checked before any window: the WebView2 runtime on Windows, GTK on Linux.
     shell::preflight(&req)?;
-    let turn = flow::wait_turn(cfg.login_timeout, &reg.flag)?;
+    let turn = flow::wait_turn(cfg.login_timeout, &reg.flag, &shell::idle)?;
     ::log::info!(target: "anaf::login", "login window for cif {} ({})", cfg.cif, cfg.idp_url);
     let end = shell::run(req)?;
     drop(turn);

@@ -230,40 +230,58 @@ unsafe extern "system" fn dispatch_proc(hwnd: HWND, msg: u32, wp: WPARAM, lp: LP
     DefWindowProcW(hwnd, msg, wp, lp)
 }
 
-/// Waits for the window's end on the host thread, pumping the host thread's messages
-/// meanwhile (it may be the ERP's UI thread: its windows repaint, cross-thread messages
-/// from our owned window are answered, as under any modal dialog).
+thread_local! {
+    /// A WM_QUIT the host thread received while we pumped its messages: posted again
+    /// when the login call returns, so the host's own loop still sees it.
+    static HOST_QUIT: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// Answers the host thread's pending messages (it may be the ERP's UI thread: its windows
+/// repaint, and cross-thread messages from our owned window, e.g. EnableWindow, are
+/// answered, as under any modal dialog). Waits at most `ms` for one to arrive.
+fn pump_host(ms: u32) {
+    // SAFETY: standard message pump calls with a valid MSG, on the calling thread.
+    unsafe {
+        MsgWaitForMultipleObjectsEx(None, ms, QS_ALLINPUT, MWMO_INPUTAVAILABLE);
+        let mut msg = MSG::default();
+        while PeekMessageW(&mut msg, None, 0, 0, PM_REMOVE).as_bool() {
+            if msg.message == WM_QUIT {
+                HOST_QUIT.with(|q| q.set(Some(msg.wParam.0 as i32)));
+                continue;
+            }
+            let _ = TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+    }
+}
+
+/// What the host thread does while it waits for its turn.
+pub fn idle() {
+    pump_host(0);
+}
+
+/// Called when the login call returns: hands a WM_QUIT we swallowed back to the host.
+pub fn after() {
+    if let Some(code) = HOST_QUIT.with(|q| q.take()) {
+        // SAFETY: re-posts the host's own quit request on its thread.
+        unsafe { PostQuitMessage(code) };
+    }
+}
+
+/// Waits for the window's end on the host thread, pumping the host thread's messages.
 fn wait_pumping(rx: &mpsc::Receiver<End>, limit: Duration) -> Option<End> {
     let start = Instant::now();
-    let mut quit: Option<i32> = None;
-    let end = loop {
+    loop {
         match rx.try_recv() {
-            Ok(end) => break Some(end),
-            Err(mpsc::TryRecvError::Disconnected) => break None,
+            Ok(end) => return Some(end),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
             Err(mpsc::TryRecvError::Empty) => {}
         }
         if start.elapsed() >= limit {
-            break Some(End::TimedOut);
+            return Some(End::TimedOut);
         }
-        // SAFETY: standard message pump calls with a valid MSG.
-        unsafe {
-            MsgWaitForMultipleObjectsEx(None, 50, QS_ALLINPUT, MWMO_INPUTAVAILABLE);
-            let mut msg = MSG::default();
-            while PeekMessageW(&mut msg, None, 0, 0, PM_REMOVE).as_bool() {
-                if msg.message == WM_QUIT {
-                    quit = Some(msg.wParam.0 as i32);
-                    continue;
-                }
-                let _ = TranslateMessage(&msg);
-                DispatchMessageW(&msg);
-            }
-        }
-    };
-    if let Some(code) = quit {
-        // SAFETY: re-posts the host's quit request that arrived while we waited.
-        unsafe { PostQuitMessage(code) };
+        pump_host(50);
     }
-    end
 }
 
 /// Opens the window on the UI thread and blocks the calling thread until it ends.
