@@ -221,8 +221,8 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
         ),
         ANAF_ERR_DATABASE => (
             "ANAF_ERR_DATABASE",
-            "Baza de date cu tokenul nu poate fi folosită.",
-            "The token database cannot be used.",
+            "Baza de date cu tokenul nu poate fi folosită; verificați calea din configurare și că folderul (sau partajarea de rețea) este accesibil.",
+            "The token database cannot be used; check the path in the configuration and that the folder (or network share) is reachable.",
         ),
         ANAF_ERR_DATABASE_LOCKED => (
             "ANAF_ERR_DATABASE_LOCKED",
@@ -266,8 +266,8 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
         ),
         ANAF_ERR_ACCESS_DENIED => (
             "ANAF_ERR_ACCESS_DENIED",
-            "Acces refuzat de ANAF: verificați că stick-ul cu semnătura este conectat și că certificatul este înrolat în SPV pentru acest CIF.",
-            "Access denied by ANAF: check that the USB token is plugged in and the certificate is enrolled in SPV for this CIF.",
+            "Acces refuzat de ANAF (\"Acces denied\"): verificați că stick-ul cu semnătura este conectat (pe Remote Desktop: smart card redirecționat), că seria certificatului din ERP este corectă și că certificatul este înrolat în SPV pentru acest CIF. Butonul de diagnoză arată ce lipsește.",
+            "Access denied by ANAF (\"Acces denied\"): check that the USB token is plugged in (on Remote Desktop: smart card redirected), that the certificate serial in the ERP is right and that the certificate is enrolled in SPV for this CIF. The diagnose button shows what is missing.",
         ),
         ANAF_ERR_CANCELLED => (
             "ANAF_ERR_CANCELLED",
@@ -286,8 +286,8 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
         ),
         ANAF_ERR_TLS => (
             "ANAF_ERR_TLS",
-            "Conexiunea securizată (TLS) a eșuat.",
-            "The secure (TLS) connection failed.",
+            "Conexiunea securizată (TLS) cu ANAF a eșuat: verificați data și ora calculatorului; un antivirus sau firewall care inspectează HTTPS trebuie să aibă certificatul instalat în Windows.",
+            "The secure (TLS) connection to ANAF failed: check the computer's date and time; an antivirus or firewall that inspects HTTPS must have its certificate installed in Windows.",
         ),
         ANAF_ERR_WEBVIEW2_MISSING => (
             "ANAF_ERR_WEBVIEW2_MISSING",
