@@ -5,6 +5,7 @@
 //! files written by a newer DLL (`ANAF_ERR_DATABASE_NEWER`) instead of guessing.
 
 pub mod journal;
+pub mod rescue;
 pub mod schema;
 pub mod tokens;
 
@@ -23,6 +24,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Store {
     pub path: PathBuf,
     conn: Mutex<Connection>,
+    busy_timeout: Duration,
 }
 
 impl Store {
@@ -75,6 +77,7 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            busy_timeout,
         })
     }
 
@@ -90,14 +93,38 @@ impl Store {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
+        self.write_within(self.busy_timeout, f)
+    }
+
+    /// As [`Store::write`], waiting at most `busy` for another program's lock.
+    pub(crate) fn write_within<T>(
+        &self,
+        busy: Duration,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
         self.with(|c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| db_error(&self.path, e))?;
-            let v = f(&tx).map_err(|e| db_error(&self.path, e))?;
-            tx.commit().map_err(|e| db_error(&self.path, e))?;
-            Ok(v)
+            if busy != self.busy_timeout {
+                c.busy_timeout(busy).map_err(|e| db_error(&self.path, e))?;
+            }
+            let r = Self::write_in(c, &self.path, f);
+            if busy != self.busy_timeout {
+                let _ = c.busy_timeout(self.busy_timeout);
+            }
+            r
         })
+    }
+
+    fn write_in<T>(
+        c: &mut Connection,
+        path: &Path,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(path, e))?;
+        let v = f(&tx).map_err(|e| db_error(path, e))?;
+        tx.commit().map_err(|e| db_error(path, e))?;
+        Ok(v)
     }
 
     /// The schema version of the open file.

@@ -266,7 +266,21 @@ impl Store {
         t: &NewTokens,
         now: i64,
     ) -> Result<Finish> {
-        self.write(|tx| {
+        self.finish_within(self.busy_timeout, p, owner, spent, t, now)
+    }
+
+    /// As [`Store::finish`], waiting at most `busy` for another program's lock (a first,
+    /// short attempt before the pair is put in the rescue file).
+    pub fn finish_within(
+        &self,
+        busy: std::time::Duration,
+        p: &Profile,
+        owner: &str,
+        spent: &str,
+        t: &NewTokens,
+        now: i64,
+    ) -> Result<Finish> {
+        self.write_within(busy, |tx| {
             let Some(row) = load_in(tx, p)? else {
                 return Ok(Finish::Deleted);
             };
