@@ -409,13 +409,27 @@ fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
             Ok(())
         }),
     );
-    let env = r.ok().and_then(|_| rx.try_recv().ok().flatten());
-    env.ok_or_else(|| {
-        webview2_missing(
-            "CreateCoreWebView2EnvironmentWithOptions",
-            req.webview2_folder.as_deref(),
-        )
-    })
+    // The runtime was found before the window opened: a failure here is something else
+    // (the user data folder, policies, a broken install), reported with its HRESULT.
+    let why = match r {
+        Ok(()) => match rx.try_recv() {
+            Ok(Some(env)) => return Ok(env),
+            _ => "no environment".to_string(),
+        },
+        Err(e) => format!("{e:?}"),
+    };
+    let data = user_data_folder()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    Err(Error::with(
+        ANAF_ERR_WINDOW,
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; dosar de date: {data})"
+        ),
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; user data folder: {data})"
+        ),
+    ))
 }
 
 /// The serial of a WebView2 client certificate: from its PEM, else its DER serial field.
