@@ -298,8 +298,9 @@ fn link_generated_in_a_remote_browser_lands_in_the_table() {
     let (link_id, secret, _key) = rows[0].clone();
     assert!(url.ends_with(&link_id));
 
-    let (rc, v, _) = erp.poll();
+    let (rc, v, err) = erp.poll();
     assert_eq!(rc, ANAF_PENDING, "{v}");
+    assert!(err.contains("not generated in the browser yet"), "{err}");
     assert_eq!(
         (v["status"].as_str(), v["url"].as_str()),
         (Some("pending"), Some(url.as_str()))

@@ -10,7 +10,22 @@ use std::time::Duration;
 fn code_of(r: &crate::error::Result<Poll>) -> crate::error::Result<i32> {
     match r {
         Ok(Poll::Done { .. }) => Ok(ANAF_OK),
-        Ok(Poll::Pending { .. }) => Ok(ANAF_PENDING),
+        Ok(Poll::Pending { link }) => {
+            // The text of anaf_last_error() for a pending link, not a stale earlier error.
+            let until = chrono::DateTime::from_timestamp(link.expires_at, 0)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%d.%m.%Y %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            super::note(&crate::error::Error::with(
+                ANAF_PENDING,
+                format!("Tokenul nu a fost generat încă în browser; linkul este valabil până la {until}."),
+                format!("The token was not generated in the browser yet; the link is valid until {until}."),
+            ));
+            Ok(ANAF_PENDING)
+        }
         Err(e) => Err(e.clone()),
     }
 }
