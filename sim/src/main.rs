@@ -132,6 +132,17 @@ fn run() -> anyhow::Result<()> {
     if !cifs.is_empty() {
         cfg.cifs = cifs;
     }
+    // Signal handlers first: a SIGTERM right after the start line must stop it cleanly.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let guard = rt.enter();
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    drop(guard);
+
     let sim = Sim::start(cfg)?;
     let cert = sim.client_cert(&serial);
     let mut info = sim.info_json();
@@ -157,23 +168,19 @@ fn run() -> anyhow::Result<()> {
         sim.api_url()
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async {
         use tokio::io::AsyncReadExt;
         #[cfg(unix)]
-        let term = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
+        let stop = async {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
         };
         #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
         let eof = async {
             if !stdin_eof {
                 return std::future::pending::<()>().await;
@@ -188,8 +195,7 @@ fn run() -> anyhow::Result<()> {
             }
         };
         tokio::select! {
-            _ = term => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = stop => {}
             _ = eof => {}
         }
         anyhow::Ok(())
