@@ -443,3 +443,52 @@ fn code_older_than_60_seconds_is_code_expired() {
     });
     assert_eq!(f.stored_serial(), None);
 }
+
+#[test]
+fn wrong_pkcs12_password_names_the_file() {
+    let _t = turn();
+    let f = Fixture::new();
+    let a = f.sim.client_cert("4444444444");
+    let c = Client::open(&f.config(serde_json::json!({
+        "client_cert_file": a.p12,
+        "client_cert_password": "not-the-password",
+        "cert_serial": a.serial,
+    })));
+    let (rc, msg, _) = c.generate();
+    assert_eq!(rc, ANAF_ERR_FILE, "{msg}");
+    assert!(msg.contains("client_cert_file"), "{msg}");
+    assert_eq!(f.stored_serial(), None);
+}
+
+#[test]
+fn null_and_closed_handles_are_refused() {
+    // In turn with the others: a freed handle's address must not be reused meanwhile.
+    let _t = turn();
+    // SAFETY: NULL is a documented input of both functions.
+    unsafe {
+        assert_eq!(
+            anaf_generate_token(std::ptr::null_mut(), std::ptr::null_mut()),
+            ANAF_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            anaf_cancel_login(std::ptr::null_mut()),
+            ANAF_ERR_NULL_POINTER
+        );
+    }
+    let f = Fixture::new();
+    let c = Client::open(&f.config(serde_json::json!({})));
+    let raw = c.0;
+    drop(c);
+    // SAFETY: a closed handle is refused by the registry, never dereferenced.
+    unsafe {
+        assert_eq!(
+            anaf_generate_token(raw, std::ptr::null_mut()),
+            ANAF_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(anaf_cancel_login(raw), ANAF_ERR_INVALID_ARGUMENT);
+    }
+    // No login in progress: cancelling is harmless.
+    let c = Client::open(&f.config(serde_json::json!({})));
+    // SAFETY: an open handle.
+    assert_eq!(unsafe { anaf_cancel_login(c.0) }, ANAF_OK);
+}
