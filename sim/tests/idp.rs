@@ -206,3 +206,78 @@ fn lifetimes_expiry_and_revoke() {
         .unwrap()
         .contains("my.policy"));
 }
+
+#[test]
+fn certificate_from_another_ca_fails_the_handshake() {
+    let sim = start();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let mut pem = cert.pem().into_bytes();
+    pem.extend(key.serialize_pem().into_bytes());
+    let ca = std::fs::read(sim.ca_pem_path()).unwrap();
+    let c = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .use_rustls_tls()
+        .build()
+        .unwrap();
+    let r = c.get(authorize_url(&sim, "x")).send();
+    assert!(r.is_err(), "expected a TLS failure, got {r:?}");
+    assert_eq!(sim.counters().authorize_codes, 0);
+    // The same client without that certificate reaches the server.
+    let ok = client(&sim).get(authorize_url(&sim, "x")).send().unwrap();
+    assert_eq!(ok.status(), 302);
+}
+
+#[test]
+fn extra_applications_and_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = anaf_sim::SimConfig {
+        state_dir: Some(dir.path().join("s")),
+        ..Default::default()
+    };
+    let sim = anaf_sim::Sim::start(cfg.clone()).unwrap();
+    assert!(sim.ca_pem_path().starts_with(dir.path()));
+    sim.register_app("erp2", "secret2", "https://localhost:7000/cb");
+    let cert = sim.client_cert("42");
+    let url = format!(
+        "{}/anaf-oauth2/v1/authorize?response_type=code&client_id=erp2&redirect_uri=https%3A%2F%2Flocalhost%3A7000%2Fcb",
+        sim.idp_url()
+    );
+    let r = client_with_cert(&sim, &cert).get(url).send().unwrap();
+    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    let r = client(&sim)
+        .post(format!("{}/anaf-oauth2/v1/token", sim.idp_url()))
+        .basic_auth("erp2", Some("secret2"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://localhost:7000/cb"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().unwrap();
+    let claims = sim
+        .decode_token(v["refresh_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.clientappid, "erp2");
+    // Another application's client credentials cannot spend it.
+    let (status, body) = refresh(&sim, v["refresh_token"].as_str().unwrap());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let ca = std::fs::read(sim.ca_pem_path()).unwrap();
+    let old_token = sim.mint_tokens("14399840", "42").access_token;
+    drop(sim);
+    // A restart on the same state dir keeps the CA and the signing key.
+    let sim = anaf_sim::Sim::start(cfg).unwrap();
+    assert_eq!(std::fs::read(sim.ca_pem_path()).unwrap(), ca);
+    assert!(sim.decode_token(&old_token).is_some());
+}
