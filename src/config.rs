@@ -151,6 +151,17 @@ impl Fields<'_> {
     }
 }
 
+/// The language a configuration asks for, read before the rest is checked, so that the
+/// errors of that very configuration are already in its language.
+pub fn peek_language(text: &str) -> Option<Lang> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    match v.get("language")?.as_str()? {
+        "ro" | "RO" => Some(Lang::Ro),
+        "en" | "EN" => Some(Lang::En),
+        _ => None,
+    }
+}
+
 impl Config {
     /// Parses and checks the configuration JSON.
     pub fn from_json(text: &str) -> Result<Config> {

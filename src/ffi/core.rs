@@ -16,7 +16,11 @@ use std::ffi::{c_char, CString};
 pub unsafe extern "C" fn anaf_open(config_json: *const c_char, out_client: *mut *mut AnafClient) -> i32 {
     entry(|| {
         let slot = out(out_client, "out_client")?;
-        let cfg = Config::from_json(text(config_json, "config_json")?)?;
+        let json = text(config_json, "config_json")?;
+        if let Some(lang) = crate::config::peek_language(json) {
+            super::set_call_lang(lang);
+        }
+        let cfg = Config::from_json(json)?;
         super::set_default_lang(cfg.language);
         let session = Session::open(cfg)?;
         *slot = register(session);

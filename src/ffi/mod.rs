@@ -50,6 +50,11 @@ pub(crate) fn set_default_lang(lang: Lang) {
     DEFAULT_LANG.store(if lang == Lang::En { 1 } else { 0 }, Ordering::Relaxed);
 }
 
+/// Makes the rest of the current call speak `lang` (before a handle is known).
+pub(crate) fn set_call_lang(lang: Lang) {
+    CALL_LANG.with(|l| l.set(lang));
+}
+
 /// The panic boundary every export runs its body in. `Ok(code)` is returned as is (a
 /// positive code may carry a message set with [`note`]); `Err` sets the last error; a
 /// panic becomes `ANAF_ERR_INTERNAL` with its message, and the host goes on.
