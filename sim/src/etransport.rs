@@ -346,7 +346,7 @@ async fn lista(
     if ds.is_empty() {
         return errors(now, &format!("Nu exista mesaje in ultimele {z} zile"));
     }
-    ds.sort_by(|a, b| b.uploaded_ms.cmp(&a.uploaded_ms));
+    ds.sort_by_key(|d| std::cmp::Reverse(d.uploaded_ms));
     let items: Vec<String> = ds
         .iter()
         .map(|d| {
