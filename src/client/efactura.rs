@@ -413,6 +413,76 @@ pub(crate) fn with_journal_note(e: Error, state: State) -> Error {
     )
 }
 
+/// What an upload through the journal came to.
+pub(crate) enum Journaled<T> {
+    /// Sent now and accepted: the parsed answer and ANAF's index.
+    Sent {
+        answer: T,
+        index: String,
+        journal_id: i64,
+    },
+    Already(Entry),
+    Uncertain(Entry),
+}
+
+/// Sends an upload through the journal: records the attempt before sending (or returns
+/// the earlier upload that blocks it), runs `before_send` (a quota check), sends `call`
+/// and records how it ended. `parse` gives the typed answer, the index and the UIT.
+pub(crate) fn journaled<T>(
+    s: &Session,
+    key: &UploadKey,
+    size: usize,
+    force: bool,
+    before_send: impl FnOnce() -> Result<()>,
+    call: &Call,
+    parse: impl FnOnce(&Reply) -> Result<(T, String, Option<String>)>,
+) -> Result<Journaled<T>> {
+    let id = match journal::begin(&s.store, key, size, force)? {
+        Begin::Send(id) => id,
+        Begin::AlreadyUploaded(e) => return Ok(Journaled::Already(e)),
+        Begin::Uncertain(e) => return Ok(Journaled::Uncertain(e)),
+    };
+    let fail = |e: Error, state: State| -> Result<Journaled<T>> {
+        journal::finish(&s.store, id, state, None, None, Some(&e.message(Lang::En)))?;
+        Err(with_journal_note(retry::limits(e), state))
+    };
+    if let Err(e) = before_send() {
+        return fail(e, State::Failed);
+    }
+    let reply = match retry::send(s, call) {
+        Ok(r) => r,
+        Err(f) => {
+            let state = if f.maybe_received {
+                State::Unknown
+            } else {
+                State::Failed
+            };
+            return fail(f.error, state);
+        }
+    };
+    match parse(&reply) {
+        Ok((answer, index, uit)) => {
+            journal::finish(
+                &s.store,
+                id,
+                State::Uploaded,
+                Some(&index),
+                uit.as_deref(),
+                None,
+            )?;
+            Ok(Journaled::Sent {
+                answer,
+                index,
+                journal_id: id,
+            })
+        }
+        // ANAF's own error list means nothing was registered; an answer that cannot be
+        // read leaves the outcome unknown.
+        Err(e) if e.status == ANAF_ERR_BAD_RESPONSE => fail(e, State::Unknown),
+        Err(e) => fail(e, State::Rejected),
+    }
+}
+
 /// The e-Factura service of a session.
 pub struct EFactura<'a> {
     s: &'a Session,
@@ -449,29 +519,6 @@ impl<'a> EFactura<'a> {
             flags: opts.flags(),
             sha256: sha256_hex(xml),
         };
-        let id = match journal::begin(&self.s.store, &key, xml.len(), opts.force)? {
-            Begin::Send(id) => id,
-            Begin::AlreadyUploaded(e) => return Ok(UploadOutcome::AlreadyUploaded(e)),
-            Begin::Uncertain(e) => return Ok(UploadOutcome::Uncertain(e)),
-        };
-        if opts.standard == Standard::RASP {
-            if let Err(e) = journal::count_call(
-                &self.s.store,
-                "upload-rasp",
-                &cif,
-                DAILY_RASP_UPLOADS_PER_CIF,
-            ) {
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    State::Failed,
-                    None,
-                    None,
-                    Some(&e.message(Lang::En)),
-                )?;
-                return Err(e);
-            }
-        }
         let mut url = self
             .base()
             .join(if opts.b2c { "uploadb2c" } else { "upload" })
@@ -500,54 +547,40 @@ impl<'a> EFactura<'a> {
             auth: true,
             retry: Retry::OnlyIfNotSent,
         };
-        let reply = match retry::send(self.s, &call) {
-            Ok(r) => r,
-            Err(f) => {
-                let state = if f.maybe_received {
-                    State::Unknown
-                } else {
-                    State::Failed
-                };
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    state,
-                    None,
-                    None,
-                    Some(&f.error.message(Lang::En)),
-                )?;
-                return Err(with_journal_note(retry::limits(f.error), state));
+        let store = &self.s.store;
+        let rasp_quota = || {
+            if opts.standard == Standard::RASP {
+                journal::count_call(store, "upload-rasp", &cif, DAILY_RASP_UPLOADS_PER_CIF)?;
             }
+            Ok(())
         };
-        match parse_upload(&reply) {
-            Ok((index, date)) => {
-                journal::finish(&self.s.store, id, State::Uploaded, Some(&index), None, None)?;
-                Ok(UploadOutcome::Uploaded(Uploaded {
-                    index_incarcare: index,
-                    date_response: date,
-                    sha256: key.sha256,
-                    journal_id: id,
-                }))
-            }
-            Err(e) => {
-                // ANAF's own error list means nothing was registered; an answer we cannot
-                // read leaves the outcome unknown.
-                let state = if e.status == ANAF_ERR_BAD_RESPONSE {
-                    State::Unknown
-                } else {
-                    State::Rejected
-                };
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    state,
-                    None,
-                    None,
-                    Some(&e.message(Lang::En)),
-                )?;
-                Err(with_journal_note(retry::limits(e), state))
-            }
-        }
+        let outcome = journaled(
+            self.s,
+            &key,
+            xml.len(),
+            opts.force,
+            rasp_quota,
+            &call,
+            |r| {
+                let (index, date) = parse_upload(r)?;
+                Ok((date, index, None))
+            },
+        )?;
+        Ok(match outcome {
+            Journaled::Sent {
+                answer,
+                index,
+                journal_id,
+                ..
+            } => UploadOutcome::Uploaded(Uploaded {
+                index_incarcare: index,
+                date_response: answer,
+                sha256: key.sha256,
+                journal_id,
+            }),
+            Journaled::Already(e) => UploadOutcome::AlreadyUploaded(e),
+            Journaled::Uncertain(e) => UploadOutcome::Uncertain(e),
+        })
     }
 
     /// `stareMesaj`: the processing state of an upload. Counts against the daily quota

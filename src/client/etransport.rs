@@ -2,12 +2,14 @@
 //! and UIT, through the same duplicate journal as e-Factura), stareMesaj, the list.
 
 use super::answer::{self, Reply};
-use super::efactura::{check_cif, check_days, check_id, check_xml, sha256_hex, with_journal_note};
+use super::efactura::{
+    check_cif, check_days, check_id, check_xml, journaled, sha256_hex, Journaled,
+};
 use super::retry::{self, Call, Payload, Retry};
 use super::Session;
 use crate::error::Result;
 use crate::status::*;
-use crate::store::journal::{self, Begin, Entry, State, UploadKey};
+use crate::store::journal::{self, Entry, UploadKey};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
@@ -222,11 +224,6 @@ impl ETransport<'_> {
             flags: "v2".into(),
             sha256: sha256_hex(xml),
         };
-        let id = match journal::begin(&self.s.store, &key, xml.len(), force)? {
-            Begin::Send(id) => id,
-            Begin::AlreadyUploaded(e) => return Ok(TransportOutcome::AlreadyUploaded(e)),
-            Begin::Uncertain(e) => return Ok(TransportOutcome::Uncertain(e)),
-        };
         let call = Call {
             method: Method::POST,
             url: self.url(&format!("upload/ETRANSP/{cif}/2")),
@@ -237,56 +234,32 @@ impl ETransport<'_> {
             auth: true,
             retry: Retry::OnlyIfNotSent,
         };
-        let reply = match retry::send(self.s, &call) {
-            Ok(r) => r,
-            Err(f) => {
-                let state = if f.maybe_received {
-                    State::Unknown
-                } else {
-                    State::Failed
-                };
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    state,
-                    None,
-                    None,
-                    Some(&f.error.message(Lang::En)),
-                )?;
-                return Err(with_journal_note(retry::limits(f.error), state));
+        let outcome = journaled(
+            self.s,
+            &key,
+            xml.len(),
+            force,
+            || Ok(()),
+            &call,
+            |r| {
+                let up = parse_upload(r)?;
+                let (index, uit) = (up.index_incarcare.clone(), up.uit.clone());
+                Ok((up, index, uit))
+            },
+        )?;
+        Ok(match outcome {
+            Journaled::Sent {
+                mut answer,
+                journal_id,
+                ..
+            } => {
+                answer.sha256 = key.sha256;
+                answer.journal_id = journal_id;
+                TransportOutcome::Uploaded(answer)
             }
-        };
-        match parse_upload(&reply) {
-            Ok(mut up) => {
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    State::Uploaded,
-                    Some(&up.index_incarcare),
-                    up.uit.as_deref(),
-                    None,
-                )?;
-                up.sha256 = key.sha256;
-                up.journal_id = id;
-                Ok(TransportOutcome::Uploaded(up))
-            }
-            Err(e) => {
-                let state = if e.status == ANAF_ERR_BAD_RESPONSE {
-                    State::Unknown
-                } else {
-                    State::Rejected
-                };
-                journal::finish(
-                    &self.s.store,
-                    id,
-                    state,
-                    None,
-                    None,
-                    Some(&e.message(Lang::En)),
-                )?;
-                Err(with_journal_note(retry::limits(e), state))
-            }
-        }
+            Journaled::Already(e) => TransportOutcome::AlreadyUploaded(e),
+            Journaled::Uncertain(e) => TransportOutcome::Uncertain(e),
+        })
     }
 
     /// `stareMesaj/{index}`; counts against the 100 checks per declaration per day.

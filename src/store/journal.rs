@@ -65,6 +65,29 @@ fn ensure_schema(store: &Store, conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` with `synchronous=NORMAL` on this connection, then restores the setting.
+/// For writes whose loss in a power cut is harmless: the end of an attempt (lost, the row
+/// stays `sending`, which reads as "uncertain" — the cautious side), the last status, the
+/// call counters. The `sending` row itself is written with the store's own setting, so it
+/// is on disk before the request leaves.
+fn relaxed<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let before: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+    if before > 1 {
+        conn.pragma_update(None, "synchronous", 1)?;
+    }
+    let r = f(conn);
+    if before > 1 {
+        let restored = conn.pragma_update(None, "synchronous", before);
+        if r.is_ok() {
+            restored?;
+        }
+    }
+    r
+}
+
 /// What identifies "the same upload".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadKey {
@@ -239,12 +262,14 @@ pub fn finish(
 ) -> Result<()> {
     store.with(|conn| {
         ensure_schema(store, conn)?;
-        conn.execute(
-            "UPDATE anaf_upload_journal
-                SET state = ?2, finished_at = ?3, index_incarcare = ?4, uit = ?5, detail = ?6
-              WHERE id = ?1",
-            params![id, state.as_str(), now_text(), index_incarcare, uit, detail],
-        )
+        relaxed(conn, |c| {
+            c.execute(
+                "UPDATE anaf_upload_journal
+                    SET state = ?2, finished_at = ?3, index_incarcare = ?4, uit = ?5, detail = ?6
+                  WHERE id = ?1",
+                params![id, state.as_str(), now_text(), index_incarcare, uit, detail],
+            )
+        })
         .map_err(|e| db_error(&store.path, e))?;
         Ok(())
     })
@@ -260,11 +285,13 @@ pub fn set_last_status(
 ) -> Result<()> {
     store.with(|conn| {
         ensure_schema(store, conn)?;
-        conn.execute(
-            "UPDATE anaf_upload_journal SET last_status = ?4
-              WHERE cif = ?1 AND service LIKE ?2 || '%' AND index_incarcare = ?3",
-            params![cif, service_prefix, index, stare],
-        )
+        relaxed(conn, |c| {
+            c.execute(
+                "UPDATE anaf_upload_journal SET last_status = ?4
+                  WHERE cif = ?1 AND service LIKE ?2 || '%' AND index_incarcare = ?3",
+                params![cif, service_prefix, index, stare],
+            )
+        })
         .map_err(|e| db_error(&store.path, e))?;
         Ok(())
     })
@@ -335,20 +362,40 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
     let old = (today - ChronoDuration::days(2)).to_string();
     store.with(|conn| {
         ensure_schema(store, conn)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let before: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
             .map_err(|e| db_error(&store.path, e))?;
-        let used: u32 = tx
-            .query_row(
-                "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
-                params![day, kind, key],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| db_error(&store.path, e))?
-            .unwrap_or(0);
-        if used >= limit {
-            return Err(Error::with(
+        // A counter lost in a power cut is harmless: written without waiting for the disk.
+        let _ = conn.pragma_update(None, "synchronous", 1);
+        let r = count_in(store, conn, &day, &old, kind, key, limit);
+        let _ = conn.pragma_update(None, "synchronous", before);
+        r
+    })
+}
+
+fn count_in(
+    store: &Store,
+    conn: &mut Connection,
+    day: &str,
+    old: &str,
+    kind: &str,
+    key: &str,
+    limit: u32,
+) -> Result<u32> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| db_error(&store.path, e))?;
+    let used: u32 = tx
+        .query_row(
+            "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
+            params![day, kind, key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db_error(&store.path, e))?
+        .unwrap_or(0);
+    if used >= limit {
+        return Err(Error::with(
                 ANAF_ERR_QUOTA_EXCEEDED,
                 format!(
                     "anaf-bridge a oprit apelul înainte de ANAF: s-au făcut deja {used} apeluri „{kind}” pentru {key} astăzi (limita ANAF: {limit} pe zi)."
@@ -357,18 +404,17 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
                     "anaf-bridge stopped the call before ANAF: {used} \"{kind}\" calls for {key} were already made today (ANAF's limit: {limit} a day)."
                 ),
             ));
-        }
-        tx.execute(
-            "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?1, ?2, ?3, 1)
+    }
+    tx.execute(
+        "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?1, ?2, ?3, 1)
              ON CONFLICT (day, kind, key) DO UPDATE SET count = count + 1",
-            params![day, kind, key],
-        )
+        params![day, kind, key],
+    )
+    .map_err(|e| db_error(&store.path, e))?;
+    tx.execute("DELETE FROM anaf_call_count WHERE day < ?1", params![old])
         .map_err(|e| db_error(&store.path, e))?;
-        tx.execute("DELETE FROM anaf_call_count WHERE day < ?1", params![old])
-            .map_err(|e| db_error(&store.path, e))?;
-        tx.commit().map_err(|e| db_error(&store.path, e))?;
-        Ok(used + 1)
-    })
+    tx.commit().map_err(|e| db_error(&store.path, e))?;
+    Ok(used + 1)
 }
 
 /// How many calls of `kind` on `key` were made today.
