@@ -381,3 +381,78 @@ fn read_only_database_is_a_problem_with_what_to_do() {
         assert_eq!(status(&ok.unwrap(), "database"), "ok");
     }
 }
+
+// ------------------------------------------------------------ proxy
+
+const PROXY_ENV: &str = "ANAF_DIAG_PROXY_CONFIG";
+
+/// Run with HTTPS_PROXY set (see below): diagnoses and prints the report.
+#[test]
+#[ignore]
+fn proxy_child() {
+    let Ok(config) = std::env::var(PROXY_ENV) else {
+        return;
+    };
+    let (rc, r) = diagnose_config(&config);
+    println!("DIAG_RC:{rc}");
+    println!("DIAG_JSON:{}", r.map(|v| v.to_string()).unwrap_or_default());
+}
+
+#[test]
+fn the_proxy_from_the_environment_carries_every_call() {
+    // A proxy that writes down what it is asked for and refuses it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { break };
+            let mut buf = [0u8; 2048];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]);
+            seen2
+                .lock()
+                .unwrap()
+                .push(head.lines().next().unwrap_or_default().to_string());
+            let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let f = Fixture::new();
+    let out = child(
+        "proxy_child",
+        &[(PROXY_ENV, f.config(json!({ "cert_serial": SERIAL })))],
+    )
+    .env("HTTPS_PROXY", &proxy)
+    .env_remove("NO_PROXY")
+    .env_remove("no_proxy")
+    .env_remove("ALL_PROXY")
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DIAG_JSON:"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no report: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let r: Value = serde_json::from_str(line).unwrap();
+    let p = check(&r, "proxy");
+    assert_eq!(p["data"]["source"], "environment", "{p}");
+    assert_eq!(p["data"]["https"], proxy.as_str());
+    assert!(p["message"].as_str().unwrap().contains(&proxy), "{p}");
+    let api = f.sim.api_url().trim_start_matches("https://").to_string();
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with(&format!("CONNECT {api}"))),
+        "the API host was asked through the proxy: {seen:?}"
+    );
+    // Through a refusing proxy no host answers; DNS is not blamed (the proxy resolves).
+    let a = check(&r, "network_api");
+    assert_eq!(a["status"], "problem", "{a}");
+    assert!(!a["message"].as_str().unwrap().contains("DNS"), "{a}");
+}

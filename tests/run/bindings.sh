@@ -156,7 +156,12 @@ run_wine() { # arch-dir, mingw-prefix, label
     fi
 }
 run_wine win-x64 x86_64-w64-mingw32 "C++/Wine win-x64"
-if [ -n "$WINE" ] && [ -x "$(command -v wine32 2>/dev/null || echo /usr/lib/wine/wine)" ] && dpkg --print-foreign-architectures | grep -q i386; then
+wine32_works() { # a 32-bit program prints through Wine
+    printf '#include <stdio.h>\nint main(void){puts("wine32-ok");return 0;}\n' >"$WORK/w32.c"
+    command -v i686-w64-mingw32-gcc >/dev/null && i686-w64-mingw32-gcc -o "$WORK/w32.exe" "$WORK/w32.c" 2>/dev/null &&
+        "$WINE" "$WORK/w32.exe" 2>/dev/null | grep -q wine32-ok
+}
+if [ -n "$WINE" ] && wine32_works; then
     run_wine win-x86 i686-w64-mingw32 "C++/Wine win-x86"
 else
     skip "C++/Wine win-x86" "32-bit Wine (wine32:i386) not installed"

@@ -57,7 +57,13 @@ SYS64=$C/windows/system32
 WOW=$C/windows/syswow64
 
 SETUP=$WORK/anaf-bridge-setup.exe
-if ! "$WINE" cmd /c ver >/dev/null 2>&1 || ! dpkg --print-foreign-architectures | grep -q i386; then
+# 32-bit Wine works when a 32-bit program prints through it.
+wine32_works() {
+    printf '#include <stdio.h>\nint main(void){puts("wine32-ok");return 0;}\n' >"$WORK/w32.c"
+    i686-w64-mingw32-gcc -o "$WORK/w32.exe" "$WORK/w32.c" 2>/dev/null &&
+        "$WINE" "$WORK/w32.exe" 2>/dev/null | grep -q wine32-ok
+}
+if ! wine32_works; then
     echo "NOTE  32-bit Wine is not installed: running a 64-bit build of the same NSIS script instead of the shipped 32-bit one"
     if out=$(ANAF_DIST=$DIST installer/build.sh "$WORK/anaf-bridge-setup-x64.exe" amd64 2>&1); then
         ok "installer/build.sh builds the 64-bit test variant"
@@ -82,7 +88,9 @@ wineserver -w
 [ "$rc" -eq 0 ] && ok "silent install exits 0" || bad "silent install exited $rc" "$(tail "$WORK/install.log")"
 if cmp -s "$SYS64/anaf_bridge.dll" "$DIST/win-x64/anaf_bridge.dll"; then ok "win-x64 DLL installed into System32"; else bad "System32/anaf_bridge.dll is not the win-x64 DLL" "$(ls -l "$SYS64/anaf_bridge.dll" 2>&1)"; fi
 if cmp -s "$WOW/anaf_bridge.dll" "$DIST/win-x86/anaf_bridge.dll"; then ok "win-x86 DLL installed into SysWOW64"; else bad "SysWOW64/anaf_bridge.dll is not the win-x86 DLL" "$(ls -l "$WOW/anaf_bridge.dll" 2>&1)"; fi
-INSTDIR=$(dirname "$(find "$C" -path '*anaf-bridge/install-report.txt' 2>/dev/null | head -1)" 2>/dev/null)
+INSTDIR=$(find "$C" -path '*anaf-bridge/install-report.txt' 2>/dev/null | head -1)
+if [ -z "$INSTDIR" ]; then bad "the installer installed nothing (no install-report.txt)" "$(tail -5 "$WORK/install.log")"; finish; fi
+INSTDIR=$(dirname "$INSTDIR")
 if [ -n "$INSTDIR" ] && [ -f "$INSTDIR/uninstall.exe" ] && [ -f "$INSTDIR/include/anaf_bridge.h" ] && [ -f "$INSTDIR/bindings/AnafBridge.pas" ]; then
     ok "Program Files holds the header, the bindings and the uninstaller"
 else
@@ -139,6 +147,41 @@ PY
         bad "wrong-bitness copy not reported" "$(cat "$WORK/bits2") $(head -3 "$WORK/erp2.log")"
     fi
     cp "$DIST/win-x86/anaf_bridge.dll" "$WOW/anaf_bridge.dll"
+
+    # The proxy of Windows Internet Options (corporate networks) carries the DLL's calls.
+    python3 - "$WORK/proxy.log" "$WORK/proxy.port" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); s.settimeout(60)
+open(sys.argv[2], "w").write(str(s.getsockname()[1]))
+try:
+    while True:
+        c, _ = s.accept()
+        line = c.recv(2048).split(b"\r\n")[0].decode("latin-1")
+        open(sys.argv[1], "a").write(line + "\n")
+        c.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"); c.close()
+except socket.timeout:
+    pass
+PY
+    PROXY_PID=$!
+    for _ in $(seq 50); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+    IS='HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings'
+    "$WINE" reg add "$IS" /v ProxyEnable /t REG_DWORD /d 1 /f >/dev/null 2>&1
+    "$WINE" reg add "$IS" /v ProxyServer /t REG_SZ /d "127.0.0.1:$(cat "$WORK/proxy.port")" /f >/dev/null 2>&1
+    wineserver -w
+    (cd "$WORK/erp" && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy "$WINE" erp.exe "$cfg") >"$WORK/erp3.log" 2>&1
+    "$WINE" reg add "$IS" /v ProxyEnable /t REG_DWORD /d 0 /f >/dev/null 2>&1
+    kill "$PROXY_PID" 2>/dev/null
+    python3 - "$WORK/erp3.log" >"$WORK/proxy1" <<'PY'
+import json, sys
+rep = json.loads(next(l for l in open(sys.argv[1], encoding="utf-8", errors="replace") if l.startswith("REPORT "))[7:])
+c = next(c for c in rep["checks"] if c["id"] == "proxy")
+print(c["data"].get("source"), c["data"].get("https"))
+PY
+    if grep -q "^windows http://127.0.0.1:" "$WORK/proxy1" && grep -q "^CONNECT 127.0.0.1:9 " "$WORK/proxy.log" 2>/dev/null; then
+        ok "the Windows Internet Options proxy is read and used (CONNECT seen by the proxy)"
+    else
+        bad "Windows proxy not used" "report: $(cat "$WORK/proxy1" 2>/dev/null); proxy saw: $(cat "$WORK/proxy.log" 2>/dev/null); $(head -3 "$WORK/erp3.log")"
+    fi
 else
     bad "building the ERP-like host" "$(cat "$WORK/cc.log" 2>/dev/null) shim=$shim"
 fi
