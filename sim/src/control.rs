@@ -315,6 +315,7 @@ struct SwitchReq {
     foreign_cif_403: Option<bool>,
     per_minute_limit: Option<u32>,
     processing_secs: Option<u64>,
+    technical_errors: Option<u32>,
 }
 
 async fn switches(AxState(st): S, b: Bytes) -> Response {
@@ -335,11 +336,15 @@ async fn switches(AxState(st): S, b: Bytes) -> Response {
     if let Some(v) = r.processing_secs {
         g.processing_secs = v;
     }
+    if let Some(v) = r.technical_errors {
+        g.technical_errors = v;
+    }
     ok_json(serde_json::json!({
         "revoke_login_wall": g.login_wall,
         "foreign_cif_403": g.foreign_cif_403,
         "per_minute_limit": g.per_minute_limit,
         "processing_secs": g.processing_secs,
+        "technical_errors": g.technical_errors,
     }))
 }
 

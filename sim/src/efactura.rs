@@ -333,6 +333,9 @@ async fn do_upload(
     if body.len() > MAX_UPLOAD {
         return err("Marime fisier transmis mai mare de 10 MB.");
     }
+    if let Some(e) = st.take_technical_error() {
+        return err(&e);
+    }
     match check_cif(&st, &claims, cif) {
         CifCheck::Ok => {}
         CifCheck::NoCif => return err("Nu exista niciun CIF pentru care sa aveti drept in SPV"),

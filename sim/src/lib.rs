@@ -317,6 +317,12 @@ impl Sim {
         self.state.lock().efactura.forced.push_back(outcome);
     }
 
+    /// The next `times` e-Factura uploads, validations or PDF conversions answer ANAF's
+    /// "A aparut o eroare tehnica. Cod: NNN" in their own format.
+    pub fn inject_technical_error(&self, times: u32) {
+        self.state.lock().technical_errors += times;
+    }
+
     /// How long uploads stay "in prelucrare" (simulator seconds).
     pub fn set_processing_secs(&self, secs: u64) {
         self.state.lock().processing_secs = secs;
@@ -383,4 +389,14 @@ fn api_router(st: &Arc<State>) -> Router {
 
 fn public_router(st: &Arc<State>) -> Router {
     with_faults(public::router(st.clone()), st, true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sim_is_shareable_across_threads() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Sim>();
+        check::<super::Counters>();
+    }
 }

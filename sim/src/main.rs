@@ -69,7 +69,9 @@ CONTROL API (JSON, on the api host, no authentication, loopback only):
                            without path_prefix: the api and public hosts only
     GET|DELETE /_sim/faults
     POST /_sim/switches    {"revoke_login_wall":true,"foreign_cif_403":true,
-                            "per_minute_limit":N,"processing_secs":N}
+                            "per_minute_limit":N,"processing_secs":N,
+                            "technical_errors":N}  (next N uploads/validations answer
+                                                    "A aparut o eroare tehnica")
     POST /_sim/quotas      {"kind":"upload_rasp|stare|lista|lista_paginata|descarcare",
                             "limit":N}
     POST /_sim/quotas/reset

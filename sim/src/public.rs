@@ -114,7 +114,14 @@ fn validate(standard: &str, body: &[u8], check_rules: bool) -> Result<XmlInfo, V
     }
 }
 
-async fn validare(Path((_env, standard)): Path<(String, String)>, body: Bytes) -> Response {
+async fn validare(
+    AxState(st): AxState<Arc<State>>,
+    Path((_env, standard)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(e) = st.take_technical_error() {
+        return nok(&[e]);
+    }
     match validate(&standard, &body, true) {
         Ok(_) => json_raw(
             StatusCode::OK,
@@ -124,7 +131,14 @@ async fn validare(Path((_env, standard)): Path<(String, String)>, body: Bytes) -
     }
 }
 
-async fn transformare(Path((_env, standard)): Path<(String, String)>, body: Bytes) -> Response {
+async fn transformare(
+    AxState(st): AxState<Arc<State>>,
+    Path((_env, standard)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Some(e) = st.take_technical_error() {
+        return nok(&[e]);
+    }
     to_pdf(&standard, &body, true)
 }
 
@@ -133,6 +147,9 @@ async fn transformare_novld(
     Path((env, standard, novld)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
+    if let Some(e) = st.take_technical_error() {
+        return nok(&[e]);
+    }
     if novld != "DA" {
         return not_found(
             st.clock.now_ms(),

@@ -124,6 +124,8 @@ pub struct Inner {
     pub processing_secs: u64,
     /// CIFs in the "Registrul RO e-Factura executari silite" (upload executare=DA).
     pub executare_registry: BTreeSet<String>,
+    /// The next N uploads / validations answer "A aparut o eroare tehnica".
+    pub technical_errors: u32,
 }
 
 pub struct State {
@@ -180,8 +182,22 @@ impl State {
                 default_client_id: cfg.client_id.clone(),
                 processing_secs: cfg.processing_secs,
                 executare_registry: cfg.cifs.iter().cloned().collect(),
+                technical_errors: 0,
             }),
         }
+    }
+
+    /// Takes one pending "eroare tehnica" if any: its text, with a code.
+    pub fn take_technical_error(&self) -> Option<String> {
+        let mut g = self.lock();
+        if g.technical_errors == 0 {
+            return None;
+        }
+        g.technical_errors -= 1;
+        Some(format!(
+            "A aparut o eroare tehnica. Cod: {}",
+            100 + rand::random::<u16>() % 900
+        ))
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -136,6 +136,17 @@ fn upload_answers_match_swagger() {
         );
     }
 
+    // ANAF's technical error, on request.
+    sim.inject_technical_error(1);
+    let (_, got) = post_api(
+        &sim,
+        &format!("/prod/FCTEL/rest/upload?standard=UBL&cif={SELLER}"),
+        t,
+        inv.clone(),
+    );
+    assert_eq!(mask_code(&norm_xml(&got)), up_ex("eroare tehnica"));
+    assert!(!got.contains("XXX"), "a real code: {got}");
+
     // executare=DA for a CIF outside the registry of executari silite.
     sim.set_enrolled(SERIAL, "1234", true);
     sim.set_executare_registered("1234", false);

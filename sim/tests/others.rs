@@ -364,6 +364,27 @@ fn public_validare_and_transformare_match_swagger() {
         &r.text().unwrap(),
         &["timestamp"],
     );
+    sim.inject_technical_error(2);
+    let te = ex(
+        "validare.json",
+        "/validare/{standard}",
+        "200",
+        "eroare tehica",
+    );
+    assert_shape(&te, &mask_code(&v("FACT1", good.clone())), &["trace_id"]);
+    let body = post_public(&sim, "/prod/FCTEL/rest/transformare/FACT1", good.clone())
+        .text()
+        .unwrap();
+    assert_shape(
+        &ex(
+            "xmltopdf.json",
+            "/transformare/{standard}",
+            "200",
+            "eroare tehica",
+        ),
+        &mask_code(&body),
+        &["trace_id"],
+    );
     // The credit note example validates as FCN.
     let cn = swagger_request("validare.json", "/validare/{standard}", "post", "FCN");
     assert!(v("FCN", cn).contains("\"stare\":\"ok\""));

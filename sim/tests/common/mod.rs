@@ -292,3 +292,19 @@ pub fn get_text(sim: &Sim, path: &str, token: Option<&str>) -> (u16, String) {
     let r = get_api(sim, path, token);
     (r.status().as_u16(), r.text().unwrap())
 }
+
+/// "Cod: 123" → "Cod: XXX", as ANAF's examples write the technical error code.
+pub fn mask_code(s: &str) -> String {
+    match s.find("Cod: ") {
+        None => s.to_string(),
+        Some(i) => {
+            let start = i + 5;
+            let end = start
+                + s[start..]
+                    .bytes()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            format!("{}XXX{}", &s[..start], &s[end..])
+        }
+    }
+}
