@@ -230,6 +230,14 @@ begin
 {$ENDIF}
 end;
 
+{ Length of a NUL-terminated string (SysUtils.StrLen(PAnsiChar) is deprecated since XE4). }
+function AnsiLen(P: PAnsiChar): Integer;
+begin
+  Result := 0;
+  while P[Result] <> #0 do
+    Inc(Result);
+end;
+
 function AnafFromUtf8(P: PAnsiChar): string;
 var
   U: UTF8String;
@@ -239,14 +247,14 @@ begin
     Exit;
 {$IFDEF FPC}
   {$IFDEF UNIX}
-  SetString(Result, P, StrLen(P));
+  SetString(Result, P, AnsiLen(P));
   {$ELSE}
-  SetString(U, P, StrLen(P));
+  SetString(U, P, AnsiLen(P));
   Result := string(UTF8Decode(U));
   {$ENDIF}
 {$ELSE}
   { SetString copies the bytes as they are (no code page conversion on the way in). }
-  SetString(U, P, StrLen(P));
+  SetString(U, P, AnsiLen(P));
   {$IFDEF UNICODE}
   Result := UTF8ToString(U);
   {$ELSE}

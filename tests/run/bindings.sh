@@ -8,7 +8,8 @@
 #   ANAF_SKIP_BUILD=1 tests/run/bindings.sh
 #
 # Needs: fp-compiler fp-units-rtl fp-units-base mono-mcs mono-runtime g++ python3;
-# for the Wine part: g++-mingw-w64-x86-64 wine64 (and scripts/dist.sh run before).
+# for the Wine part: g++-mingw-w64-x86-64 wine64 fpc-source-3.2.2 (and scripts/dist.sh run
+# before, or ANAF_DIST pointing at a folder with win-x64/ and win-x86/).
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -166,7 +167,38 @@ if [ -n "$WINE" ] && wine32_works; then
 else
     skip "C++/Wine win-x86" "32-bit Wine (wine32:i386) not installed"
 fi
-skip "Delphi/FPC win64 under Wine" "Debian 12 ships no Free Pascal Windows cross units (fp-units-win64 does not exist)"
+# Delphi binding on Windows: Debian ships no Free Pascal Windows units, but its
+# fpc-source-3.2.2 package holds the RTL, which ppcx64 compiles for win64 in seconds.
+FPCSRC=${FPCSRC:-/usr/share/fpcsrc/3.2.2}
+run_fpc_win64() {
+    local dll="$DIST/win-x64/anaf_bridge.dll"
+    if [ ! -f "$dll" ]; then skip "Delphi/FPC win64 under Wine" "$dll not built (run scripts/dist.sh)"; return; fi
+    if [ ! -d "$FPCSRC/rtl/win64" ]; then skip "Delphi/FPC win64 under Wine" "fpc-source-3.2.2 not installed"; return; fi
+    if [ -z "$WINE" ]; then skip "Delphi/FPC win64 under Wine" "wine not installed"; return; fi
+    local rtl="$ROOT/target/fpc-win64-rtl" d="$WORK/fpc-win64"
+    if [ ! -f "$rtl/units/sysutils.ppu" ]; then
+        rm -rf "$rtl" && mkdir -p "$rtl/units" && cp -r "$FPCSRC/rtl" "$rtl/src"
+        local o="-Twin64 -Px86_64 -n -O2 -FE$rtl/units -Fu$rtl/units -Fi../inc -Fi../x86_64 -Fi../win -Fi."
+        if ! (cd "$rtl/src/win64" && ppcx64 $o -Us -Sg system.pp && ppcx64 $o -Fi../objpas ../objpas/objpas.pp &&
+            ppcx64 $o -Fi../objpas/sysutils -Fi../objpas/classes -Fu../x86_64 -I../win -I../objpas -I../win/wininc \
+                -Fu../win/wininc -Fu../win -I../inc -Fu../inc -Fu../objpas buildrtl.pp) >"$WORK/fpc-rtl.log" 2>&1; then
+            bad "building the Free Pascal win64 RTL from $FPCSRC" "$(grep -iE 'error|fatal' "$WORK/fpc-rtl.log" | head)"
+            return
+        fi
+    fi
+    mkdir -p "$d/units" "$d/data"
+    if ppcx64 -Twin64 -Mdelphi -vew -Fu"$rtl/units" -Fubindings/delphi -FU"$d/units" -FE"$d" \
+        bindings/delphi/tests/BindingTest.dpr >"$d/build.log" 2>&1; then
+        ok "ppcx64 -Twin64 compiles AnafBridge.pas (MSWINDOWS branch) and BindingTest.dpr"
+        cp "$DIST/win-x64"/*.dll "$d/"
+        [ -f "$d/bcryptprimitives.dll" ] || cp "$ROOT/target/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
+            x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
+        run_host "Delphi/FPC win64 under Wine" timeout 300 "$WINE" "$d/BindingTest.exe" "Z:$d/data"
+    else
+        bad "ppcx64 -Twin64 compile" "$(grep -iE 'error|fatal' "$d/build.log" | head -20)"
+    fi
+}
+run_fpc_win64
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

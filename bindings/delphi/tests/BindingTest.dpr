@@ -5,6 +5,9 @@ program BindingTest;
 
 {$IFDEF FPC}{$MODE DELPHI}{$H+}{$ENDIF}
 {$APPTYPE CONSOLE}
+{ This file is UTF-8. On Windows, string literals become the ANSI code page of the run
+  (Windows-1252 under a default Wine; Romanian Windows has 1250). }
+{$IFDEF FPC}{$IFDEF MSWINDOWS}{$CODEPAGE UTF8}{$ENDIF}{$ENDIF}
 
 uses
   SysUtils, AnafBridge;
@@ -61,7 +64,12 @@ begin
   Expect(Pos('începe cu RO', S) > 0, 'Romanian message decoded', S);
 
   { Non-ASCII path: the database is created under its exact UTF-8 name. }
+{$IFDEF MSWINDOWS}
+  { Letters an ANSI program has in both 1250 (Romanian) and 1252 (Wine's default). }
+  Db := Dir + '/bâlâ_î.db';
+{$ELSE}
   Db := Dir + '/bază_șțî.db';
+{$ENDIF}
   C := TAnafClient.Create(Config(Db, 'en'));
   try
     Expect(FileExists(Db), 'UTF-8 path reaches the DLL', Db);
