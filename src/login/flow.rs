@@ -265,6 +265,18 @@ pub fn code_from_end(end: End, state: &str) -> Result<String> {
     }
 }
 
+/// Runs a window callback's body; a panic in it (a bug) must not unwind into the C code
+/// calling it (GLib, WebView2 COM), which would abort the host process: it is logged and `default` returned.
+pub fn guarded<R>(default: R, f: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => {
+            ::log::error!(target: "anaf::login", "internal error in a window callback (caught)");
+            default
+        }
+    }
+}
+
 // ---- one login window at a time, and cancellation ----------------------------------
 
 /// Logins in progress, by session address: `anaf_cancel_login` sets their flags.

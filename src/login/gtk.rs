@@ -4,7 +4,7 @@
 //! identity provider's host only.
 
 use super::cert;
-use super::flow::{self, End, Request};
+use super::flow::{self, guarded, End, Request};
 use crate::error::{Error, Result};
 use crate::status::*;
 use gio::prelude::*;
@@ -108,15 +108,17 @@ fn finish(win: &Shared, end: End) {
     let _ = done.send(end);
     let win = win.clone();
     glib::idle_add_local_once(move || {
-        let (webview, window) = {
-            let mut w = win.borrow_mut();
-            (w.webview.take(), w.window.take())
-        };
-        drop(webview);
-        if let Some(window) = window {
-            // SAFETY: the window is ours, created on this thread; nothing uses it after this.
-            unsafe { window.destroy() };
-        }
+        guarded((), || {
+            let (webview, window) = {
+                let mut w = win.borrow_mut();
+                (w.webview.take(), w.window.take())
+            };
+            drop(webview);
+            if let Some(window) = window {
+                // SAFETY: the window is ours, created on this thread; nothing uses it after this.
+                unsafe { window.destroy() };
+            }
+        })
     });
 }
 
@@ -261,19 +263,21 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         .with_incognito(true)
         .with_devtools(false)
         .with_navigation_handler(move |uri: String| {
-            if flow::is_redirect(&uri, &redirect) {
-                let open_to_code = nav_win.borrow().opened.elapsed();
-                finish(
-                    &nav_win,
-                    End::Redirect {
-                        url: uri,
-                        open_to_code,
-                    },
-                );
-                false
-            } else {
-                true
-            }
+            guarded(true, || {
+                if flow::is_redirect(&uri, &redirect) {
+                    let open_to_code = nav_win.borrow().opened.elapsed();
+                    finish(
+                        &nav_win,
+                        End::Redirect {
+                            url: uri,
+                            open_to_code,
+                        },
+                    );
+                    false
+                } else {
+                    true
+                }
+            })
         })
         .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
         .build_gtk(&vbox);
@@ -297,119 +301,130 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     let auth_win = win.clone();
     let configured = req.cert_serial.clone();
     wk.connect_authenticate(move |_, request| {
-        if request.scheme() != AuthenticationScheme::ClientCertificateRequested {
-            return false;
-        }
-        let offered: Vec<String> = client_cert.iter().map(|(_, s)| s.clone()).collect();
-        match cert::choose(configured.as_deref(), &offered) {
-            cert::Choice::Use(i) => {
-                ::log::info!(target: "anaf::login", "client certificate {} sent", offered[i]);
-                answer_with(request, client_cert.as_ref().map(|(c, _)| c));
+        guarded(false, || {
+            if request.scheme() != AuthenticationScheme::ClientCertificateRequested {
+                return false;
             }
-            cert::Choice::NotFound => {
-                let e = cert::not_found_error(configured.as_deref().unwrap_or(""), &offered);
-                request.cancel();
-                finish(&auth_win, End::Failed(e));
+            let offered: Vec<String> = client_cert.iter().map(|(_, s)| s.clone()).collect();
+            match cert::choose(configured.as_deref(), &offered) {
+                cert::Choice::Use(i) => {
+                    ::log::info!(target: "anaf::login", "client certificate {} sent", offered[i]);
+                    answer_with(request, client_cert.as_ref().map(|(c, _)| c));
+                }
+                cert::Choice::NotFound => {
+                    let e = cert::not_found_error(configured.as_deref().unwrap_or(""), &offered);
+                    request.cancel();
+                    finish(&auth_win, End::Failed(e));
+                }
+                cert::Choice::Ask => {
+                    ::log::info!(target: "anaf::login", "no client certificate configured; continuing without one");
+                    answer_with(request, None);
+                }
             }
-            cert::Choice::Ask => {
-                ::log::info!(target: "anaf::login", "no client certificate configured; continuing without one");
-                answer_with(request, None);
-            }
-        }
-        true
+            true
+        })
     });
 
     // The extra CA, for the identity provider's host only.
     let tls_win = win.clone();
     let idp_host = req.idp.host_str().map(str::to_string);
     wk.connect_load_failed_with_tls_errors(move |view, uri, certificate, flags| {
-        if ended(&tls_win) {
-            return true;
-        }
-        if let (Some(ca), Some((host, port)), Some(idp)) = (&ca, host_port(uri), &idp_host) {
-            let already = tls_win.borrow().allowed.contains(&host);
-            if &host == idp && !already {
-                let identity = gio::NetworkAddress::new(&host, port);
-                let check = certificate.verify(Some(&identity), Some(ca));
-                if check.is_empty() {
-                    if let Some(ctx) = view.web_context() {
-                        ctx.allow_tls_certificate_for_host(certificate, &host);
-                        tls_win.borrow_mut().allowed.push(host.clone());
-                        ::log::info!(target: "anaf::login", "server certificate of {host} checked against ca_file and allowed");
-                        view.load_uri(uri);
-                        return true;
+        guarded(false, || {
+            if ended(&tls_win) {
+                return true;
+            }
+            if let (Some(ca), Some((host, port)), Some(idp)) = (&ca, host_port(uri), &idp_host) {
+                let already = tls_win.borrow().allowed.contains(&host);
+                if &host == idp && !already {
+                    let identity = gio::NetworkAddress::new(&host, port);
+                    let check = certificate.verify(Some(&identity), Some(ca));
+                    if check.is_empty() {
+                        if let Some(ctx) = view.web_context() {
+                            ctx.allow_tls_certificate_for_host(certificate, &host);
+                            tls_win.borrow_mut().allowed.push(host.clone());
+                            ::log::info!(target: "anaf::login", "{host}: server certificate valid for ca_file, allowed");
+                            view.load_uri(uri);
+                            return true;
+                        }
+                    } else {
+                        let why = tls_flags_text(check);
+                        ::log::warn!(target: "anaf::login", "{host}: server certificate not valid for ca_file: {why}");
                     }
-                } else {
-                    ::log::warn!(target: "anaf::login", "server certificate of {host} not valid for ca_file: {}", tls_flags_text(check));
                 }
             }
-        }
-        finish(&tls_win, End::Failed(flow::tls_error(uri, &tls_flags_text(flags))));
-        true
+            finish(&tls_win, End::Failed(flow::tls_error(uri, &tls_flags_text(flags))));
+            true
+        })
     });
 
     let fail_win = win.clone();
     wk.connect_load_failed(move |_, _, uri, error| {
-        if ended(&fail_win) {
-            return false;
-        }
-        if error.matches(webkit2gtk::NetworkError::Cancelled)
-            || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
-        {
-            return false;
-        }
-        let msg = error.message().to_string();
-        let lower = msg.to_ascii_lowercase();
-        let e = if error.is::<gio::TlsError>()
-            || lower.contains("tls")
-            || lower.contains("certificate")
-            || lower.contains("handshake")
-        {
-            flow::tls_error(uri, &msg)
-        } else {
-            flow::network_error(uri, &msg)
-        };
-        finish(&fail_win, End::Failed(e));
-        true
+        guarded(false, || {
+            if ended(&fail_win) {
+                return false;
+            }
+            if error.matches(webkit2gtk::NetworkError::Cancelled)
+                || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
+            {
+                return false;
+            }
+            let msg = error.message().to_string();
+            let lower = msg.to_ascii_lowercase();
+            let e = if error.is::<gio::TlsError>()
+                || lower.contains("tls")
+                || lower.contains("certificate")
+                || lower.contains("handshake")
+            {
+                flow::tls_error(uri, &msg)
+            } else {
+                flow::network_error(uri, &msg)
+            };
+            finish(&fail_win, End::Failed(e));
+            true
+        })
     });
 
     // Error pages of the identity provider (e.g. redirect_uri mismatch answered as 400).
     let page_win = win.clone();
     let idp_host = req.idp.host_str().map(str::to_string);
     wk.connect_load_changed(move |view, event| {
-        if event != LoadEvent::Finished || ended(&page_win) {
-            return;
-        }
-        let Some(resource) = view.main_resource() else {
-            return;
-        };
-        let Some(response) = resource.response() else {
-            return;
-        };
-        let status = response.status_code();
-        let uri = resource.uri().map(|u| u.to_string()).unwrap_or_default();
-        let on_idp = host_port(&uri)
-            .map(|(h, _)| Some(h) == idp_host)
-            .unwrap_or(false);
-        if status >= 400 && on_idp {
-            let w = page_win.clone();
-            WebResourceExt::data(
-                &resource,
-                None::<&gio::Cancellable>,
-                move |body: std::result::Result<Vec<u8>, glib::Error>| {
-                    let text = body
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .unwrap_or_default();
-                    finish(&w, End::Failed(flow::error_page(status, &text)));
-                },
-            );
-        }
+        guarded((), || {
+            if event != LoadEvent::Finished || ended(&page_win) {
+                return;
+            }
+            let Some(resource) = view.main_resource() else {
+                return;
+            };
+            let Some(response) = resource.response() else {
+                return;
+            };
+            let status = response.status_code();
+            let uri = resource.uri().map(|u| u.to_string()).unwrap_or_default();
+            let on_idp = host_port(&uri)
+                .map(|(h, _)| Some(h) == idp_host)
+                .unwrap_or(false);
+            if status >= 400 && on_idp {
+                let w = page_win.clone();
+                WebResourceExt::data(
+                    &resource,
+                    None::<&gio::Cancellable>,
+                    move |body: std::result::Result<Vec<u8>, glib::Error>| {
+                        let text = body
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        finish(&w, End::Failed(flow::error_page(status, &text)));
+                    },
+                );
+            }
+        })
     });
 
     let close_win = win.clone();
     window.connect_delete_event(move |_, _| {
-        finish(&close_win, End::Closed);
-        glib::Propagation::Stop
+        guarded(glib::Propagation::Proceed, || {
+            finish(&close_win, End::Closed);
+            glib::Propagation::Stop
+        })
     });
 
     win.borrow_mut().webview = Some(webview);
@@ -424,28 +439,30 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     let test_close = req.test_close_after;
     let mut close_requested = false;
     glib::timeout_add_local(Duration::from_millis(100), move || {
-        if ended(&tick_win) {
-            return glib::ControlFlow::Break;
-        }
-        let elapsed = tick_win.borrow().opened.elapsed();
-        if cancel.load(Ordering::SeqCst) {
-            finish(&tick_win, End::Cancelled);
-            return glib::ControlFlow::Break;
-        }
-        if elapsed >= timeout {
-            finish(&tick_win, End::TimedOut);
-            return glib::ControlFlow::Break;
-        }
-        if let Some(after) = test_close {
-            if elapsed >= after && !close_requested {
-                close_requested = true;
-                // As the user's click on the close button: delete-event, then Closed.
-                let w = tick_win.borrow().window.clone();
-                if let Some(w) = w {
-                    w.close();
+        guarded(glib::ControlFlow::Break, || {
+            if ended(&tick_win) {
+                return glib::ControlFlow::Break;
+            }
+            let elapsed = tick_win.borrow().opened.elapsed();
+            if cancel.load(Ordering::SeqCst) {
+                finish(&tick_win, End::Cancelled);
+                return glib::ControlFlow::Break;
+            }
+            if elapsed >= timeout {
+                finish(&tick_win, End::TimedOut);
+                return glib::ControlFlow::Break;
+            }
+            if let Some(after) = test_close {
+                if elapsed >= after && !close_requested {
+                    close_requested = true;
+                    // As the user's click on the close button: delete-event, then Closed.
+                    let w = tick_win.borrow().window.clone();
+                    if let Some(w) = w {
+                        w.close();
+                    }
                 }
             }
-        }
-        glib::ControlFlow::Continue
+            glib::ControlFlow::Continue
+        })
     });
 }

@@ -10,7 +10,7 @@
 //! runtime check, which answers `ANAF_ERR_WEBVIEW2_MISSING` before any window opens.
 
 use super::cert;
-use super::flow::{self, End, Request};
+use super::flow::{self, guarded, End, Request};
 use crate::error::{Error, Result};
 use crate::status::*;
 use base64::Engine;
@@ -556,9 +556,11 @@ fn on_navigation_completed(
             let w = win.clone();
             let handler =
                 ExecuteScriptCompletedHandler::create(Box::new(move |_hr, json: String| {
-                    let text: String = serde_json::from_str(&json).unwrap_or(json);
-                    finish(&w, End::Failed(flow::error_page(http as u32, &text)));
-                    Ok(())
+                    guarded(Ok(()), || {
+                        let text: String = serde_json::from_str(&json).unwrap_or(json);
+                        finish(&w, End::Failed(flow::error_page(http as u32, &text)));
+                        Ok(())
+                    })
                 }));
             view.ExecuteScript(w!("document.body ? document.body.innerText : ''"), &handler)?;
         }
@@ -643,19 +645,21 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         .with_devtools(false)
         .with_environment(env)
         .with_navigation_handler(move |uri: String| {
-            if flow::is_redirect(&uri, &redirect) {
-                let open_to_code = nav_win.borrow().opened.elapsed();
-                finish(
-                    &nav_win,
-                    End::Redirect {
-                        url: uri,
-                        open_to_code,
-                    },
-                );
-                false
-            } else {
-                true
-            }
+            guarded(true, || {
+                if flow::is_redirect(&uri, &redirect) {
+                    let open_to_code = nav_win.borrow().opened.elapsed();
+                    finish(
+                        &nav_win,
+                        End::Redirect {
+                            url: uri,
+                            open_to_code,
+                        },
+                    );
+                    false
+                } else {
+                    true
+                }
+            })
         })
         .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
         .build(&Host(hwnd));
@@ -677,25 +681,29 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     let mut token = 0i64;
     let cert_win = win.clone();
     let cert_handler = ClientCertificateRequestedEventHandler::create(Box::new(move |_, args| {
-        if let Some(args) = args {
-            if let Err(e) = on_certificate_requested(&cert_win, &args) {
-                finish(
-                    &cert_win,
-                    End::Failed(flow::tls_error(
-                        "ClientCertificateRequested",
-                        &e.to_string(),
-                    )),
-                );
+        guarded(Ok(()), || {
+            if let Some(args) = args {
+                if let Err(e) = on_certificate_requested(&cert_win, &args) {
+                    finish(
+                        &cert_win,
+                        End::Failed(flow::tls_error(
+                            "ClientCertificateRequested",
+                            &e.to_string(),
+                        )),
+                    );
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }));
     let nav_done_win = win.clone();
     let nav_handler = NavigationCompletedEventHandler::create(Box::new(move |view, args| {
-        if let Some(args) = args {
-            let _ = on_navigation_completed(&nav_done_win, view, &args);
-        }
-        Ok(())
+        guarded(Ok(()), || {
+            if let Some(args) = args {
+                let _ = on_navigation_completed(&nav_done_win, view, &args);
+            }
+            Ok(())
+        })
     }));
     // SAFETY: registering handlers on the live ICoreWebView2 of this window.
     let registered = unsafe {
