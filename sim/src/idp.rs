@@ -14,11 +14,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Query, State as AxState};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use base64::Engine;
 
 use crate::respond::{html, json_raw};
@@ -198,11 +199,14 @@ fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn token(
-    AxState(st): AxState<Arc<State>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+/// The form body, whatever the Content-Type says (a bad body is an empty form, which
+/// then fails with OAuth's own error instead of a framework rejection).
+fn form_of(body: &[u8]) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+async fn token(AxState(st): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_of(&body);
     let r = token_inner(&st, &headers, &form);
     if r.status() != StatusCode::OK {
         st.lock().counters.token_errors += 1;
@@ -344,11 +348,8 @@ fn token_ok(p: crate::state::TokenPair) -> Response {
     r
 }
 
-async fn revoke(
-    AxState(st): AxState<Arc<State>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn revoke(AxState(st): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_of(&body);
     if st.lock().login_wall {
         // What the live service was seen doing: the F5 access policy's login page.
         return redirect("/my.policy".to_string());

@@ -281,3 +281,44 @@ fn extra_applications_and_state_dir() {
     assert_eq!(std::fs::read(sim.ca_pem_path()).unwrap(), ca);
     assert!(sim.decode_token(&old_token).is_some());
 }
+
+#[test]
+fn token_endpoint_answers_oauth_json_for_odd_requests() {
+    let sim = start();
+    let post = |auth: bool, body: &'static str| {
+        let mut r = client(&sim)
+            .post(format!("{}/anaf-oauth2/v1/token", sim.idp_url()))
+            .body(body);
+        if auth {
+            r = r.basic_auth("sim-client-id", Some("sim-client-secret"));
+        }
+        let r = r.send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().unwrap())
+    };
+    let (s, v) = post(false, "");
+    assert_eq!((s, v["error"].as_str()), (401, Some("invalid_client")));
+    let (s, v) = post(true, "");
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_request")));
+    let (s, v) = post(true, "grant_type=password&username=a&password=b");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (s, v) = post(true, "grant_type=refresh_token&refresh_token=abc");
+    assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")));
+    // Client credentials in the form body work too.
+    let pair = sim.mint_tokens("14399840", "99");
+    let r = client(&sim)
+        .post(format!("{}/anaf-oauth2/v1/token", sim.idp_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", pair.refresh_token.as_str()),
+            ("client_id", "sim-client-id"),
+            ("client_secret", "sim-client-secret"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sim.counters().token_errors, 4);
+}
