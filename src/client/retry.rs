@@ -94,9 +94,6 @@ async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
             let mut form = reqwest::multipart::Form::new();
             for (field, name, data) in files {
                 let part = reqwest::multipart::Part::bytes(data.clone()).file_name(name.clone());
-                let part = part
-                    .mime_str("text/xml")
-                    .unwrap_or_else(|_| reqwest::multipart::Part::bytes(data.clone()));
                 form = form.part(*field, part);
             }
             rb.multipart(form)
