@@ -28,9 +28,13 @@ use webview2_com::{
     ExecuteScriptCompletedHandler, NavigationCompletedEventHandler,
 };
 use windows::core::{w, Interface, HSTRING, PCWSTR, PWSTR};
+use windows::Win32::Foundation::{HINSTANCE, HMODULE};
 use windows::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
 use windows::Win32::System::Com::{CoInitializeEx, CoTaskMemFree, COINIT_APARTMENTTHREADED};
-use windows::Win32::System::LibraryLoader::GetModuleHandleW;
+use windows::Win32::System::LibraryLoader::{
+    GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+};
 use windows::Win32::System::SystemInformation::{GetNativeSystemInfo, SYSTEM_INFO};
 use windows::Win32::UI::Input::KeyboardAndMouse::EnableWindow;
 use windows::Win32::UI::Shell::{FOLDERID_LocalAppData, SHGetKnownFolderPath, KF_FLAG_DEFAULT};
@@ -163,6 +167,23 @@ fn ui() -> Result<&'static Ui> {
     })
 }
 
+/// This DLL's own module (not the host's exe): the window classes belong to it.
+fn this_module() -> Option<HINSTANCE> {
+    static ANCHOR: u8 = 0;
+    let mut module = HMODULE::default();
+    // SAFETY: FROM_ADDRESS reads the address of a static of this module; the out pointer
+    // is valid; UNCHANGED_REFCOUNT takes no reference.
+    unsafe {
+        GetModuleHandleExW(
+            GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+            PCWSTR(&ANCHOR as *const u8 as *const u16),
+            &mut module,
+        )
+        .ok()?;
+    }
+    Some(module.into())
+}
+
 fn ui_thread(ready: mpsc::Sender<std::result::Result<usize, String>>, jobs: mpsc::Receiver<Job>) {
     // SAFETY: plain Win32 calls on this thread's own objects; the class names are static.
     unsafe {
@@ -170,7 +191,7 @@ fn ui_thread(ready: mpsc::Sender<std::result::Result<usize, String>>, jobs: mpsc
             let _ = ready.send(Err(format!("CoInitializeEx: {e}")));
             return;
         }
-        let instance = GetModuleHandleW(None).map(|m| m.into()).ok();
+        let instance = this_module();
         let dispatch_class = WNDCLASSEXW {
             cbSize: std::mem::size_of::<WNDCLASSEXW>() as u32,
             lpfnWndProc: Some(dispatch_proc),
@@ -594,7 +615,7 @@ fn open(req: Request, done: mpsc::Sender<End>) {
             h,
             if has_parent { Some(parent) } else { None },
             None,
-            GetModuleHandleW(None).map(|m| m.into()).ok(),
+            this_module(),
             None,
         )
     };
