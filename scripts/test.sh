@@ -12,7 +12,9 @@ passed=0; failed=0; failures=""
 suite() { # name command...
   local name=$1; shift
   echo; echo "=== $name"
+  local start=$SECONDS
   if "$@"; then passed=$((passed+1)); else failed=$((failed+1)); failures="$failures $name"; fi
+  echo "=== $name: $((SECONDS - start)) s"
 }
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 suite "cargo test --workspace" xvfb-run -a -s "-screen 0 1280x1024x24" cargo test --workspace --no-fail-fast
