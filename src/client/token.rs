@@ -175,6 +175,19 @@ impl Session {
     /// margin left. `ANAF_ERR_NO_TOKEN` when there is none, `ANAF_ERR_LOGIN_REQUIRED` when
     /// it expired and cannot be refreshed any more.
     pub fn access_token(&self) -> Result<String> {
+        // Fast path: one indexed SELECT that only finds a token needing nothing.
+        if let Some(client_id) = self.config.client_id.as_deref() {
+            let fresh = self.store.fresh_access_token(
+                &self.config.cif,
+                client_id,
+                self.config.environment.as_str(),
+                now(),
+                self.margin() + SKEW,
+            )?;
+            if let Some(token) = fresh {
+                return Ok(token);
+            }
+        }
         let p = self.profile()?;
         let row = self.store.load(&p)?.ok_or_else(no_token)?;
         let now = now();
