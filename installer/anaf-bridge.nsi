@@ -93,6 +93,17 @@ Function FindWebView2
   SetRegView lastused
 FunctionEnd
 
+; Puts a DLL into a system folder even while an ERP has the old one loaded: Windows lets a
+; loaded DLL be renamed, so the old copy moves aside (deleted now or at the next restart).
+!macro PutDll SRC FOLDER
+  Delete "${FOLDER}\anaf_bridge.dll.old"
+  IfFileExists "${FOLDER}\anaf_bridge.dll" 0 +2
+    Rename "${FOLDER}\anaf_bridge.dll" "${FOLDER}\anaf_bridge.dll.old"
+  SetOutPath "${FOLDER}"
+  File "/oname=anaf_bridge.dll" "${SRC}"
+  Delete /REBOOTOK "${FOLDER}\anaf_bridge.dll.old"
+!macroend
+
 Section "anaf_bridge.dll" SecMain
   SetOutPath "$INSTDIR"
   FileOpen $Report "$INSTDIR\install-report.txt" w
@@ -101,16 +112,13 @@ Section "anaf_bridge.dll" SecMain
   ${If} ${RunningX64}
     ; 64-bit DLL into the real System32 (a 32-bit installer is redirected unless told not to).
     ${DisableX64FSRedirection}
-    SetOutPath "$WINDIR\System32"
-    File "/oname=anaf_bridge.dll" "${DIST}\win-x64\anaf_bridge.dll"
+    !insertmacro PutDll "${DIST}\win-x64\anaf_bridge.dll" "$WINDIR\System32"
     ${EnableX64FSRedirection}
     FileWrite $Report "win-x64 -> $WINDIR\System32\anaf_bridge.dll$\r$\n"
-    SetOutPath "$WINDIR\SysWOW64"
-    File "/oname=anaf_bridge.dll" "${DIST}\win-x86\anaf_bridge.dll"
+    !insertmacro PutDll "${DIST}\win-x86\anaf_bridge.dll" "$WINDIR\SysWOW64"
     FileWrite $Report "win-x86 -> $WINDIR\SysWOW64\anaf_bridge.dll$\r$\n"
   ${Else}
-    SetOutPath "$WINDIR\System32"
-    File "/oname=anaf_bridge.dll" "${DIST}\win-x86\anaf_bridge.dll"
+    !insertmacro PutDll "${DIST}\win-x86\anaf_bridge.dll" "$WINDIR\System32"
     FileWrite $Report "win-x86 -> $WINDIR\System32\anaf_bridge.dll$\r$\n"
   ${EndIf}
 

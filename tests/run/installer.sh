@@ -108,6 +108,8 @@ wineserver -w
 wineserver -w
 report=$(tr -d '\r' <"$INSTDIR/install-report.txt" 2>/dev/null)
 grep -qx "webview2: 120.0.2210.144" <<<"$report" && ok "WebView2 runtime version read from the registry" || bad "WebView2 version not found" "$report"
+cmp -s "$SYS64/anaf_bridge.dll" "$DIST/win-x64/anaf_bridge.dll" && [ ! -e "$SYS64/anaf_bridge.dll.old" ] && [ ! -e "$WOW/anaf_bridge.dll.old" ] &&
+    ok "reinstall over an existing DLL replaces it and leaves no .old copy" || bad "reinstall left $(ls "$SYS64"/anaf_bridge* "$WOW"/anaf_bridge* 2>&1 | tr '\n' ' ')"
 "$WINE" reg delete 'HKLM\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' /f >/dev/null 2>&1
 
 # ---------------------------------------------------------------- an ERP-like host finds it
