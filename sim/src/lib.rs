@@ -376,6 +376,7 @@ fn idp_router(st: &Arc<State>) -> Router {
 
 fn api_router(st: &Arc<State>) -> Router {
     let st2 = st.clone();
+    let st3 = st.clone();
     let r = Router::new()
         .merge(testoauth::router(st.clone()))
         .merge(efactura::router(st.clone()))
@@ -383,6 +384,10 @@ fn api_router(st: &Arc<State>) -> Router {
         .fallback(move |uri: axum::http::Uri| {
             let st = st2.clone();
             async move { respond::not_found(st.clock.now_ms(), uri.path()) }
+        })
+        .method_not_allowed_fallback(move |uri: axum::http::Uri| {
+            let st = st3.clone();
+            async move { respond::method_not_allowed(st.clock.now_ms(), uri.path()) }
         });
     with_faults(r, st, true).merge(control::router(st.clone()))
 }

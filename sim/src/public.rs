@@ -18,6 +18,7 @@ use crate::xmlinfo::{self, XmlInfo};
 
 pub fn router(st: Arc<State>) -> Router {
     let st2 = st.clone();
+    let st3 = st.clone();
     Router::new()
         .route("/{env}/FCTEL/rest/validare/{standard}", post(validare))
         .route(
@@ -40,6 +41,10 @@ pub fn router(st: Arc<State>) -> Router {
                     .unwrap_or(p);
                 not_found(st.clock.now_ms(), p)
             }
+        })
+        .method_not_allowed_fallback(move |uri: Uri| {
+            let st = st3.clone();
+            async move { crate::respond::method_not_allowed(st.clock.now_ms(), uri.path()) }
         })
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(st)

@@ -62,6 +62,18 @@ pub fn not_found(now_ms: i64, path: &str) -> Response {
     json_raw(StatusCode::NOT_FOUND, body)
 }
 
+/// Spring's 405 body, e.g. a GET on /upload.
+pub fn method_not_allowed(now_ms: i64, path: &str) -> Response {
+    let ts = chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+00:00");
+    let body = format!(
+        r#"{{"timestamp":"{ts}","status":405,"error":"Method Not Allowed","path":{}}}"#,
+        serde_json::to_string(path).unwrap()
+    );
+    json_raw(StatusCode::METHOD_NOT_ALLOWED, body)
+}
+
 pub fn esc_attr(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -489,6 +489,23 @@ fn bearer_checks_everywhere() {
             "{p} with the token"
         );
     }
+    // A wrong method: Spring's 405 JSON.
+    let r = get_api(
+        &sim,
+        "/prod/FCTEL/rest/upload?standard=UBL&cif=14399840",
+        Some(&pair.access_token),
+    );
+    assert_eq!(r.status(), 405);
+    let v: serde_json::Value = r.json().unwrap();
+    assert_eq!(v["error"], "Method Not Allowed");
+    let r = client(&sim)
+        .get(format!(
+            "{}/prod/FCTEL/rest/validare/FACT1",
+            sim.public_url()
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 405);
     // The same token works on prod and test.
     assert!(get_text(
         &sim,
