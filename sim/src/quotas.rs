@@ -65,3 +65,26 @@ impl Quotas {
         self.counts.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_key_and_per_romanian_day() {
+        let mut q = Quotas::default();
+        q.limits.insert(Kind::Descarcare, 2);
+        // 2022-11-02 21:30 UTC = 23:30 in Bucharest; 22:30 UTC is already the next day there.
+        let t = 1_667_424_600_000;
+        assert_eq!(q.hit(t, Kind::Descarcare, "1"), Ok(()));
+        assert_eq!(q.hit(t, Kind::Descarcare, "1"), Ok(()));
+        assert_eq!(q.hit(t, Kind::Descarcare, "1"), Err(2));
+        assert_eq!(q.hit(t, Kind::Descarcare, "2"), Ok(()), "another message");
+        assert_eq!(q.hit(t, Kind::Stare, "1"), Ok(()), "another kind");
+        assert_eq!(
+            q.hit(t + 3_600_000, Kind::Descarcare, "1"),
+            Ok(()),
+            "a new day"
+        );
+    }
+}

@@ -744,3 +744,45 @@ fn descarcare_zip_signature_expiry_and_errors() {
     sim.advance_clock(Duration::from_secs(61 * 24 * 3600));
     assert!(d(&format!("id={id_d}")).contains("nu exista inregistrata nici o factura"));
 }
+
+#[test]
+fn b2c_extern_and_autofactura_reach_the_right_lists() {
+    let sim = start();
+    let tok = sim.mint_tokens(SELLER, SERIAL).access_token;
+    let t = Some(tok.as_str());
+    let inv = ubl_invoice(SELLER, BUYER);
+    for q in [
+        "uploadb2c?standard=UBL&cif=14399840",
+        "upload?standard=UBL&cif=14399840&extern=DA",
+    ] {
+        let (_, got) = post_api(&sim, &format!("/prod/FCTEL/rest/{q}"), t, inv.clone());
+        assert!(got.contains("ExecutionStatus=\"0\""), "{got}");
+    }
+    // Autofactura: the buyer uploads in the seller's name.
+    let (_, got) = post_api(
+        &sim,
+        "/prod/FCTEL/rest/upload?standard=UBL&cif=8000006&autofactura=DA",
+        t,
+        inv.clone(),
+    );
+    assert!(got.contains("ExecutionStatus=\"0\""), "{got}");
+    sim.advance_clock(Duration::from_secs(3));
+    let list = |cif: &str| {
+        get_text(
+            &sim,
+            &format!("/prod/FCTEL/rest/listaMesajeFactura?zile=1&cif={cif}"),
+            t,
+        )
+        .1
+    };
+    let seller = list(SELLER);
+    let buyer = list(BUYER);
+    // B2C and extern: only the seller's copy; autofactura: the uploader's copy is TRIMISA
+    // and the seller receives it.
+    assert_eq!(seller.matches("FACTURA TRIMISA").count(), 2, "{seller}");
+    assert_eq!(seller.matches("FACTURA PRIMITA").count(), 1, "{seller}");
+    assert_eq!(buyer.matches("FACTURA TRIMISA").count(), 1, "{buyer}");
+    assert_eq!(buyer.matches("FACTURA PRIMITA").count(), 0, "{buyer}");
+    assert_eq!(sim.counters().uploads[SELLER], 2);
+    assert_eq!(sim.counters().uploads[BUYER], 1);
+}
