@@ -303,24 +303,6 @@ fn null_arguments_are_refused() {
 
 // ------------------------------------------------------------ read-only database
 
-const RO_ENV: &str = "ANAF_DIAG_READONLY_CONFIG";
-
-/// Run as another user (see below): diagnoses the configuration and prints the report.
-#[test]
-#[ignore]
-fn readonly_child() {
-    let Ok(config) = std::env::var(RO_ENV) else {
-        return;
-    };
-    let (rc, r) = diagnose_config(&config);
-    println!("DIAG_RC:{rc}");
-    println!("DIAG_JSON:{}", r.map(|v| v.to_string()).unwrap_or_default());
-    // Opening a client on it may succeed (read-only) or fail; either way diagnose_config told why.
-    if let Ok(c) = CClient::open(&config) {
-        println!("DIAG_OPEN_JSON:{}", diagnose(&c));
-    }
-}
-
 #[test]
 fn read_only_database_is_a_problem_with_what_to_do() {
     use std::os::unix::fs::PermissionsExt;
@@ -331,42 +313,54 @@ fn read_only_database_is_a_problem_with_what_to_do() {
         &dead,
         &dead,
         &dead,
-        std::path::Path::new("/nonexistent-ca-is-not-read.pem"),
+        std::path::Path::new("/unused.pem"),
         &db,
         json!({ "ca_file": null, "timeout_seconds": 1, "connect_timeout_seconds": 1 }),
     );
     drop(CClient::open(&config).expect("creating the database"));
+    // The ERP user without write rights: the file and its folder are read-only to them.
+    // root writes anything, so the probe runs on a thread whose file-system identity is
+    // `nobody` (setfsuid is per thread and drops CAP_DAC_OVERRIDE); the database check
+    // runs on the calling thread, as in the host.
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    let report: Value = if root {
-        // root writes anything: ask an unprivileged user instead (the ERP user without rights).
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-        use std::os::unix::process::CommandExt;
-        let out = child("readonly_child", &[(RO_ENV, config.clone())])
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .expect("running the child as nobody");
-        let stdout = String::from_utf8_lossy(&out.stdout);
+    let (file_mode, dir_mode) = if root { (0o644, 0o755) } else { (0o444, 0o555) };
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(dir_mode)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file_mode)).unwrap();
+    let cfg = config.clone();
+    let (rc, report) = std::thread::spawn(move || {
+        // SAFETY: changes only this thread's file-system credentials (root only; others
+        // are already refused by the read-only modes).
+        if root {
+            unsafe {
+                libc::setfsgid(65534);
+                libc::setfsuid(65534);
+            }
+        }
+        let nobody = std::fs::OpenOptions::new()
+            .append(true)
+            .open(db_path(&cfg))
+            .is_err();
+        let r = diagnose_config(&cfg);
+        // SAFETY: as above; back to the process's own identity.
+        if root {
+            unsafe {
+                libc::setfsuid(libc::getuid());
+                libc::setfsgid(libc::getgid());
+            }
+        }
         assert!(
-            out.status.success(),
-            "child failed: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            nobody,
+            "the database must not be writable for the probe's user"
         );
-        let line = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("DIAG_JSON:"))
-            .unwrap_or_else(|| panic!("no report from the child: {stdout}"));
-        serde_json::from_str(line).unwrap()
-    } else {
-        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-        let (rc, r) = diagnose_config(&config);
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(rc, 0);
-        r.unwrap()
-    };
+        r
+    })
+    .join()
+    .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(rc, 0);
+    let report = report.unwrap();
     let d = check(&report, "database");
     assert_eq!(d["status"], "problem", "{d}");
     assert_eq!(
@@ -375,11 +369,14 @@ fn read_only_database_is_a_problem_with_what_to_do() {
     );
     assert!(d["action"].as_str().unwrap().contains("write"), "{d}");
     assert!(d["message"].as_str().unwrap().contains("anaf.db"), "{d}");
-    // The same database stays fine for its owner.
+    // The same database is fine for its owner.
     let (_, ok) = diagnose_config(&config);
-    if root {
-        assert_eq!(status(&ok.unwrap(), "database"), "ok");
-    }
+    assert_eq!(status(&ok.unwrap(), "database"), "ok");
+}
+
+fn db_path(config: &str) -> String {
+    let v: Value = serde_json::from_str(config).unwrap();
+    v["database"].as_str().unwrap().to_string()
 }
 
 // ------------------------------------------------------------ proxy
