@@ -1,0 +1,184 @@
+//! The Windows login shell's mechanics under wine64: the runtime check, then — with a
+//! stand-in runtime folder whose EmbeddedBrowserWebView.dll has no entry point — the
+//! STA UI thread, the window owned by (and modal to) a host window, the host thread
+//! pumping while the owner is disabled and enabled again, the teardown, three calls in one
+//! process. WebView2 itself cannot run under Wine: the environment creation is where it
+//! stops (ANAF_ERR_WINDOW, with the HRESULT), which is the point of this test's stand-in.
+//!
+//! Needs the Windows DLL built first, so it is opt-in:
+//! `scripts/dist.sh --no-demo && xvfb-run -a cargo test -p anaf-bridge --test login_wine -- --ignored`
+//! (or ANAF_WIN64_DLL=path/to/anaf_bridge.dll).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HOST_C: &str = r#"
+#include <stdio.h>
+#include <windows.h>
+#include "anaf_bridge.h"
+static LRESULT CALLBACK proc(HWND h, UINT m, WPARAM w, LPARAM l) { return DefWindowProcW(h, m, w, l); }
+static AnafClient *open_client(const char *folder) {
+    char cfg[1024];
+    AnafClient *c = NULL;
+    snprintf(cfg, sizeof cfg,
+             "{\"database\":\"login.db\",\"cif\":\"14399840\",\"language\":\"en\",\"client_id\":\"i\","
+             "\"client_secret\":\"s\",\"redirect_uri\":\"https://localhost:9443/cb\",\"webview2_folder\":\"%s\"}",
+             folder);
+    if (anaf_open(cfg, &c) != 0) { printf("open failed: %s\n", anaf_last_error()); return NULL; }
+    return c;
+}
+int main(int argc, char **argv) {
+    WNDCLASSW wc = {0};
+    HWND erp;
+    AnafClient *c;
+    int i, rc;
+    wc.lpfnWndProc = proc; wc.hInstance = GetModuleHandleW(NULL); wc.lpszClassName = L"ErpMain";
+    RegisterClassW(&wc);
+    erp = CreateWindowW(L"ErpMain", L"ERP", WS_OVERLAPPEDWINDOW, 100, 100, 800, 600, NULL, NULL, wc.hInstance, NULL);
+    ShowWindow(erp, SW_SHOW);
+
+    c = open_client("");
+    if (!c) return 1;
+    rc = anaf_generate_token(c, erp);
+    printf("missing %d %s\n", rc, anaf_last_error());
+    anaf_close(c);
+
+    c = open_client(argc > 1 ? argv[1] : "");
+    if (!c) return 1;
+    for (i = 0; i < 3; i++) {
+        DWORD t = GetTickCount();
+        rc = anaf_generate_token(c, i == 1 ? NULL : (void *)erp);
+        printf("window %d %d %lu %d %s\n", i, rc, (unsigned long)(GetTickCount() - t), IsWindowEnabled(erp), anaf_last_error());
+    }
+    anaf_close(c);
+    DestroyWindow(erp);
+    printf("end\n");
+    return 0;
+}
+"#;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dll() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("ANAF_WIN64_DLL") {
+        return Some(PathBuf::from(p));
+    }
+    let p = root().join("dist/win-x64/anaf_bridge.dll");
+    p.exists().then_some(p)
+}
+
+fn gcc(args: &[&str], cwd: &Path) {
+    let out = Command::new("x86_64-w64-mingw32-gcc")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("x86_64-w64-mingw32-gcc");
+    assert!(
+        out.status.success(),
+        "gcc {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wine64() -> String {
+    if Path::new("/usr/lib/wine/wine64").exists() {
+        "/usr/lib/wine/wine64".into()
+    } else {
+        "wine64".into()
+    }
+}
+
+#[test]
+#[ignore = "needs dist/win-x64/anaf_bridge.dll (scripts/dist.sh) and wine64; run with --ignored"]
+fn windows_shell_under_wine() {
+    let dll =
+        dll().expect("dist/win-x64/anaf_bridge.dll missing: run scripts/dist.sh --no-demo first");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(&dll, d.join("anaf_bridge.dll")).unwrap();
+    let shim = root().join("tests/wine/bcryptprimitives.c");
+    gcc(
+        &[
+            "-O2",
+            "-shared",
+            "-Wl,--kill-at",
+            "-o",
+            "bcryptprimitives.dll",
+            shim.to_str().unwrap(),
+            "-ladvapi32",
+        ],
+        d,
+    );
+    // A runtime folder that the loader accepts but whose client DLL has no entry point.
+    let rt = d.join("runtime/120.0.0.1/EBWebView/x64");
+    std::fs::create_dir_all(&rt).unwrap();
+    std::fs::write(d.join("fake.c"), "int fake_export(void) { return 0; }\n").unwrap();
+    gcc(
+        &[
+            "-shared",
+            "-o",
+            rt.join("EmbeddedBrowserWebView.dll").to_str().unwrap(),
+            "fake.c",
+        ],
+        d,
+    );
+    std::fs::write(d.join("host.c"), HOST_C).unwrap();
+    let include = root().join("include");
+    gcc(
+        &[
+            "-std=c99",
+            "-I",
+            include.to_str().unwrap(),
+            "-o",
+            "host.exe",
+            "host.c",
+            "anaf_bridge.dll",
+        ],
+        d,
+    );
+
+    let prefix = root().join("target/wine-prefix");
+    let folder = format!("Z:{}", d.join("runtime/120.0.0.1").display()).replace('/', "\\\\");
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(wine64())
+        .arg("./host.exe")
+        .arg(&folder)
+        .current_dir(d)
+        .env("WINEPREFIX", &prefix)
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .output()
+        .expect("wine64");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("{text}");
+    assert!(
+        out.status.success(),
+        "host under wine: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let missing = text
+        .lines()
+        .find(|l| l.starts_with("missing "))
+        .expect("runtime check ran");
+    assert!(
+        missing.starts_with("missing -29 "),
+        "ANAF_ERR_WEBVIEW2_MISSING: {missing}"
+    );
+    assert!(missing.contains("Evergreen"), "{missing}");
+    let windows: Vec<&str> = text.lines().filter(|l| l.starts_with("window ")).collect();
+    assert_eq!(windows.len(), 3, "three calls in one process: {text}");
+    for l in windows {
+        let f: Vec<&str> = l.splitn(6, ' ').collect();
+        assert_eq!(f[2], "-33", "ANAF_ERR_WINDOW at the environment: {l}");
+        assert!(f[5].contains("0x8007007F"), "the HRESULT is named: {l}");
+        let ms: u64 = f[3].parse().unwrap();
+        assert!(ms < 15_000, "returned without hanging: {l}");
+        assert_eq!(f[4], "1", "the host window is enabled again: {l}");
+    }
+    assert!(text.lines().any(|l| l == "end"), "the host went on: {text}");
+}
