@@ -264,11 +264,16 @@ fn diagnose_config_works_without_an_open_client() {
     let (rc, r) = diagnose_config(&f.config(json!({ "cert_serial": SERIAL })));
     assert_eq!(rc, 0);
     let r = r.unwrap();
-    assert_eq!(
-        status(&r, "database"),
-        "problem",
-        "the database was not created: {r:#}"
-    );
+    let d = check(&r, "database");
+    assert_eq!(d["status"], "ok", "a new database is created on open: {d}");
+    assert_eq!(d["data"]["exists"], false);
+    assert!(!f.db().exists(), "diagnose does not create the database");
+    // A folder that does not exist is a problem.
+    let missing = f.dir.path().join("no-such-folder/anaf.db");
+    let (_, r2) = diagnose_config(&f.config(json!({ "database": missing })));
+    let d = check(r2.as_ref().unwrap(), "database");
+    assert_eq!(d["status"], "problem", "{d}");
+    assert!(d["action"].as_str().unwrap().contains("folder"), "{d}");
     assert_eq!(status(&r, "token"), "skipped");
     assert_eq!(status(&r, "network_api"), "ok");
     // A configuration that does not parse is an error status, not a report.

@@ -487,6 +487,9 @@ fn check_database(path: &Path) -> Check {
     use rusqlite::{Connection, OpenFlags};
     let c = Check::new("database", TITLE_DB, Level::Ok);
     let shown = path.display().to_string();
+    if !path.exists() {
+        return check_new_database(path, c);
+    }
     let started = Instant::now();
     let probe = || -> rusqlite::Result<()> {
         let conn = Connection::open_with_flags(
@@ -535,6 +538,39 @@ fn check_database(path: &Path) -> Check {
                 .msg(err.message(Lang::Ro), err.message(Lang::En))
                 .todo(ro, en)
         }
+    }
+}
+
+/// The database file does not exist yet (`anaf_open` creates it): its folder must exist
+/// and take new files.
+fn check_new_database(path: &Path, c: Check) -> Check {
+    let shown = path.display().to_string();
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let f = folder.display().to_string();
+    let probe = folder.join(format!(".anaf-diagnose-{}.tmp", std::process::id()));
+    let data = json!({ "path": shown, "exists": false, "folder": f });
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            c.data(data).msg(
+                format!("Baza de date {shown} nu există încă; va fi creată la prima deschidere (folderul permite scrierea)."),
+                format!("The database {shown} does not exist yet; it is created on first open (the folder is writable)."),
+            )
+        }
+        Err(e) => c
+            .level(Level::Problem)
+            .data(data)
+            .msg(
+                format!("Baza de date {shown} nu există și nu poate fi creată în {f}: {e}."),
+                format!("The database {shown} does not exist and cannot be created in {f}: {e}."),
+            )
+            .todo(
+                "Verificați calea din configurare (database): folderul trebuie să existe și utilizatorii Windows să aibă drept de scriere în el (nu Program Files).",
+                "Check the path in the configuration (database): the folder must exist and the Windows users must be able to write to it (not Program Files).",
+            ),
     }
 }
 
