@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The Windows login shell under wine64 (tests/login_wine.rs): the runtime check, the STA UI
+# thread, the window owned by and modal to a host window, three calls in one process.
+# Opt-in in `cargo test` because it needs dist/win-x64/anaf_bridge.dll, built by dist.sh
+# before this suite runs.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+if [ ! -f dist/win-x64/anaf_bridge.dll ]; then
+  echo "FAIL dist/win-x64/anaf_bridge.dll missing (run scripts/dist.sh)"; echo "0 passed, 1 failed"; exit 1
+fi
+ANAF_WIN64_DLL="$PWD/dist/win-x64/anaf_bridge.dll" cargo test -p anaf-bridge --test login_wine -- --ignored
