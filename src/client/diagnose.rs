@@ -190,6 +190,10 @@ pub fn run(cfg: &Config, session: Option<&Session>) -> Report {
             "The token could not be read: the client could not be opened (see the other checks).",
         ),
     });
+    // For the developer: the findings in the log, in English.
+    for c in &checks {
+        ::log::info!(target: "anaf::diagnose", "{} {}: {}", c.id, c.level.as_str(), c.message(Lang::En));
+    }
     Report { checks }
 }
 
