@@ -123,6 +123,39 @@ else
     bad "mono not installed"
 fi
 
+# ---------------------------------------------------------------- C++ example, Windows DLL, Wine
+DIST=${ANAF_DIST:-$ROOT/dist}
+WINE=$(command -v wine || command -v wine64 || true)
+if [ -f "$DIST/win-x64/anaf_bridge.dll" ] && [ -n "$WINE" ] && command -v x86_64-w64-mingw32-g++ >/dev/null; then
+    export WINEPREFIX=${WINEPREFIX:-$HOME/.wine-anaf-tests} WINEDEBUG=${WINEDEBUG:--all}
+    prepare wine
+    d=$WORK/wine
+    cp "$DIST/win-x64"/*.dll "$d/"
+    [ -f "$d/bcryptprimitives.dll" ] || cp "$ROOT/target/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
+        x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
+    # The same configuration with the paths as Windows sees them (Z: is the Unix root).
+    jq '.database = "Z:" + .database | .log_file = "Z:" + .log_file | .ca_file = "Z:" + .ca_file' "$d/config.json" >"$d/config.win.json"
+    if x86_64-w64-mingw32-g++ -std=c++11 -O1 -static -Iinclude -Ibindings/cpp -o "$d/erp_day.exe" examples/cpp/erp_day.cpp "$d/anaf_bridge.dll" 2>"$d/build.log"; then
+        ok "C++ example compiles with mingw against win-x64/anaf_bridge.dll"
+        before=$(uploads)
+        (cd "$d" && timeout 300 "$WINE" erp_day.exe "Z:$d/config.win.json" "Z:$INVOICE" "Z:$d/out" \
+            "$(jq -r .access_token tokens.json)" "$(jq -r .refresh_token tokens.json)") >"$d/run.log" 2>&1
+        rc=$?
+        after=$(uploads)
+        zip=$(ls "$d/out"/raspuns_*.zip 2>/dev/null | head -1)
+        if [ "$rc" -eq 0 ] && [ -n "$zip" ] && [ "$after" -gt "$before" ] &&
+            python3 -c 'import sys, zipfile; assert zipfile.ZipFile(sys.argv[1]).testzip() is None' "$zip"; then
+            ok "C++ example under Wine: the Windows DLL uploads to the simulator and downloads the answer"
+        else
+            bad "C++ example under Wine (exit $rc, uploads $before -> $after)" "$(tail -8 "$d/run.log")"
+        fi
+    else
+        bad "mingw build of the C++ example" "$(head -10 "$d/build.log")"
+    fi
+else
+    echo "SKIP  C++ example under Wine  <<<<<<<<<< NOT TESTED: $DIST/win-x64/anaf_bridge.dll, wine or mingw g++ missing (run scripts/dist.sh)"
+fi
+
 # ---------------------------------------------------------------- docs/bindings.md snippets
 # Each language section of docs/bindings.md holds a whole program of about 10 lines; it is
 # compiled and run here so the documentation never drifts from the API.
