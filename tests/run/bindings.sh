@@ -108,9 +108,9 @@ fi
 # ---------------------------------------------------------------- 4. C# (mono)
 if command -v mcs >/dev/null && command -v mono >/dev/null; then
     mkdir -p "$WORK/cs" "$WORK/cs-data"
-    if mcs -nologo -warnaserror+ -out:"$WORK/cs/BindingTest.exe" bindings/dotnet/AnafBridge.cs \
+    if mcs -nologo -langversion:5 -warnaserror+ -out:"$WORK/cs/BindingTest.exe" bindings/dotnet/AnafBridge.cs \
         bindings/dotnet/tests/BindingTest.cs >"$WORK/mcs.log" 2>&1; then
-        ok "mcs compiles AnafBridge.cs and BindingTest.cs"
+        ok "mcs -langversion:5 (C# 5, .NET Framework 4.x) compiles AnafBridge.cs and BindingTest.cs"
         LD_LIBRARY_PATH=$LIBDIR run_host "C#/mono" timeout 120 mono "$WORK/cs/BindingTest.exe" "$WORK/cs-data"
     else
         bad "mcs compile" "$(head -20 "$WORK/mcs.log")"
