@@ -159,7 +159,25 @@ public:
         return s.str();
     }
 
+    /// Every message between start_ms and end_ms (Unix ms), all pages; with out_path the
+    /// list goes to that file and the answer is the summary.
+    std::string list_messages_paged(int64_t start_ms, int64_t end_ms, const std::string &filtru = std::string(),
+                                    const std::string &out_path = std::string()) {
+        dll_string s;
+        st(anaf_list_messages_paged(h_, start_ms, end_ms, detail::opt(filtru), detail::opt(out_path), s.out()));
+        return s.str();
+    }
+    std::string verify_signature(const std::string &xml_path, const std::string &signature_path) {
+        dll_string s; st(anaf_verify_signature(h_, xml_path.c_str(), signature_path.c_str(), s.out())); return s.str();
+    }
+    std::string upload_journal(int32_t days) { dll_string s; st(anaf_upload_journal(h_, days, s.out())); return s.str(); }
+
     // e-Transport
+    std::string etransport_upload(const std::string &xml, const std::string &options_json = std::string()) {
+        dll_string s;
+        st(anaf_etransport_upload(h_, detail::bytes(xml), xml.size(), detail::opt(options_json), s.out()));
+        return s.str();
+    }
     std::string etransport_upload_file(const std::string &xml_path, const std::string &options_json = std::string()) {
         dll_string s; st(anaf_etransport_upload_file(h_, xml_path.c_str(), detail::opt(options_json), s.out())); return s.str();
     }

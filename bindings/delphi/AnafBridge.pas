@@ -193,7 +193,13 @@ type
     function XmlToPdf(const Buffer; Size: Integer; const Standard, PdfPath: string;
       ValidateFirst: Boolean = True): string;
 
+    function ListMessagesPaged(StartMs, EndMs: Int64; const Filtru: string = '';
+      const OutPath: string = ''): string;
+    function VerifySignature(const XmlPath, SignaturePath: string): string;
+    function UploadJournal(Days: Integer): string;
+
     { e-Transport }
+    function ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string = ''): string;
     function ETransportUploadFile(const XmlPath: string; const OptionsJson: string = ''): string;
     function ETransportStatus(const IndexIncarcare: string): string;
     function ETransportList(Zile: Integer; const Cif: string = ''): string;
@@ -541,6 +547,47 @@ begin
   P := nil;
   Result := TakeJson(anaf_xml_to_pdf(FHandle, @Buffer, TAnafSize(Size), Arg(S), Ord(ValidateFirst),
     PAnsiChar(F), @P), P);
+end;
+
+function TAnafClient.ListMessagesPaged(StartMs, EndMs: Int64; const Filtru: string;
+  const OutPath: string): string;
+var
+  F, O: UTF8String;
+  P: PAnsiChar;
+begin
+  F := AnafToUtf8(Filtru);
+  O := AnafToUtf8(OutPath);
+  P := nil;
+  Result := TakeJson(anaf_list_messages_paged(FHandle, StartMs, EndMs, Arg(F), Arg(O), @P), P);
+end;
+
+function TAnafClient.VerifySignature(const XmlPath, SignaturePath: string): string;
+var
+  X, S: UTF8String;
+  P: PAnsiChar;
+begin
+  X := AnafToUtf8(XmlPath);
+  S := AnafToUtf8(SignaturePath);
+  P := nil;
+  Result := TakeJson(anaf_verify_signature(FHandle, PAnsiChar(X), PAnsiChar(S), @P), P);
+end;
+
+function TAnafClient.UploadJournal(Days: Integer): string;
+var
+  P: PAnsiChar;
+begin
+  P := nil;
+  Result := TakeJson(anaf_upload_journal(FHandle, Days, @P), P);
+end;
+
+function TAnafClient.ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string): string;
+var
+  O: UTF8String;
+  P: PAnsiChar;
+begin
+  O := AnafToUtf8(OptionsJson);
+  P := nil;
+  Result := TakeJson(anaf_etransport_upload(FHandle, @Buffer, TAnafSize(Size), Arg(O), @P), P);
 end;
 
 function TAnafClient.ETransportUploadFile(const XmlPath: string; const OptionsJson: string): string;

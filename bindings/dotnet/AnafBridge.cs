@@ -382,7 +382,24 @@ namespace AnafBridge
             IntPtr p; return Json(AnafNative.anaf_xml_to_pdf(h, xml, new UIntPtr((uint)xml.Length), U(standard), validate ? 1 : 0, AnafNative.Utf8(pdfPath), out p), p);
         }
 
+        /// <summary>Every message between startMs and endMs (Unix ms), all pages; with outPath
+        /// the list goes to that file and the answer is the summary.</summary>
+        public string ListMessagesPaged(long startMs, long endMs, string filtru = null, string outPath = null)
+        {
+            IntPtr p; return Json(AnafNative.anaf_list_messages_paged(h, startMs, endMs, U(filtru), U(outPath), out p), p);
+        }
+        public string VerifySignature(string xmlPath, string signaturePath)
+        {
+            IntPtr p; return Json(AnafNative.anaf_verify_signature(h, AnafNative.Utf8(xmlPath), AnafNative.Utf8(signaturePath), out p), p);
+        }
+        public string UploadJournal(int days) { IntPtr p; return Json(AnafNative.anaf_upload_journal(h, days, out p), p); }
+
         // ---- e-Transport
+        public string ETransportUpload(byte[] xml, string optionsJson = null)
+        {
+            if (xml == null) throw new ArgumentNullException("xml");
+            IntPtr p; return Json(AnafNative.anaf_etransport_upload(h, xml, new UIntPtr((uint)xml.Length), U(optionsJson), out p), p);
+        }
         public string ETransportUploadFile(string xmlPath, string optionsJson = null)
         {
             IntPtr p; return Json(AnafNative.anaf_etransport_upload_file(h, AnafNative.Utf8(xmlPath), U(optionsJson), out p), p);
