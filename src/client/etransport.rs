@@ -8,7 +8,6 @@ use super::efactura::{
 use super::retry::{self, Call, Payload, Retry};
 use super::Session;
 use crate::error::Result;
-use crate::status::*;
 use crate::store::journal::{self, Entry, UploadKey};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -302,6 +301,7 @@ impl ETransport<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::*;
 
     fn reply(body: &str) -> Reply {
         Reply {

@@ -209,17 +209,19 @@ pub fn begin(store: &Store, key: &UploadKey, size: usize, force: bool) -> Result
             .map_err(|e| db_error(&store.path, e))?;
         if !force {
             let last: Option<Entry> = tx
-                .query_row(
-                    &format!(
+                .prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM anaf_upload_journal
                          WHERE cif = ?1 AND environment = ?2 AND service = ?3 AND standard = ?4
                            AND flags = ?5 AND sha256 = ?6 AND state NOT IN ('rejected', 'failed')
                          ORDER BY id DESC LIMIT 1"
-                    ),
-                    params![key.cif, key.environment, key.service, key.standard, key.flags, key.sha256],
-                    row_entry,
-                )
-                .optional()
+                ))
+                .and_then(|mut st| {
+                    st.query_row(
+                        params![key.cif, key.environment, key.service, key.standard, key.flags, key.sha256],
+                        row_entry,
+                    )
+                    .optional()
+                })
                 .map_err(|e| db_error(&store.path, e))?;
             if let Some(e) = last {
                 return Ok(match e.state() {
@@ -228,11 +230,13 @@ pub fn begin(store: &Store, key: &UploadKey, size: usize, force: bool) -> Result
                 });
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO anaf_upload_journal
                  (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sending', ?9)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 key.cif,
                 key.environment,
                 key.service,
@@ -242,8 +246,8 @@ pub fn begin(store: &Store, key: &UploadKey, size: usize, force: bool) -> Result
                 size as i64,
                 now_text(),
                 force as i64
-            ],
-        )
+            ])
+        })
         .map_err(|e| db_error(&store.path, e))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(|e| db_error(&store.path, e))?;
@@ -263,12 +267,19 @@ pub fn finish(
     store.with(|conn| {
         ensure_schema(store, conn)?;
         relaxed(conn, |c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE anaf_upload_journal
                     SET state = ?2, finished_at = ?3, index_incarcare = ?4, uit = ?5, detail = ?6
                   WHERE id = ?1",
-                params![id, state.as_str(), now_text(), index_incarcare, uit, detail],
-            )
+            )?
+            .execute(params![
+                id,
+                state.as_str(),
+                now_text(),
+                index_incarcare,
+                uit,
+                detail
+            ])
         })
         .map_err(|e| db_error(&store.path, e))?;
         Ok(())

@@ -1,0 +1,229 @@
+//! Upload throughput against the local simulator, and the pacer's rate.
+//!
+//! 1. 2000 e-Factura uploads through anaf-bridge (journal, token, pacer, answer parsing)
+//!    compared with a raw keep-alive reqwest loop sending the same requests and reading
+//!    the same answers. Target: anaf-bridge ≤ 1.15 × raw. The pacer is set out of the way
+//!    for this part (its rate is the subject of part 2).
+//! 2. The pacer at its configured rate (1000 per minute, ANAF's maximum) with 4 threads
+//!    uploading at once: the busiest sliding second and ten seconds never hold more than
+//!    the rate allows.
+//!
+//! Run: `cargo bench -p anaf-bridge --bench upload` (ANAF_BENCH_N overrides 2000).
+
+use anaf_bridge::client::efactura::{UploadOptions, UploadOutcome};
+use anaf_bridge::client::Session;
+use anaf_bridge::config::Config;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CIF: &str = "14399840";
+
+fn invoice(n: usize, tag: &str) -> Vec<u8> {
+    let base = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/factura_ubl.xml"
+    ))
+    .unwrap();
+    String::from_utf8(base)
+        .unwrap()
+        .replace(
+            "<cbc:ID>ABR-2026-0001</cbc:ID>",
+            &format!("<cbc:ID>{tag}-{n:06}</cbc:ID>"),
+        )
+        .into_bytes()
+}
+
+fn session(sim: &anaf_sim::Sim, db: &std::path::Path, rate: u32) -> Session {
+    let cfg = serde_json::json!({
+        "database": db, "cif": CIF, "environment": "test",
+        "idp_url": sim.idp_url(), "api_url": sim.api_url(), "public_url": sim.public_url(),
+        "ca_file": sim.ca_pem_path(),
+        "client_id": "sim-client-id", "client_secret": "sim-client-secret",
+        "redirect_uri": "https://localhost:9443/anaf/callback",
+    });
+    let mut config = Config::from_json(&cfg.to_string()).unwrap();
+    config.rate_limit_per_minute = rate;
+    let s = Session::open(config).unwrap();
+    let pair = sim.mint_tokens(CIF, "1A2B3C4D");
+    s.store_token_response(&pair.access_token, &pair.refresh_token, None)
+        .unwrap();
+    s
+}
+
+fn bridge_loop(s: &Session, docs: &[Vec<u8>]) -> Duration {
+    let opts = UploadOptions::default();
+    let t = Instant::now();
+    for d in docs {
+        match s.efactura().upload(d, &opts).unwrap() {
+            UploadOutcome::Uploaded(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    t.elapsed()
+}
+
+fn raw_loop(client: &reqwest::Client, url: &str, token: &str, docs: &[Vec<u8>]) -> Duration {
+    anaf_bridge::client::http::block_on(async {
+        let t = Instant::now();
+        for d in docs {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/plain")
+                .body(d.clone())
+                .send()
+                .await
+                .unwrap();
+            let body = r.bytes().await.unwrap();
+            assert!(
+                body.windows(16).any(|w| w == b"index_incarcare="),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        t.elapsed()
+    })
+}
+
+fn main() {
+    let n: usize = std::env::var("ANAF_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let sim = anaf_sim::Sim::start(anaf_sim::SimConfig {
+        per_minute_limit: u32::MAX,
+        processing_secs: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    // ANAF_BENCH_DIR=/dev/shm puts the database on tmpfs: the same code without the
+    // disk's fsync latency, to tell the two costs apart.
+    let dir = match std::env::var("ANAF_BENCH_DIR") {
+        Ok(d) => tempfile::tempdir_in(d).unwrap(),
+        Err(_) => tempfile::tempdir().unwrap(),
+    };
+
+    // ---- 1. anaf-bridge vs raw keep-alive loop -------------------------------------
+    let s = session(&sim, &dir.path().join("bench.db"), u32::MAX);
+    let ca = std::fs::read(sim.ca_pem_path()).unwrap();
+    let raw = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/test/FCTEL/rest/upload?standard=UBL&cif={CIF}",
+        sim.api_url()
+    );
+    let token = s.access_token().unwrap();
+
+    // Warm-up: connections, the journal table, the runtime.
+    bridge_loop(&s, &(0..50).map(|i| invoice(i, "WB")).collect::<Vec<_>>());
+    raw_loop(
+        &raw,
+        &url,
+        &token,
+        &(0..50).map(|i| invoice(i, "WR")).collect::<Vec<_>>(),
+    );
+
+    // One request of each kind in turn, so that the machine's drift and the simulator's
+    // growing state hit both sides alike.
+    let (mut t_bridge, mut t_raw) = (Duration::ZERO, Duration::ZERO);
+    for i in 0..n {
+        t_raw += raw_loop(&raw, &url, &token, std::slice::from_ref(&invoice(i, "R")));
+        t_bridge += bridge_loop(&s, std::slice::from_ref(&invoice(i, "B")));
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    println!(
+        "uploads: {n} sequential, keep-alive, local simulator over HTTPS; database in {}",
+        dir.path().display()
+    );
+    println!(
+        "raw reqwest loop : {:8.1} ms total, {:7.1} µs/upload",
+        t_raw.as_secs_f64() * 1e3,
+        per(t_raw)
+    );
+    println!("anaf-bridge      : {:8.1} ms total, {:7.1} µs/upload (journal: 1 durable commit before sending, 1 after)", t_bridge.as_secs_f64() * 1e3, per(t_bridge));
+    let ratio = t_bridge.as_secs_f64() / t_raw.as_secs_f64();
+    println!(
+        "ratio            : {ratio:.3} (target ≤ 1.15) {}",
+        if ratio <= 1.15 { "OK" } else { "OVER TARGET" }
+    );
+
+    // ---- 2. the pacer at its configured rate --------------------------------------
+    let rate = 1000u32;
+    anaf_bridge::client::pacer::global().reset();
+    let s = Arc::new(session(&sim, &dir.path().join("pacer.db"), rate));
+    // The arrival times at the simulator (what ANAF counts), sampled every 0.5 ms from
+    // its request counter while 4 threads upload.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sim = Arc::new(sim);
+    let sampler = {
+        let (sim, done) = (sim.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut arrivals = Vec::new();
+            let mut seen = sim.counters().requests;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let now = sim.counters().requests;
+                for _ in seen..now {
+                    arrivals.push(Instant::now());
+                }
+                seen = now;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+            arrivals
+        })
+    };
+    let per_thread = 50;
+    let t0 = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    let d = invoice(i, &format!("P{t}"));
+                    s.efactura().upload(&d, &UploadOptions::default()).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let elapsed = t0.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let st = sampler.join().unwrap();
+    let max_in = |w: Duration| {
+        let mut j = 0;
+        let mut best = 0;
+        for i in 0..st.len() {
+            while j < st.len() && st[j] - st[i] < w {
+                j += 1;
+            }
+            best = best.max(j - i);
+        }
+        best
+    };
+    let calls = st.len();
+    let (one, ten) = (
+        max_in(Duration::from_secs(1)),
+        max_in(Duration::from_secs(10)),
+    );
+    // Slots are 60 s / rate apart: a window of w holds at most ceil(w / interval) starts,
+    // one more for the sampling and the network jitter between slot and arrival.
+    let allowed = |w: f64| (w * rate as f64 / 60.0).ceil() as usize + 1;
+    println!(
+        "pacer: {calls} requests from 4 threads at {rate}/min took {:.2} s ({:.0}/min)",
+        elapsed.as_secs_f64(),
+        calls as f64 / elapsed.as_secs_f64() * 60.0
+    );
+    println!(
+        "pacer: busiest 1 s = {one} (allowed {}), busiest 10 s = {ten} (allowed {})",
+        allowed(1.0),
+        allowed(10.0)
+    );
+    assert!(
+        one <= allowed(1.0) && ten <= allowed(10.0),
+        "the pacer exceeded its rate"
+    );
+    println!("pacer: never above the configured rate: OK");
+}
