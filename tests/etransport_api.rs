@@ -133,7 +133,10 @@ fn rejected_declarations_and_bad_inputs() {
     fx.sim.set_enrolled(common::SERIAL, "8000000000", false);
     let (rc, _, err) = et_upload(&cl, &declaration("T102"), Some(r#"{"cif":"8000000000"}"#));
     assert_eq!(rc, ANAF_ERR_UNAUTHORIZED, "{err}");
-    assert!(err.contains("Nu aveti drept in SPV pentru CIF=8000000000"), "{err}");
+    assert!(
+        err.contains("Nu aveti drept in SPV pentru CIF=8000000000"),
+        "{err}"
+    );
 
     // Before the network.
     let before = fx.sim.counters().requests;
