@@ -15,11 +15,7 @@ use super::{db_error, Store};
 use crate::error::{Error, Result};
 use crate::status::*;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, TimeZone, Utc, Weekday};
-use once_cell::sync::Lazy;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS anaf_upload_journal (
@@ -53,14 +49,15 @@ CREATE TABLE IF NOT EXISTS anaf_call_count (
 );
 ";
 
-static READY: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(|| Mutex::new(HashSet::new()));
-
+/// Creates the tables when they are missing (a new database, or one replaced since).
 fn ensure_schema(store: &Store, conn: &Connection) -> Result<()> {
-    let mut ready = READY.lock().unwrap_or_else(|p| p.into_inner());
-    if !ready.contains(&store.path) {
+    let present = conn
+        .prepare_cached("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('anaf_upload_journal', 'anaf_call_count')")
+        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+        .map_err(|e| db_error(&store.path, e))?;
+    if present < 2 {
         conn.execute_batch(SCHEMA)
             .map_err(|e| db_error(&store.path, e))?;
-        ready.insert(store.path.clone());
     }
     Ok(())
 }
@@ -541,6 +538,26 @@ mod tests {
             begin(&s, &key("dd"), 5, false).unwrap(),
             Begin::AlreadyUploaded(_)
         ));
+    }
+
+    #[test]
+    fn tables_come_back_if_the_database_lost_them() {
+        let (_d, s) = store();
+        assert!(matches!(
+            begin(&s, &key("e1"), 1, false).unwrap(),
+            Begin::Send(_)
+        ));
+        s.with(|c| {
+            c.execute_batch("DROP TABLE anaf_upload_journal; DROP TABLE anaf_call_count;")
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert!(matches!(
+            begin(&s, &key("e1"), 1, false).unwrap(),
+            Begin::Send(_)
+        ));
+        assert_eq!(count_call(&s, "lista", "x", 5).unwrap(), 1);
     }
 
     #[test]
