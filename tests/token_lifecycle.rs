@@ -462,3 +462,19 @@ fn messages_are_in_romanian_by_default() {
     assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED);
     assert!(e.1.contains("stick-ul USB"), "{}", e.1);
 }
+
+#[test]
+fn a_write_transaction_of_the_erp_does_not_block_reading_the_token() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    // The ERP holds a write transaction on the same file (WAL: readers go on).
+    let erp = rusqlite::Connection::open(f.db()).unwrap();
+    erp.execute_batch("BEGIN IMMEDIATE; CREATE TABLE erp_invoices (id INTEGER);")
+        .unwrap();
+    assert_eq!(c.get_token().unwrap(), pair.access_token);
+    assert_eq!(c.token_info().unwrap()["version"], 1);
+    erp.execute_batch("COMMIT;").unwrap();
+}
