@@ -171,6 +171,18 @@ PY
     "$WINE" reg add "$IS" /v ProxyServer /t REG_SZ /d "127.0.0.1:$(cat "$WORK/proxy.port")" /f >/dev/null 2>&1
     wineserver -w
     (cd "$WORK/erp" && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy "$WINE" erp.exe "$cfg") >"$WORK/erp3.log" 2>&1
+    # Hosts in ProxyOverride go direct: nothing more reaches the proxy.
+    "$WINE" reg add "$IS" /v ProxyOverride /t REG_SZ /d "127.0.0.1;<local>" /f >/dev/null 2>&1
+    wineserver -w
+    seen_before=$(wc -l <"$WORK/proxy.log" 2>/dev/null || echo 0)
+    (cd "$WORK/erp" && env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy "$WINE" erp.exe "$cfg") >"$WORK/erp4.log" 2>&1
+    seen_after=$(wc -l <"$WORK/proxy.log" 2>/dev/null || echo 0)
+    if grep -q '"bypass":"127.0.0.1"' "$WORK/erp4.log" && [ "$seen_after" -eq "$seen_before" ] && [ "$seen_before" -gt 0 ]; then
+        ok "hosts in the Windows ProxyOverride list bypass the proxy"
+    else
+        bad "ProxyOverride not honoured (proxy saw $seen_before then $seen_after requests)" "$(grep -o '"id":"proxy"[^}]*}[^}]*}' "$WORK/erp4.log" | head -2)"
+    fi
+    "$WINE" reg delete "$IS" /v ProxyOverride /f >/dev/null 2>&1
     "$WINE" reg add "$IS" /v ProxyEnable /t REG_DWORD /d 0 /f >/dev/null 2>&1
     kill "$PROXY_PID" 2>/dev/null
     python3 - "$WORK/erp3.log" >"$WORK/proxy1" <<'PY'
