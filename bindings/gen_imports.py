@@ -54,6 +54,8 @@ PAS_TYPES = {
     "char**": "PAnafPChar", "AnafClient*": "PAnafClient", "AnafClient**": "PPAnafClient",
     "const uint8_t*": "Pointer", "uint8_t*": "Pointer", "uint8_t**": "PPointer", "void*": "Pointer",
     "int32_t*": "PInteger", "int64_t*": "PInt64", "size_t*": "PAnafSize", "uint32_t*": "PCardinal",
+    "double": "Double", "uint8_t": "Byte", "uint16_t": "Word", "void**": "PPointer",
+    "const char**": "PAnafPChar",
 }
 CS_PARAM = {
     "int32_t": "int", "uint32_t": "uint", "int64_t": "long", "uint64_t": "ulong",
@@ -62,9 +64,11 @@ CS_PARAM = {
     "AnafClient**": "out ClientHandle", "const uint8_t*": "byte[]", "uint8_t*": "IntPtr",
     "uint8_t**": "out IntPtr", "void*": "IntPtr", "int32_t*": "out int", "int64_t*": "out long",
     "size_t*": "out UIntPtr", "uint32_t*": "out uint",
+    "double": "double", "uint8_t": "byte", "uint16_t": "ushort", "void**": "out IntPtr",
+    "const char**": "IntPtr[]",
 }
 CS_RET = {"int32_t": "int", "void": "void", "const char*": "IntPtr", "char*": "IntPtr",
-          "int64_t": "long", "uint32_t": "uint", "bool": "bool"}
+          "int64_t": "long", "uint32_t": "uint", "bool": "bool", "double": "double"}
 PAS_RESERVED = {"type", "out", "string", "file", "begin", "end", "program", "unit", "var",
                 "const", "set", "label", "object", "to", "in", "is", "as", "div", "mod"}
 CS_RESERVED = {"string", "out", "ref", "params", "object", "base", "event", "fixed", "lock",
