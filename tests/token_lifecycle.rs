@@ -478,3 +478,28 @@ fn a_write_transaction_of_the_erp_does_not_block_reading_the_token() {
     assert_eq!(c.token_info().unwrap()["version"], 1);
     erp.execute_batch("COMMIT;").unwrap();
 }
+
+#[test]
+fn short_lived_tokens_do_not_make_every_call_refresh() {
+    // ANAF's older documents give the access token one hour: with the 14-day margin a
+    // refreshed pair is still "near expiry"; it must be used for half its life, not
+    // refreshed on every call.
+    let f = Fixture::new();
+    f.sim.set_lifetimes(
+        Duration::from_secs(3_600),
+        Duration::from_secs(365 * 86_400),
+    );
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let t = c.get_token().unwrap();
+    assert_ne!(
+        t, pair.access_token,
+        "a fresh login inside the margin is refreshed once"
+    );
+    for _ in 0..5 {
+        assert_eq!(c.get_token().unwrap(), t);
+    }
+    assert_eq!(f.sim.counters().token_refresh_grants, 1);
+}

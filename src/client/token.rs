@@ -198,7 +198,7 @@ impl Session {
                 Err(login_required(&row))
             };
         }
-        if row.access_expires_at - now > self.margin() + SKEW {
+        if self.satisfied(&row, Why::Margin, now) {
             return Ok(row.access_token);
         }
         match self.refresh_flow(&p, Why::Margin) {
@@ -455,7 +455,14 @@ impl Session {
     /// Whether `row` already satisfies `why` (so no refresh is needed).
     fn satisfied(&self, row: &TokenRow, why: Why<'_>, now: i64) -> bool {
         match why {
-            Why::Margin => row.access_expires_at - now > self.margin() + SKEW,
+            Why::Margin => {
+                row.access_expires_at - now
+                    > crate::store::tokens::effective_margin(
+                        row.access_expires_at,
+                        row.refreshed_at,
+                        self.margin() + SKEW,
+                    )
+            }
             Why::Rejected(t) => row.access_token != t && Self::access_usable(row, now),
             Why::Forced(seen) => row.version != seen,
         }
