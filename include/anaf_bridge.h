@@ -25,6 +25,10 @@
 // Status checks the wait helper leaves for the ERP's own checks of the day.
 #define STATUS_RESERVE 10
 
+// Downloads [`EFactura::resolve`] spends at most (each counts against the 10 a day of
+// its message).
+#define RESOLVE_MAX_DOWNLOADS 20
+
 // The public services refuse documents over 5 MB ("Marime fisier transmis mai mare de 5 MB").
 #define MAX_PUBLIC ((5 * 1024) * 1024)
 
@@ -437,6 +441,18 @@ int32_t anaf_verify_signature(struct AnafClient *client, const char *xml_path, c
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
 int32_t anaf_upload_journal(struct AnafClient *client, int32_t days, char **out_json);
+
+// Settles an upload left uncertain (`ANAF_ERR_UPLOAD_UNCERTAIN`, journal row `journal_id`
+// from its JSON): looks for the invoice among those sent in the last `zile` days since
+// the attempt, downloading candidates (at most 20, newest first) and comparing the
+// SHA-256 of their XML with the journal's. Found: returns `ANAF_ALREADY_UPLOADED`, the
+// row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
+// not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
+// `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_upload_resolve(struct AnafClient *client, int64_t journal_id, int32_t zile, char **out_json);
 
 // Returns in `*out_url` (free with `anaf_free`) the ANAF authorization URL the login
 // window or the browser opens: response_type=code, client_id, redirect_uri,

@@ -235,3 +235,84 @@ fn a_refused_token_is_refreshed_once_and_the_call_repeated() {
     assert_eq!(uploads(&fx), 1);
     let _ = CIF;
 }
+
+#[test]
+fn an_uncertain_upload_is_settled_from_the_message_list() {
+    use anaf_bridge::store::journal::{self, Begin, State, UploadKey};
+    let fx = Fixture::new();
+    fx.sim.set_processing_secs(0);
+    let cl = client(&fx, json!({}));
+    let session = fx.session(json!({}));
+    let key = |xml: &[u8]| UploadKey {
+        cif: CIF.into(),
+        environment: "test".into(),
+        service: "efactura".into(),
+        standard: "UBL".into(),
+        flags: "".into(),
+        sha256: anaf_bridge::client::efactura::sha256_hex(xml),
+    };
+    // Sent, but the answer was lost: the journal says "unknown" and ANAF has the invoice
+    // (here it reaches ANAF from a client with another database, as the lost one did).
+    let sent = invoice_numbered("R001");
+    let Begin::Send(row) = journal::begin(&session.store, &key(&sent), sent.len(), false).unwrap()
+    else {
+        panic!()
+    };
+    journal::finish(
+        &session.store,
+        row,
+        State::Unknown,
+        None,
+        None,
+        Some("timeout"),
+    )
+    .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = client(
+        &fx,
+        json!({ "database": elsewhere.path().join("other.db") }),
+    );
+    let (rc, v, err) = upload(&other, &sent, None);
+    assert_eq!(rc, ANAF_OK, "{err}");
+    let index = v.unwrap()["index_incarcare"].as_str().unwrap().to_string();
+    // Another invoice of the same period, which must not be taken for it.
+    let (rc, _, _) = upload(&cl, &invoice_numbered("R002"), None);
+    assert_eq!(rc, ANAF_OK);
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let (rc, v, err) =
+        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, row, 2, o) });
+    assert_eq!(rc, ANAF_ALREADY_UPLOADED, "{err}");
+    let v = v.unwrap();
+    assert_eq!(v["found"], true);
+    assert_eq!(v["index_incarcare"], index.as_str());
+    assert_eq!(v["journal"]["state"], "uploaded");
+    // From now on the document is "already uploaded", with ANAF's index.
+    let uploads_before = uploads(&fx);
+    let (rc, v, _) = upload(&cl, &sent, None);
+    assert_eq!(rc, ANAF_ALREADY_UPLOADED);
+    assert_eq!(v.unwrap()["index_incarcare"], index.as_str());
+    assert_eq!(uploads(&fx), uploads_before);
+
+    // An uncertain upload ANAF never got: not found, the row stays, force sends it.
+    let lost = invoice_numbered("R003");
+    let Begin::Send(row) = journal::begin(&session.store, &key(&lost), lost.len(), false).unwrap()
+    else {
+        panic!()
+    };
+    let (rc, v, err) =
+        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, row, 2, o) });
+    assert_eq!(rc, ANAF_OK, "{err}");
+    let v = v.unwrap();
+    assert_eq!(v["found"], false);
+    assert!(v["checked"].as_u64().unwrap() >= 1);
+    assert_eq!(v["journal"]["state"], "sending");
+    let (rc, _, _) = upload(&cl, &lost, None);
+    assert_eq!(rc, ANAF_ERR_UPLOAD_UNCERTAIN);
+    let (rc, _, err) = upload(&cl, &lost, Some(r#"{"force":true}"#));
+    assert_eq!(rc, ANAF_OK, "{err}");
+    // A row that does not exist.
+    let (rc, _, _) =
+        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, 999_999, 2, o) });
+    assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT);
+}

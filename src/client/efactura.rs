@@ -774,17 +774,8 @@ impl<'a> EFactura<'a> {
 
     /// `descarcare`: saves the ZIP at `zip_path`; with `extract`, also the invoice XML and
     /// ANAF's signature beside it, under the names they have in the ZIP.
-    pub fn download(&self, id: &str, zip_path: &Path, extract: bool) -> Result<Downloaded> {
-        let id = check_id(id, "id")?;
-        if let Some(dir) = zip_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(Error::with(
-                    ANAF_ERR_FILE,
-                    format!("Folderul „{}” nu există.", dir.display()),
-                    format!("The folder \"{}\" does not exist.", dir.display()),
-                ));
-            }
-        }
+    /// `descarcare?id=`: the ZIP's bytes (counted against the 10 downloads a day).
+    fn fetch_zip(&self, id: &str) -> Result<Reply> {
         let key = format!("{}/{}", self.s.config.cif, id);
         journal::count_call(
             &self.s.store,
@@ -796,7 +787,7 @@ impl<'a> EFactura<'a> {
             .base()
             .join("descarcare")
             .unwrap_or_else(|_| self.base());
-        url.query_pairs_mut().append_pair("id", &id);
+        url.query_pairs_mut().append_pair("id", id);
         let reply = retry::fetch(self.s, &retry::get(url))?;
         if !reply.body.starts_with(b"PK\x03\x04") {
             let e = match answer::json_error_text(&reply.body) {
@@ -805,6 +796,106 @@ impl<'a> EFactura<'a> {
             };
             return Err(retry::limits(e));
         }
+        Ok(reply)
+    }
+
+    /// Settles an upload the journal holds as uncertain: looks among the invoices sent in
+    /// the last `zile` days, created since the attempt, for one whose XML has the same
+    /// SHA-256 (downloading at most [`RESOLVE_MAX_DOWNLOADS`] candidates, newest first).
+    /// Found: the journal row becomes `uploaded` with that index, so the document is never
+    /// sent again. Not found: the row stays as it is and the caller may upload with `force`.
+    pub fn resolve(&self, journal_id: i64, zile: i64) -> Result<Resolved> {
+        let zile = check_days(zile)?;
+        let entry = journal::get(&self.s.store, journal_id)?.ok_or_else(|| {
+            invalid(
+                format!("Rândul {journal_id} nu există în jurnalul de încărcări."),
+                format!("Row {journal_id} is not in the upload journal."),
+            )
+        })?;
+        if !entry.service.starts_with("efactura") || entry.cif != self.s.config.cif {
+            return Err(invalid(
+                format!("Rândul {journal_id} nu este o factură a acestui CIF."),
+                format!("Row {journal_id} is not an invoice of this CIF."),
+            ));
+        }
+        match entry.state() {
+            State::Unknown | State::Sending => {}
+            _ => {
+                return Ok(Resolved {
+                    found: entry.state() == State::Uploaded,
+                    checked: 0,
+                    entry,
+                })
+            }
+        }
+        let since = chrono::DateTime::parse_from_rfc3339(&entry.started_at)
+            .map(|t| t.with_timezone(&chrono::Utc) - chrono::Duration::minutes(5))
+            .unwrap_or_else(|_| chrono::Utc::now() - chrono::Duration::days(zile as i64));
+        let since = journal::romania_time(since)
+            .format("%Y%m%d%H%M")
+            .to_string();
+        let mut candidates: Vec<Message> = self
+            .list(zile as i64, Some("T"))?
+            .mesaje
+            .into_iter()
+            .filter(|m| m.data_creare.as_str() >= since.as_str() && !m.id.is_empty())
+            .collect();
+        candidates.sort_by(|a, b| b.data_creare.cmp(&a.data_creare));
+        let mut checked = 0;
+        for m in candidates.into_iter().take(RESOLVE_MAX_DOWNLOADS) {
+            let reply = self.fetch_zip(&m.id)?;
+            checked += 1;
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
+                .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+            for i in 0..zip.len() {
+                let mut f = zip
+                    .by_index(i)
+                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                let name = f.name().to_ascii_lowercase();
+                if !name.ends_with(".xml") || name.contains("semnatura") {
+                    continue;
+                }
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut data)
+                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                if sha256_hex(&data) == entry.sha256 {
+                    let index = m.id_solicitare.clone();
+                    journal::finish(
+                        &self.s.store,
+                        journal_id,
+                        State::Uploaded,
+                        Some(&index),
+                        None,
+                        Some("found in the message list"),
+                    )?;
+                    let entry = journal::get(&self.s.store, journal_id)?.unwrap_or(entry);
+                    return Ok(Resolved {
+                        found: true,
+                        checked,
+                        entry,
+                    });
+                }
+            }
+        }
+        Ok(Resolved {
+            found: false,
+            checked,
+            entry,
+        })
+    }
+
+    pub fn download(&self, id: &str, zip_path: &Path, extract: bool) -> Result<Downloaded> {
+        let id = check_id(id, "id")?;
+        if let Some(dir) = zip_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::with(
+                    ANAF_ERR_FILE,
+                    format!("Folderul „{}” nu există.", dir.display()),
+                    format!("The folder \"{}\" does not exist.", dir.display()),
+                ));
+            }
+        }
+        let reply = self.fetch_zip(&id)?;
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
             .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
         write_file(zip_path, &reply.body)?;
@@ -1056,6 +1147,20 @@ pub struct Paged {
 
 // ---------------------------------------------------------------------------------------
 // Download.
+
+/// Downloads [`EFactura::resolve`] spends at most (each counts against the 10 a day of
+/// its message).
+pub const RESOLVE_MAX_DOWNLOADS: usize = 20;
+
+/// What [`EFactura::resolve`] found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The invoice is at ANAF (`entry.index_incarcare` is its index).
+    pub found: bool,
+    /// Messages downloaded to compare.
+    pub checked: usize,
+    pub entry: Entry,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Downloaded {

@@ -653,3 +653,52 @@ pub unsafe extern "C" fn anaf_upload_journal(
         Ok(ANAF_OK)
     })
 }
+
+/// Settles an upload left uncertain (`ANAF_ERR_UPLOAD_UNCERTAIN`, journal row `journal_id`
+/// from its JSON): looks for the invoice among those sent in the last `zile` days since
+/// the attempt, downloading candidates (at most 20, newest first) and comparing the
+/// SHA-256 of their XML with the journal's. Found: returns `ANAF_ALREADY_UPLOADED`, the
+/// row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
+/// not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
+/// `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_upload_resolve(
+    client: *mut AnafClient,
+    journal_id: i64,
+    zile: i32,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let s = session(client)?;
+        let r = s.efactura().resolve(journal_id, zile as i64)?;
+        super::give_json(
+            slot,
+            &json!({
+                "found": r.found,
+                "checked": r.checked,
+                "index_incarcare": r.entry.index_incarcare,
+                "journal": entry_json(&r.entry),
+            }),
+        );
+        if r.found {
+            note(&Error::with(
+                ANAF_ALREADY_UPLOADED,
+                format!(
+                    "Factura este la ANAF: index_incarcare {}.",
+                    r.entry.index_incarcare.as_deref().unwrap_or("")
+                ),
+                format!(
+                    "The invoice is at ANAF: index_incarcare {}.",
+                    r.entry.index_incarcare.as_deref().unwrap_or("")
+                ),
+            ));
+            Ok(ANAF_ALREADY_UPLOADED)
+        } else {
+            Ok(ANAF_OK)
+        }
+    })
+}

@@ -342,6 +342,11 @@ pub fn get(store: &Store, id: i64) -> Result<Option<Entry>> {
 /// ANAF's day: the calendar date in Romania (EET, EEST from the last Sunday of March
 /// 01:00 UTC to the last Sunday of October 01:00 UTC), when ANAF's daily quotas restart.
 pub fn anaf_day(now: DateTime<Utc>) -> NaiveDate {
+    romania_time(now).date()
+}
+
+/// Romanian local time (as a naive date-time), the clock of ANAF's `data_creare`.
+pub fn romania_time(now: DateTime<Utc>) -> chrono::NaiveDateTime {
     let year = now.year();
     let last_sunday = |month: u32| -> DateTime<Utc> {
         let first_next = if month == 12 {
@@ -358,7 +363,7 @@ pub fn anaf_day(now: DateTime<Utc>) -> NaiveDate {
     };
     let summer = now >= last_sunday(3) && now < last_sunday(10);
     let offset = if summer { 3 } else { 2 };
-    (now + ChronoDuration::hours(offset)).date_naive()
+    (now + ChronoDuration::hours(offset)).naive_utc()
 }
 
 /// Counts one call of `kind` on `key` for today and refuses it, without counting, when
