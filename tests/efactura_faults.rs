@@ -148,9 +148,21 @@ fn crash_child() {
     };
     let xml = std::fs::read(std::env::var("ANAF_TEST_XML").unwrap()).unwrap();
     let cl = common::CClient::open(&config).unwrap();
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_millis(700));
-        std::process::exit(3);
+    let db: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let db = std::path::PathBuf::from(db["database"].as_str().unwrap());
+    std::thread::spawn(move || {
+        // Die once the attempt is recorded and the request is on its way (the simulator
+        // holds it for 3 s), whatever the speed of the machine.
+        let store = anaf_bridge::store::Store::open(&db).unwrap();
+        for _ in 0..200 {
+            let rows = anaf_bridge::store::journal::recent(&store, CIF, 1).unwrap_or_default();
+            if rows.iter().any(|r| r.state == "sending") {
+                std::thread::sleep(Duration::from_millis(300));
+                std::process::exit(3);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::process::exit(4);
     });
     let _ = upload(&cl, &xml, None);
     unreachable!("the upload answers after the crash");
