@@ -3,7 +3,8 @@
 //! keep it fresh in a shared database table, and call e-Factura and e-Transport.
 //!
 //! Layers, each depending only on those below it:
-//! `ffi` → `login` / `client` → `store` / `config` (with `status`, `error`, `log` beside them).
+//! `ffi` → `login` / `client` → `store` / `config` (with `status`, `error`, `log`,
+//! `platform` beside them).
 
 pub mod client;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod ffi;
 pub mod log;
 pub mod login;
+pub mod platform;
 pub mod status;
 pub mod store;
 

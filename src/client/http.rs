@@ -9,7 +9,7 @@ use std::future::Future;
 use tokio::runtime::Runtime;
 
 static RUNTIME: Lazy<Runtime> = Lazy::new(|| {
-    crate::ffi::platform::pin_module();
+    crate::platform::pin_module();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("anaf-bridge-io")

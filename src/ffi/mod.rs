@@ -7,7 +7,6 @@ pub mod diag;
 pub mod etransport;
 pub mod link;
 pub mod login;
-pub mod platform;
 pub mod service;
 pub mod token;
 
@@ -226,15 +225,6 @@ pub(crate) fn give(slot: &mut *mut c_char, s: impl Into<Vec<u8>>) {
 /// Hands a JSON value to the host as a string.
 pub(crate) fn give_json(slot: &mut *mut c_char, v: &serde_json::Value) {
     give(slot, v.to_string());
-}
-
-/// The result of functions declared for a later release.
-pub(crate) fn not_implemented(name: &str) -> Result<i32> {
-    Err(Error::with(
-        ANAF_ERR_NOT_IMPLEMENTED,
-        format!("({name})"),
-        format!("({name})"),
-    ))
 }
 
 /// [`entry`] for the integration tests of the panic boundary.

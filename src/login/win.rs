@@ -35,7 +35,6 @@ use windows::Win32::System::LibraryLoader::{
     GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
     GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
 };
-use windows::Win32::System::SystemInformation::{GetNativeSystemInfo, SYSTEM_INFO};
 use windows::Win32::UI::Input::KeyboardAndMouse::EnableWindow;
 use windows::Win32::UI::Shell::{FOLDERID_LocalAppData, SHGetKnownFolderPath, KF_FLAG_DEFAULT};
 use windows::Win32::UI::WindowsAndMessaging::*;
@@ -55,44 +54,8 @@ fn wide(s: &std::path::Path) -> HSTRING {
 }
 
 /// The installed WebView2 runtime's version, through the DLL's own loader.
-fn runtime_version(folder: Option<&std::path::Path>) -> std::result::Result<String, String> {
-    let folder_w = folder.map(wide);
-    let folder_p = folder_w
-        .as_ref()
-        .map(|h| PCWSTR(h.as_ptr()))
-        .unwrap_or(PCWSTR::null());
-    let mut out = PWSTR::null();
-    // SAFETY: the folder string lives across the call; the loader returns a
-    // CoTaskMemAlloc'd string (or NULL) that is freed here.
-    unsafe {
-        let r = GetAvailableCoreWebView2BrowserVersionString(folder_p, &mut out);
-        let text = if out.is_null() {
-            String::new()
-        } else {
-            out.to_string().unwrap_or_default()
-        };
-        if !out.is_null() {
-            CoTaskMemFree(Some(out.0 as *const _));
-        }
-        match r {
-            Ok(()) if !text.is_empty() => Ok(text),
-            Ok(()) => Err("no runtime found".into()),
-            Err(e) => Err(format!("0x{:08X} {}", e.code().0 as u32, e.message())),
-        }
-    }
-}
-
-fn windows_is_64bit() -> bool {
-    let mut info = SYSTEM_INFO::default();
-    // SAFETY: the out pointer is valid.
-    unsafe { GetNativeSystemInfo(&mut info) };
-    // SAFETY: reading the processor architecture member of the union GetNativeSystemInfo filled.
-    let arch = unsafe { info.Anonymous.Anonymous.wProcessorArchitecture.0 };
-    arch == 9 || arch == 12 // AMD64, ARM64
-}
-
 fn webview2_missing(why: &str, folder: Option<&std::path::Path>) -> Error {
-    let bits = if windows_is_64bit() { "X64" } else { "X86" };
+    let bits = if crate::platform::os_is_64bit() { "X64" } else { "X86" };
     let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe");
     let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
     let fixed = folder
@@ -111,7 +74,7 @@ fn webview2_missing(why: &str, folder: Option<&std::path::Path>) -> Error {
 
 /// Checks the WebView2 runtime before any window opens.
 pub fn preflight(req: &Request) -> Result<()> {
-    match runtime_version(req.webview2_folder.as_deref()) {
+    match crate::platform::webview2_version(req.webview2_folder.as_deref()) {
         Ok(v) => {
             ::log::info!(target: "anaf::login", "WebView2 runtime {v}");
             Ok(())
@@ -140,7 +103,7 @@ thread_local! {
 fn ui() -> Result<&'static Ui> {
     let r = UI.get_or_init(|| {
         // The UI thread runs this DLL's code for the rest of the process.
-        crate::ffi::platform::pin_module();
+        crate::platform::pin_module();
         let (ready_tx, ready_rx) = mpsc::channel::<std::result::Result<usize, String>>();
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
