@@ -729,4 +729,47 @@ mod tests {
             "{e:?}"
         );
     }
+
+    #[test]
+    fn read_only_database_never_spends_the_refresh_token() {
+        // A refresh whose result could not be saved would lose the token: the lease is
+        // claimed (a write) before ANAF is called, so a read-only file stops it first.
+        let sim = anaf_sim::Sim::start(anaf_sim::SimConfig::default()).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("t.db");
+        let cfg = crate::config::Config::from_json(
+            &json!({
+                "database": db, "cif": "14399840", "client_id": "sim-client-id",
+                "client_secret": "sim-client-secret",
+                "redirect_uri": "https://localhost:9443/anaf/callback", "environment": "test",
+                "idp_url": sim.idp_url(), "api_url": sim.api_url(), "ca_file": sim.ca_pem_path()
+            })
+            .to_string(),
+        )
+        .unwrap();
+        sim.set_lifetimes(
+            Duration::from_secs(5 * 86_400),
+            Duration::from_secs(365 * 86_400),
+        );
+        let pair = sim.mint_tokens("14399840", "0A");
+        Session::open(cfg.clone())
+            .unwrap()
+            .store_token_response(&pair.access_token, &pair.refresh_token, None)
+            .unwrap();
+        let mut ro = Session::open(cfg).unwrap();
+        ro.store = crate::store::Store::open_flags(
+            &db,
+            Duration::from_millis(200),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        // Within the margin: the current token is still handed out...
+        assert_eq!(ro.access_token().unwrap(), pair.access_token);
+        // ...an explicit refresh says why it cannot refresh...
+        let e = ro.refresh_now().unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_READONLY, "{e:?}");
+        // ...and ANAF never saw the refresh token.
+        let k = sim.counters();
+        assert_eq!((k.token_refresh_grants, k.token_errors), (0, 0), "{k:?}");
+    }
 }
