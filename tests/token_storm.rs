@@ -222,7 +222,7 @@ fn process_killed_before_anaf_answers_leaves_a_usable_token() {
     let old = near_expiry(&f);
     f.sim.inject_on(
         TOKEN_PATH,
-        anaf_sim::Fault::Latency(Duration::from_secs(3)),
+        anaf_sim::Fault::Latency(Duration::from_secs(6)),
         1,
     );
     let mut ch = spawn_refresher(&f);
@@ -236,7 +236,7 @@ fn process_killed_before_anaf_answers_leaves_a_usable_token() {
     let owner = lease_owner(&f).expect("the dead child's lease is still in the row");
     assert!(owner.contains(&format!("/{}/", ch.id())), "{owner}");
     // Wait past the held answer: the simulator drops it with the connection.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(6));
     assert_eq!(f.sim.counters().token_refresh_grants, 0);
 
     // A new process (this one, with a fresh handle) sees the dead holder, takes over at once
@@ -260,7 +260,7 @@ fn process_killed_after_anaf_rotated_but_before_the_commit_loses_nothing() {
     let old = near_expiry(&f);
     f.sim.inject_on(
         TOKEN_PATH,
-        anaf_sim::Fault::Latency(Duration::from_millis(1_500)),
+        anaf_sim::Fault::Latency(Duration::from_millis(3_000)),
         1,
     );
     let mut ch = spawn_refresher(&f);
