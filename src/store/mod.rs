@@ -23,7 +23,11 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Store {
     pub path: PathBuf,
+    /// Reads (and whatever other modules run through [`Store::with`]).
     conn: Mutex<Connection>,
+    /// The token writes: a connection of their own, so that a write waiting for another
+    /// program's lock never holds up the readers of this handle (WAL lets them read on).
+    writer: Mutex<Connection>,
     busy_timeout: Duration,
 }
 
@@ -49,15 +53,18 @@ impl Store {
         busy_timeout: Duration,
         flags: OpenFlags,
     ) -> Result<Store> {
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
-        conn.busy_timeout(busy_timeout)
-            .map_err(|e| db_error(path, e))?;
-        // WAL lets ERP readers see the row while a refresh writes; it may be refused on
-        // network shares or read-only files, where the default journal still works.
-        let _ = conn.pragma_update(None, "journal_mode", "WAL");
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| db_error(path, e))?;
-        let mut conn = conn;
+        let connect = || -> Result<Connection> {
+            let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
+            conn.busy_timeout(busy_timeout)
+                .map_err(|e| db_error(path, e))?;
+            // WAL lets ERP readers see the row while a refresh writes; it may be refused on
+            // network shares or read-only files, where the default journal still works.
+            let _ = conn.pragma_update(None, "journal_mode", "WAL");
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(|e| db_error(path, e))?;
+            Ok(conn)
+        };
+        let mut conn = connect()?;
         schema::migrate(&mut conn).map_err(|e| match e {
             schema::MigrateError::Sql(e) => db_error(path, e),
             schema::MigrateError::Newer(v) => Error::with(
@@ -74,9 +81,11 @@ impl Store {
                 ),
             ),
         })?;
+        let writer = connect()?;
         Ok(Store {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
             busy_timeout,
         })
     }
@@ -102,7 +111,9 @@ impl Store {
         busy: Duration,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        self.with(|c| {
+        let mut c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let c = &mut *c;
+        {
             if busy != self.busy_timeout {
                 c.busy_timeout(busy).map_err(|e| db_error(&self.path, e))?;
             }
@@ -111,7 +122,7 @@ impl Store {
                 let _ = c.busy_timeout(self.busy_timeout);
             }
             r
-        })
+        }
     }
 
     fn write_in<T>(

@@ -693,6 +693,32 @@ mod tests {
     }
 
     #[test]
+    fn a_write_waiting_for_a_lock_does_not_hold_up_readers_of_the_same_handle() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        let s = Store::open_with(&path, Duration::from_millis(1_500)).unwrap();
+        s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                let r = s.claim(&profile(), "me", None, 0, 1000);
+                done.store(true, Ordering::SeqCst);
+                assert_eq!(r.unwrap_err().status, ANAF_ERR_DATABASE_LOCKED);
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(s.load(&profile()).unwrap().unwrap().access_token, "a1");
+            assert!(
+                !done.load(Ordering::SeqCst),
+                "the read did not wait for the writer"
+            );
+        });
+        other.execute_batch("ROLLBACK;").unwrap();
+    }
+
+    #[test]
     fn read_only_database_reads_but_refuses_to_claim() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
