@@ -99,8 +99,8 @@ where
 
 /// One lock per (database file, profile) in this process.
 fn process_lock(path: &std::path::Path, p: &Profile) -> Arc<Mutex<()>> {
-    static LOCKS: Lazy<Mutex<HashMap<(PathBuf, Profile), Arc<Mutex<()>>>>> =
-        Lazy::new(|| Mutex::new(HashMap::new()));
+    type Locks = Mutex<HashMap<(PathBuf, Profile), Arc<Mutex<()>>>>;
+    static LOCKS: Lazy<Locks> = Lazy::new(|| Mutex::new(HashMap::new()));
     let key_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     LOCKS
         .lock()

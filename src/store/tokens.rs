@@ -9,6 +9,7 @@
 //!    crash before ANAF answers leaves the table exactly as before.
 //! 3. [`Store::finish`]: under the write lock, if the row still holds the spent refresh
 //!    token, write the new pair, `previous_refresh_token`, `version + 1`, clear the lease.
+//!
 //! Others that find the lease taken wait for `version` to change (or the lease to lapse).
 
 use super::{db_error, Store};
