@@ -171,6 +171,11 @@ public:
         dll_string s; st(anaf_verify_signature(h_, xml_path.c_str(), signature_path.c_str(), s.out())); return s.str();
     }
     std::string upload_journal(int32_t days) { dll_string s; st(anaf_upload_journal(h_, days, s.out())); return s.str(); }
+    /// Settles an upload left uncertain (ANAF_ERR_UPLOAD_UNCERTAIN): ANAF_ALREADY_UPLOADED
+    /// in last_status() when ANAF has it.
+    std::string upload_resolve(int64_t journal_id, int32_t zile = 3) {
+        dll_string s; st(anaf_upload_resolve(h_, journal_id, zile, s.out())); return s.str();
+    }
 
     // e-Transport
     std::string etransport_upload(const std::string &xml, const std::string &options_json = std::string()) {

@@ -121,6 +121,7 @@ function anaf_validate(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; st
 function anaf_xml_to_pdf(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; standard: PAnsiChar; validate: Integer; pdf_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_xml_to_pdf';
 function anaf_verify_signature(client: PAnafClient; xml_path: PAnsiChar; signature_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_verify_signature';
 function anaf_upload_journal(client: PAnafClient; days: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_journal';
+function anaf_upload_resolve(client: PAnafClient; journal_id: Int64; zile: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_resolve';
 function anaf_authorize_url(client: PAnafClient; state: PAnsiChar; out_url: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_authorize_url';
 function anaf_exchange_code(client: PAnafClient; code_or_redirect_url: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_exchange_code';
 function anaf_import_token(client: PAnafClient; access_token: PAnsiChar; refresh_token: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_import_token';
@@ -197,6 +198,9 @@ type
       const OutPath: string = ''): string;
     function VerifySignature(const XmlPath, SignaturePath: string): string;
     function UploadJournal(Days: Integer): string;
+    { Settles an upload left uncertain (ANAF_ERR_UPLOAD_UNCERTAIN); LastStatus is
+      ANAF_ALREADY_UPLOADED when ANAF has it. }
+    function UploadResolve(JournalId: Int64; Zile: Integer = 3): string;
 
     { e-Transport }
     function ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string = ''): string;
@@ -578,6 +582,14 @@ var
 begin
   P := nil;
   Result := TakeJson(anaf_upload_journal(FHandle, Days, @P), P);
+end;
+
+function TAnafClient.UploadResolve(JournalId: Int64; Zile: Integer): string;
+var
+  P: PAnsiChar;
+begin
+  P := nil;
+  Result := TakeJson(anaf_upload_resolve(FHandle, JournalId, Zile, @P), P);
 end;
 
 function TAnafClient.ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string): string;

@@ -184,6 +184,8 @@ namespace AnafBridge
         public static extern int anaf_verify_signature(ClientHandle client, byte[] xml_path, byte[] signature_path, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_journal", ExactSpelling = true)]
         public static extern int anaf_upload_journal(ClientHandle client, int days, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_resolve", ExactSpelling = true)]
+        public static extern int anaf_upload_resolve(ClientHandle client, long journal_id, int zile, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_authorize_url", ExactSpelling = true)]
         public static extern int anaf_authorize_url(ClientHandle client, byte[] state, out IntPtr out_url);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_exchange_code", ExactSpelling = true)]
@@ -393,6 +395,9 @@ namespace AnafBridge
             IntPtr p; return Json(AnafNative.anaf_verify_signature(h, AnafNative.Utf8(xmlPath), AnafNative.Utf8(signaturePath), out p), p);
         }
         public string UploadJournal(int days) { IntPtr p; return Json(AnafNative.anaf_upload_journal(h, days, out p), p); }
+        /// <summary>Settles an upload left uncertain (ANAF_ERR_UPLOAD_UNCERTAIN); LastStatus is
+        /// ANAF_ALREADY_UPLOADED when ANAF has it.</summary>
+        public string UploadResolve(long journalId, int zile = 3) { IntPtr p; return Json(AnafNative.anaf_upload_resolve(h, journalId, zile, out p), p); }
 
         // ---- e-Transport
         public string ETransportUpload(byte[] xml, string optionsJson = null)

@@ -1127,7 +1127,7 @@ mod token_check {
 mod platform {
     use super::{parse_windows_proxy, SystemProxy, WebView};
     use std::path::{Path, PathBuf};
-    use windows::core::{PCWSTR, PWSTR};
+    use windows::core::PCWSTR;
 
     fn wide(s: &str) -> Vec<u16> {
         s.encode_utf16().chain(std::iter::once(0)).collect()
@@ -1161,13 +1161,7 @@ mod platform {
     }
 
     pub fn os_is_64bit() -> bool {
-        if usize::BITS == 64 {
-            return true;
-        }
-        use windows::Win32::System::Threading::{GetCurrentProcess, IsWow64Process};
-        let mut wow = windows::core::BOOL(0);
-        // SAFETY: the pseudo handle of the current process; the out pointer is valid.
-        unsafe { IsWow64Process(GetCurrentProcess(), &mut wow) }.is_ok() && wow.as_bool()
+        crate::platform::os_is_64bit()
     }
 
     fn windows_dir() -> PathBuf {
@@ -1197,33 +1191,12 @@ mod platform {
     }
 
     pub fn webview_version(folder: Option<&Path>) -> WebView {
-        use webview2_com::Microsoft::Web::WebView2::Win32::GetAvailableCoreWebView2BrowserVersionString;
-        use windows::Win32::System::Com::CoTaskMemFree;
-        let folder_w = folder.map(|f| wide(&f.display().to_string()));
-        let folder_p = folder_w
-            .as_ref()
-            .map(|w| PCWSTR(w.as_ptr()))
-            .unwrap_or(PCWSTR::null());
-        let mut version = PWSTR::null();
-        // SAFETY: folder_p is NULL or a NUL-terminated wide string alive for the call;
-        // version is an out pointer; the string it receives comes from CoTaskMemAlloc.
-        let r = unsafe { GetAvailableCoreWebView2BrowserVersionString(folder_p, &mut version) };
-        if version.is_null() {
-            let detail = match r {
-                Err(e) => format!("{e}"),
-                Ok(()) => "no runtime found".into(),
-            };
-            return WebView::Missing { detail };
-        }
-        // SAFETY: a non-null, NUL-terminated wide string from the loader; freed once here.
-        let text = unsafe {
-            let t = version.to_string().unwrap_or_default();
-            CoTaskMemFree(Some(version.0 as *const _));
-            t
-        };
-        WebView::Found {
-            engine: "Microsoft Edge WebView2 Runtime",
-            version: text,
+        match crate::platform::webview2_version(folder) {
+            Ok(version) => WebView::Found {
+                engine: "Microsoft Edge WebView2 Runtime",
+                version,
+            },
+            Err(detail) => WebView::Missing { detail },
         }
     }
 
