@@ -119,7 +119,8 @@ fn main() {
 
     // The machine is shared (builds run beside): alternate short batches of the call and
     // of the baseline and take the median of the per-batch ratios, which cancels drift.
-    let mut ops: Vec<(&str, Box<dyn FnMut() + '_>)> = vec![
+    type Op<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+    let mut ops: Vec<Op> = vec![
         (
             "anaf_get_token (valid token, C API, incl. anaf_free)",
             Box::new(get_token),

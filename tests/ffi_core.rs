@@ -85,7 +85,8 @@ fn null_and_invalid_utf8_arguments() {
         unsafe { anaf_open(bad.as_ptr() as *const c_char, &mut client) },
         ANAF_ERR_INVALID_UTF8
     );
-    let mut out: *mut c_char = 1 as *mut c_char;
+    // A non-NULL garbage value, as an uninitialised host variable would hold.
+    let mut out: *mut c_char = std::ptr::NonNull::dangling().as_ptr();
     assert_eq!(unsafe { anaf_get_token(ptr::null_mut(), &mut out) }, ANAF_ERR_NULL_POINTER);
     assert!(out.is_null(), "output cleared before any work");
 }

@@ -131,15 +131,15 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Text(ref t) if depth == 0 => {
-                if !t
-                    .iter()
-                    .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF)
-                {
-                    return Err(not_xml(format!(
-                        "text în afara rădăcinii / text outside the root @ {pos}"
-                    )));
-                }
+            Event::Text(ref t)
+                if depth == 0
+                    && !t
+                        .iter()
+                        .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF) =>
+            {
+                return Err(not_xml(format!(
+                    "text în afara rădăcinii / text outside the root @ {pos}"
+                )));
             }
             Event::Eof => break,
             _ => {}
@@ -1291,7 +1291,7 @@ mod tests {
             );
         }
         assert_eq!(
-            check_xml(&vec![b' '; 11], 10).unwrap_err().status,
+            check_xml(&[b' '; 11], 10).unwrap_err().status,
             ANAF_ERR_TOO_LARGE
         );
         assert_eq!(Standard::parse("ubl").unwrap(), Standard::UBL);
