@@ -21,7 +21,11 @@ fn main() {
 
     let target = env::var("TARGET").unwrap();
     if target.ends_with("-windows-gnu") {
-        let arch = if target.starts_with("x86_64") { "x86_64" } else { "i686" };
+        let arch = if target.starts_with("x86_64") {
+            "x86_64"
+        } else {
+            "i686"
+        };
         version_resource(&root, &out, arch);
         webview2_loader(&root, &out, arch);
     }
@@ -47,7 +51,9 @@ fn tool(arch: &str, name: &str) -> String {
 }
 
 fn run(cmd: &mut Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(status.success(), "{cmd:?} failed with {status}");
 }
 
@@ -59,7 +65,11 @@ fn version_resource(root: &Path, out: &Path, arch: &str) {
         .map(|p| p.parse::<u16>().unwrap_or(0).to_string())
         .collect();
     parts.push("0".into());
-    let bitness = if arch == "x86_64" { "win-x64" } else { "win-x86" };
+    let bitness = if arch == "x86_64" {
+        "win-x64"
+    } else {
+        "win-x86"
+    };
     let template = std::fs::read_to_string(root.join("build/version.rc.in")).unwrap();
     let rc = template
         .replace("@VERSION_COMMAS@", &parts.join(","))
@@ -90,7 +100,10 @@ fn webview2_loader(root: &Path, out: &Path, arch: &str) {
     std::fs::create_dir_all(&lib_dir).unwrap();
     let archive = lib_dir.join("libWebView2Loader.dll.a");
     let _ = std::fs::remove_file(&archive);
-    run(Command::new(tool(arch, "ar")).arg("crs").arg(&archive).arg(&obj));
+    run(Command::new(tool(arch, "ar"))
+        .arg("crs")
+        .arg(&archive)
+        .arg(&obj));
     // Cargo passes this package's own search paths before those of its dependencies,
     // so `-lWebView2Loader` resolves to this archive instead of the import library.
     println!("cargo:rustc-link-search=native={}", lib_dir.display());

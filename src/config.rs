@@ -233,8 +233,12 @@ impl Config {
                 _ => {
                     return Err(bad(
                         "redirect_uri",
-                        format!("\"{r}\" nu este o adresă validă; copiați Callback URL exact din SPV."),
-                        format!("\"{r}\" is not a valid URL; copy the Callback URL exactly from SPV."),
+                        format!(
+                            "\"{r}\" nu este o adresă validă; copiați Callback URL exact din SPV."
+                        ),
+                        format!(
+                            "\"{r}\" is not a valid URL; copy the Callback URL exactly from SPV."
+                        ),
                     ))
                 }
             }
@@ -258,7 +262,12 @@ impl Config {
             cert_serial,
             language,
             timeout: Duration::from_secs(f.number("timeout_seconds", 1, 3600, 60)?),
-            connect_timeout: Duration::from_secs(f.number("connect_timeout_seconds", 1, 600, 15)?),
+            connect_timeout: Duration::from_secs(f.number(
+                "connect_timeout_seconds",
+                1,
+                600,
+                15,
+            )?),
             login_timeout: Duration::from_secs(f.number("login_timeout_seconds", 10, 3600, 300)?),
             refresh_margin: Duration::from_secs(
                 f.number("refresh_margin_days", 0, 364, 14)? * 86_400,
@@ -279,7 +288,11 @@ impl Config {
     pub fn oauth(&self) -> Result<(&str, &str, &str)> {
         let need = |v: &Option<String>, key: &str| -> Result<()> {
             if v.is_none() {
-                Err(bad(key, "lipsește; este necesar pentru token.", "is missing; it is needed for the token."))
+                Err(bad(
+                    key,
+                    "lipsește; este necesar pentru token.",
+                    "is missing; it is needed for the token.",
+                ))
             } else {
                 Ok(())
             }
@@ -296,7 +309,10 @@ impl Config {
 
     /// The base URL of an OAuth API service: `{api_url}/{prod|test}/{service}/`.
     pub fn api_base(&self, service_path: &str) -> Url {
-        join(&self.api_url, &format!("{}/{}/", self.environment.as_str(), service_path))
+        join(
+            &self.api_url,
+            &format!("{}/{}/", self.environment.as_str(), service_path),
+        )
     }
 
     /// The base URL of the public e-Factura services (validation, PDF).
@@ -363,7 +379,9 @@ fn cif_control_ok(cif: &str) -> bool {
 pub fn normalize_serial(raw: &str) -> Result<String> {
     let cleaned: String = raw
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-' && *c != '\u{200e}' && *c != '\u{feff}')
+        .filter(|c| {
+            !c.is_whitespace() && *c != ':' && *c != '-' && *c != '\u{200e}' && *c != '\u{feff}'
+        })
         .collect();
     if let Some(c) = cleaned.chars().find(|c| !c.is_ascii_hexdigit()) {
         return Err(bad(
@@ -444,7 +462,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_wrong_types_name_the_field() {
-        let e = Config::from_json(r#"{"database":"d","cif":"14399840","databse":"x"}"#).unwrap_err();
+        let e =
+            Config::from_json(r#"{"database":"d","cif":"14399840","databse":"x"}"#).unwrap_err();
         assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG);
         assert!(e.message(Lang::En).contains("\"databse\""));
         let e = Config::from_json(r#"{"database":"d","cif":"14399840","timeout_seconds":"30"}"#)
@@ -454,9 +473,16 @@ mod tests {
         assert!(e.message(Lang::Ro).contains("\"cif\""));
         let e = Config::from_json(r#"{"cif":"14399840"}"#).unwrap_err();
         assert!(e.message(Lang::En).contains("database"));
-        assert_eq!(Config::from_json("{").unwrap_err().status, ANAF_ERR_INVALID_JSON);
-        assert_eq!(Config::from_json("[]").unwrap_err().status, ANAF_ERR_INVALID_CONFIG);
-        let e = Config::from_json(r#"{"database":"d","cif":"14399840","language":"de"}"#).unwrap_err();
+        assert_eq!(
+            Config::from_json("{").unwrap_err().status,
+            ANAF_ERR_INVALID_JSON
+        );
+        assert_eq!(
+            Config::from_json("[]").unwrap_err().status,
+            ANAF_ERR_INVALID_CONFIG
+        );
+        let e =
+            Config::from_json(r#"{"database":"d","cif":"14399840","language":"de"}"#).unwrap_err();
         assert!(e.message(Lang::En).contains("language"));
     }
 
@@ -469,7 +495,8 @@ mod tests {
 
     #[test]
     fn serial_normalisation_is_noted() {
-        let c = Config::from_json(r#"{"database":"d","cif":"14399840","cert_serial":"ab cd"}"#).unwrap();
+        let c = Config::from_json(r#"{"database":"d","cif":"14399840","cert_serial":"ab cd"}"#)
+            .unwrap();
         assert_eq!(c.cert_serial.as_deref(), Some("ABCD"));
         assert_eq!(c.notes.len(), 1);
     }

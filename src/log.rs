@@ -92,7 +92,13 @@ pub fn redact(line: &str) -> String {
         rest = &tail[end..];
     }
     result.push_str(rest);
-    for key in ["code=", "refresh_token=", "access_token=", "client_secret=", "Bearer "] {
+    for key in [
+        "code=",
+        "refresh_token=",
+        "access_token=",
+        "client_secret=",
+        "Bearer ",
+    ] {
         result = mask_after(&result, key);
     }
     result
@@ -125,7 +131,11 @@ fn write_line(line: &str) {
         sink.written = 0;
     }
     if sink.file.is_none() {
-        sink.file = OpenOptions::new().create(true).append(true).open(&sink.path).ok();
+        sink.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&sink.path)
+            .ok();
     }
     if let Some(f) = sink.file.as_mut() {
         if f.write_all(line.as_bytes()).is_ok() {
@@ -166,6 +176,9 @@ mod tests {
 
     #[test]
     fn rotation_names() {
-        assert_eq!(rotated(Path::new("/a/b.log"), 2), PathBuf::from("/a/b.log.2"));
+        assert_eq!(
+            rotated(Path::new("/a/b.log"), 2),
+            PathBuf::from("/a/b.log.2")
+        );
     }
 }

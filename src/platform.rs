@@ -34,13 +34,20 @@ pub fn webview2_version(browser_folder: Option<&std::path::Path>) -> Result<Stri
     use windows::core::{HSTRING, PCWSTR, PWSTR};
     use windows::Win32::System::Com::CoTaskMemFree;
     let folder = browser_folder.map(|p| HSTRING::from(p.as_os_str()));
-    let folder_ptr = folder.as_ref().map(|h| PCWSTR(h.as_ptr())).unwrap_or(PCWSTR::null());
+    let folder_ptr = folder
+        .as_ref()
+        .map(|h| PCWSTR(h.as_ptr()))
+        .unwrap_or(PCWSTR::null());
     let mut out = PWSTR::null();
     // SAFETY: the folder string lives across the call; the loader hands back a
     // CoTaskMemAlloc'd string (or NULL), freed here.
     unsafe {
         let r = GetAvailableCoreWebView2BrowserVersionString(folder_ptr, &mut out);
-        let text = if out.is_null() { String::new() } else { out.to_string().unwrap_or_default() };
+        let text = if out.is_null() {
+            String::new()
+        } else {
+            out.to_string().unwrap_or_default()
+        };
         if !out.is_null() {
             CoTaskMemFree(Some(out.0 as *const _));
         }

@@ -8,7 +8,9 @@ use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
 fn last_error() -> String {
-    unsafe { CStr::from_ptr(anaf_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(anaf_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn open(json: &str) -> (i32, *mut anaf_bridge::ffi::AnafClient) {
@@ -25,13 +27,23 @@ fn db(dir: &tempfile::TempDir) -> String {
 #[test]
 fn open_and_close_a_client() {
     let dir = tempfile::tempdir().unwrap();
-    let (rc, client) = open(&format!(r#"{{"database":"{}","cif":"14399840"}}"#, db(&dir)));
+    let (rc, client) = open(&format!(
+        r#"{{"database":"{}","cif":"14399840"}}"#,
+        db(&dir)
+    ));
     assert_eq!(rc, ANAF_OK, "{}", last_error());
     assert!(!client.is_null());
     assert_eq!(last_error(), "");
-    assert!(dir.path().join("t.db").exists(), "the database is created at open");
+    assert!(
+        dir.path().join("t.db").exists(),
+        "the database is created at open"
+    );
     assert_eq!(unsafe { anaf_close(client) }, ANAF_OK);
-    assert_eq!(unsafe { anaf_close(client) }, ANAF_ERR_INVALID_ARGUMENT, "double close is refused");
+    assert_eq!(
+        unsafe { anaf_close(client) },
+        ANAF_ERR_INVALID_ARGUMENT,
+        "double close is refused"
+    );
     assert_eq!(unsafe { anaf_close(ptr::null_mut()) }, ANAF_OK);
 }
 
@@ -40,28 +52,87 @@ fn every_config_error_names_its_field() {
     let cases: &[(&str, i32, &str)] = &[
         ("{", ANAF_ERR_INVALID_JSON, "Configura"),
         ("[1]", ANAF_ERR_INVALID_CONFIG, "obiect JSON"),
-        (r#"{"cif":"14399840"}"#, ANAF_ERR_INVALID_CONFIG, "\"database\""),
+        (
+            r#"{"cif":"14399840"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"database\"",
+        ),
         (r#"{"database":"d.db"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif\""),
-        (r#"{"database":"d.db","cif":"RO14399840"}"#, ANAF_ERR_INVALID_CONFIG, "RO"),
-        (r#"{"database":"d.db","cif":"14399841"}"#, ANAF_ERR_INVALID_CONFIG, "cifra de control"),
-        (r#"{"database":"d.db","cif":"1439984O"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif\""),
-        (r#"{"database":"d.db","cif":"14399840","cert_serial":"ăâ"}"#, ANAF_ERR_INVALID_CONFIG, "\"cert_serial\""),
-        (r#"{"database":"d.db","cif":"14399840","environment":"dev"}"#, ANAF_ERR_INVALID_CONFIG, "\"environment\""),
-        (r#"{"database":"d.db","cif":"14399840","language":"fr"}"#, ANAF_ERR_INVALID_CONFIG, "\"language\""),
-        (r#"{"database":"d.db","cif":"14399840","timeout_seconds":0}"#, ANAF_ERR_INVALID_CONFIG, "\"timeout_seconds\""),
-        (r#"{"database":"d.db","cif":"14399840","timeout_seconds":"9"}"#, ANAF_ERR_INVALID_CONFIG, "\"timeout_seconds\""),
-        (r#"{"database":"d.db","cif":"14399840","api_url":"ftp://x"}"#, ANAF_ERR_INVALID_CONFIG, "\"api_url\""),
-        (r#"{"database":"d.db","cif":"14399840","redirect_uri":"not a url"}"#, ANAF_ERR_INVALID_CONFIG, "\"redirect_uri\""),
-        (r#"{"database":"d.db","cif":"14399840","client_id":5}"#, ANAF_ERR_INVALID_CONFIG, "\"client_id\""),
-        (r#"{"database":"d.db","cif":"14399840","cif_":"1"}"#, ANAF_ERR_INVALID_CONFIG, "\"cif_\""),
-        (r#"{"database":"d.db","cif":"14399840","rate_limit_per_minute":5000}"#, ANAF_ERR_INVALID_CONFIG, "\"rate_limit_per_minute\""),
+        (
+            r#"{"database":"d.db","cif":"RO14399840"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "RO",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399841"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "cifra de control",
+        ),
+        (
+            r#"{"database":"d.db","cif":"1439984O"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"cif\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","cert_serial":"ăâ"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"cert_serial\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","environment":"dev"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"environment\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","language":"fr"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"language\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","timeout_seconds":0}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"timeout_seconds\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","timeout_seconds":"9"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"timeout_seconds\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","api_url":"ftp://x"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"api_url\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","redirect_uri":"not a url"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"redirect_uri\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","client_id":5}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"client_id\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","cif_":"1"}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"cif_\"",
+        ),
+        (
+            r#"{"database":"d.db","cif":"14399840","rate_limit_per_minute":5000}"#,
+            ANAF_ERR_INVALID_CONFIG,
+            "\"rate_limit_per_minute\"",
+        ),
     ];
     for (json, status, needle) in cases {
         let (rc, client) = open(json);
         assert_eq!(rc, *status, "{json}: {}", last_error());
         assert!(client.is_null());
         let msg = last_error();
-        assert!(msg.contains(needle), "{json}: message {msg:?} lacks {needle:?}");
+        assert!(
+            msg.contains(needle),
+            "{json}: message {msg:?} lacks {needle:?}"
+        );
     }
 }
 
@@ -69,16 +140,26 @@ fn every_config_error_names_its_field() {
 fn english_messages_on_request() {
     let (rc, _) = open(r#"{"database":"d.db","cif":"RO14399840","language":"en"}"#);
     assert_eq!(rc, ANAF_ERR_INVALID_CONFIG);
-    assert!(last_error().contains("without the prefix"), "{}", last_error());
+    assert!(
+        last_error().contains("without the prefix"),
+        "{}",
+        last_error()
+    );
 }
 
 #[test]
 fn null_and_invalid_utf8_arguments() {
     let mut client = ptr::null_mut();
-    assert_eq!(unsafe { anaf_open(ptr::null(), &mut client) }, ANAF_ERR_NULL_POINTER);
+    assert_eq!(
+        unsafe { anaf_open(ptr::null(), &mut client) },
+        ANAF_ERR_NULL_POINTER
+    );
     assert!(last_error().contains("config_json"));
     let json = CString::new(r#"{"database":"d.db","cif":"14399840"}"#).unwrap();
-    assert_eq!(unsafe { anaf_open(json.as_ptr(), ptr::null_mut()) }, ANAF_ERR_NULL_POINTER);
+    assert_eq!(
+        unsafe { anaf_open(json.as_ptr(), ptr::null_mut()) },
+        ANAF_ERR_NULL_POINTER
+    );
     assert!(last_error().contains("out_client"));
     let bad = b"{\"database\":\"d\xff.db\",\"cif\":\"14399840\"}\0";
     assert_eq!(
@@ -87,7 +168,10 @@ fn null_and_invalid_utf8_arguments() {
     );
     // A non-NULL garbage value, as an uninitialised host variable would hold.
     let mut out: *mut c_char = std::ptr::NonNull::dangling().as_ptr();
-    assert_eq!(unsafe { anaf_get_token(ptr::null_mut(), &mut out) }, ANAF_ERR_NULL_POINTER);
+    assert_eq!(
+        unsafe { anaf_get_token(ptr::null_mut(), &mut out) },
+        ANAF_ERR_NULL_POINTER
+    );
     assert!(out.is_null(), "output cleared before any work");
 }
 
@@ -110,9 +194,16 @@ fn a_file_that_is_not_a_database_is_reported_as_damaged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     std::fs::write(&path, vec![b'x'; 4096]).unwrap();
-    let (rc, _) = open(&format!(r#"{{"database":"{}","cif":"14399840"}}"#, db(&dir)));
+    let (rc, _) = open(&format!(
+        r#"{{"database":"{}","cif":"14399840"}}"#,
+        db(&dir)
+    ));
     assert_eq!(rc, ANAF_ERR_DATABASE_CORRUPT, "{}", last_error());
-    assert_eq!(std::fs::read(&path).unwrap(), vec![b'x'; 4096], "the file is left untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        vec![b'x'; 4096],
+        "the file is left untouched"
+    );
 }
 
 #[test]
@@ -120,10 +211,14 @@ fn names_and_version() {
     let v = unsafe { CStr::from_ptr(anaf_version()) }.to_str().unwrap();
     assert_eq!(v, anaf_bridge::VERSION);
     for &code in ALL {
-        let n = unsafe { CStr::from_ptr(anaf_status_name(code)) }.to_str().unwrap();
+        let n = unsafe { CStr::from_ptr(anaf_status_name(code)) }
+            .to_str()
+            .unwrap();
         assert_eq!(n, name(code));
     }
-    let n = unsafe { CStr::from_ptr(anaf_status_name(424242)) }.to_str().unwrap();
+    let n = unsafe { CStr::from_ptr(anaf_status_name(424242)) }
+        .to_str()
+        .unwrap();
     assert_eq!(n, "ANAF_UNKNOWN");
 }
 

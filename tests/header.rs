@@ -4,8 +4,11 @@
 #[test]
 fn committed_header_matches_cbindgen() {
     let generated = include_str!(concat!(env!("OUT_DIR"), "/anaf_bridge.h"));
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/anaf_bridge.h"))
-        .expect("include/anaf_bridge.h");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/include/anaf_bridge.h"
+    ))
+    .expect("include/anaf_bridge.h");
     assert!(
         generated == committed,
         "include/anaf_bridge.h is stale: run scripts/update-header.sh and commit it"

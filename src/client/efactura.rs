@@ -133,9 +133,9 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Text(ref t)
                 if depth == 0
-                    && !t
-                        .iter()
-                        .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF) =>
+                    && !t.iter().all(|b| {
+                        b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF
+                    }) =>
             {
                 return Err(not_xml(format!(
                     "text în afara rădăcinii / text outside the root @ {pos}"

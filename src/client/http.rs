@@ -63,8 +63,14 @@ fn load_ca(path: &std::path::Path) -> Result<reqwest::Certificate> {
     reqwest::Certificate::from_pem(&pem).map_err(|e| {
         Error::with(
             ANAF_ERR_INVALID_CONFIG,
-            format!("ca_file \"{}\" nu este un certificat PEM: {e}", path.display()),
-            format!("ca_file \"{}\" is not a PEM certificate: {e}", path.display()),
+            format!(
+                "ca_file \"{}\" nu este un certificat PEM: {e}",
+                path.display()
+            ),
+            format!(
+                "ca_file \"{}\" is not a PEM certificate: {e}",
+                path.display()
+            ),
         )
     })
 }

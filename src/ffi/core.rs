@@ -13,7 +13,10 @@ use std::ffi::{c_char, CString};
 /// # Safety
 /// `config_json` is NULL or a NUL-terminated string; `out_client` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn anaf_open(config_json: *const c_char, out_client: *mut *mut AnafClient) -> i32 {
+pub unsafe extern "C" fn anaf_open(
+    config_json: *const c_char,
+    out_client: *mut *mut AnafClient,
+) -> i32 {
     entry(|| {
         let slot = out(out_client, "out_client")?;
         let json = text(config_json, "config_json")?;

@@ -27,7 +27,8 @@ pub struct AnafClient {
     _key: u8,
 }
 
-static CLIENTS: Lazy<Mutex<HashMap<usize, Arc<Session>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+static CLIENTS: Lazy<Mutex<HashMap<usize, Arc<Session>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
 
 /// Language of the last opened client: used for errors raised before a handle is known.
 static DEFAULT_LANG: AtomicU8 = AtomicU8::new(0);
@@ -170,8 +171,14 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     CStr::from_ptr(p).to_str().map_err(|e| {
         Error::with(
             ANAF_ERR_INVALID_UTF8,
-            format!("Parametrul \"{name}\" nu este UTF-8 (octetul {}).", e.valid_up_to()),
-            format!("Argument \"{name}\" is not UTF-8 (at byte {}).", e.valid_up_to()),
+            format!(
+                "Parametrul \"{name}\" nu este UTF-8 (octetul {}).",
+                e.valid_up_to()
+            ),
+            format!(
+                "Argument \"{name}\" is not UTF-8 (at byte {}).",
+                e.valid_up_to()
+            ),
         )
     })
 }

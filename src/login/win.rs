@@ -55,7 +55,11 @@ fn wide(s: &std::path::Path) -> HSTRING {
 
 /// The installed WebView2 runtime's version, through the DLL's own loader.
 fn webview2_missing(why: &str, folder: Option<&std::path::Path>) -> Error {
-    let bits = if crate::platform::os_is_64bit() { "X64" } else { "X86" };
+    let bits = if crate::platform::os_is_64bit() {
+        "X64"
+    } else {
+        "X86"
+    };
     let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe");
     let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
     let fixed = folder
