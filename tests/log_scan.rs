@@ -208,7 +208,10 @@ fn a_full_run_leaves_no_secret_in_the_log() {
         "log lines carry their module:\n{text}"
     );
     assert!(text.contains(CIF), "the log names the company:\n{text}");
-    assert!(text.contains("anaf::diagnose: token ok"), "the diagnose findings are logged:\n{text}");
+    assert!(
+        text.contains("anaf::diagnose: token ok"),
+        "the diagnose findings are logged:\n{text}"
+    );
     let leaks = find_leaks(&text, &secrets);
     assert!(
         leaks.is_empty(),

@@ -156,26 +156,30 @@ else
     echo "SKIP  C++ example under Wine  <<<<<<<<<< NOT TESTED: $DIST/win-x64/anaf_bridge.dll, wine or mingw g++ missing (run scripts/dist.sh)"
 fi
 
-# ---------------------------------------------------------------- docs/bindings.md snippets
-# Each language section of docs/bindings.md holds a whole program of about 10 lines; it is
+# ---------------------------------------------------------------- README.md snippets
+# Each language section of README.md holds a whole program of about 10 lines; it is
 # compiled and run here so the documentation never drifts from the API.
-snippet() { awk -v f="\`\`\`$1" '$0 == f {on = 1; next} on && /^```/ {exit} on {print}' docs/bindings.md; }
+SECTION='## Using it from Delphi, C#, C++ and C'
+snippet() {
+    awk -v s="$SECTION" -v f="\`\`\`$1" '$0 == s {in_s = 1; next} in_s && /^## / {exit}
+        in_s && $0 == f {on = 1; next} on && /^```/ {exit} on {print}' README.md
+}
 mkdir -p "$WORK/docs/units"
 CONFIG_JSON=$(jq -c . "$WORK/c/config.json") # the C example left a token in this database
 docs_case() { # lang, file, build command (run from $WORK/docs), run command
     local lang=$1 file=$2 build=$3 run=$4 lines
     snippet "$lang" >"$WORK/docs/$file"
     lines=$(wc -l <"$WORK/docs/$file")
-    if [ "$lines" -lt 5 ] || [ "$lines" -gt 12 ]; then bad "docs/bindings.md $lang example has $lines lines (want about 10)"; return; fi
+    if [ "$lines" -lt 5 ] || [ "$lines" -gt 12 ]; then bad "README.md $lang example has $lines lines (want about 10)"; return; fi
     if ! (cd "$WORK/docs" && eval "$build") >"$WORK/docs/$lang.build" 2>&1; then
-        bad "docs/bindings.md $lang example does not compile" "$(grep -iE 'error|fatal' "$WORK/docs/$lang.build" | head -10)"
+        bad "README.md $lang example does not compile" "$(grep -iE 'error|fatal' "$WORK/docs/$lang.build" | head -10)"
         return
     fi
     if (cd "$WORK/docs" && LD_LIBRARY_PATH=$LIBDIR timeout 120 $run "$CONFIG_JSON" "$INVOICE") >"$WORK/docs/$lang.out" 2>&1 &&
         grep -q '"index_incarcare"' "$WORK/docs/$lang.out"; then
-        ok "docs/bindings.md $lang example ($lines lines) compiles and uploads to the simulator"
+        ok "README.md $lang example ($lines lines) compiles and uploads to the simulator"
     else
-        bad "docs/bindings.md $lang example run" "$(tail -5 "$WORK/docs/$lang.out")"
+        bad "README.md $lang example run" "$(tail -5 "$WORK/docs/$lang.out")"
     fi
 }
 docs_case c erp.c "gcc -std=c99 -Wall -I$ROOT/include erp.c -L$LIBDIR -lanaf_bridge -o erp_c" ./erp_c
