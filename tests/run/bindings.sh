@@ -13,8 +13,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 DIST=${ANAF_DIST:-$ROOT/dist}
-LIBDIR=$ROOT/target/debug
+LIBDIR=$TARGET_DIR/debug
 WORK=$(mktemp -d /tmp/anaf-bindings.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 pass=0
@@ -142,8 +143,8 @@ run_wine() { # arch-dir, mingw-prefix, label
     cp "$DIST/$1"/*.dll "$d/"
     # Wine 8 lacks ProcessPrng: the test-only bcryptprimitives.dll shim goes beside the host.
     if [ ! -f "$d/bcryptprimitives.dll" ]; then
-        if [ -f "$ROOT/target/wine-shim/$1/bcryptprimitives.dll" ]; then
-            cp "$ROOT/target/wine-shim/$1/bcryptprimitives.dll" "$d/"
+        if [ -f "$TARGET_DIR/wine-shim/$1/bcryptprimitives.dll" ]; then
+            cp "$TARGET_DIR/wine-shim/$1/bcryptprimitives.dll" "$d/"
         else
             "$2-gcc" -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
         fi
@@ -175,7 +176,7 @@ run_fpc_win64() {
     if [ ! -f "$dll" ]; then skip "Delphi/FPC win64 under Wine" "$dll not built (run scripts/dist.sh)"; return; fi
     if [ ! -d "$FPCSRC/rtl/win64" ]; then skip "Delphi/FPC win64 under Wine" "fpc-source-3.2.2 not installed"; return; fi
     if [ -z "$WINE" ]; then skip "Delphi/FPC win64 under Wine" "wine not installed"; return; fi
-    local rtl="$ROOT/target/fpc-win64-rtl" d="$WORK/fpc-win64"
+    local rtl="$TARGET_DIR/fpc-win64-rtl" d="$WORK/fpc-win64"
     if [ ! -f "$rtl/units/sysutils.ppu" ]; then
         rm -rf "$rtl" && mkdir -p "$rtl/units" && cp -r "$FPCSRC/rtl" "$rtl/src"
         local o="-Twin64 -Px86_64 -n -O2 -FE$rtl/units -Fu$rtl/units -Fi../inc -Fi../x86_64 -Fi../win -Fi."
@@ -191,7 +192,7 @@ run_fpc_win64() {
         bindings/delphi/tests/BindingTest.dpr >"$d/build.log" 2>&1; then
         ok "ppcx64 -Twin64 compiles AnafBridge.pas (MSWINDOWS branch) and BindingTest.dpr"
         cp "$DIST/win-x64"/*.dll "$d/"
-        [ -f "$d/bcryptprimitives.dll" ] || cp "$ROOT/target/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
+        [ -f "$d/bcryptprimitives.dll" ] || cp "$TARGET_DIR/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
             x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
         run_host "Delphi/FPC win64 under Wine" timeout 300 "$WINE" "$d/BindingTest.exe" "Z:$d/data"
     else

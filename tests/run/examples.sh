@@ -11,7 +11,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-LIBDIR=$ROOT/target/debug
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+LIBDIR=$TARGET_DIR/debug
 WORK=$(mktemp -d /tmp/anaf-examples.XXXXXX)
 pass=0
 fail=0
@@ -29,7 +30,7 @@ fi
 
 # The simulator lives as long as this script: it exits when fd 3 (its stdin) closes.
 mkfifo "$WORK/sim.in"
-"$ROOT/target/debug/anaf-sim" --port-file "$WORK/sim.json" --processing-secs 1 --exit-on-stdin-eof \
+"$TARGET_DIR/debug/anaf-sim" --port-file "$WORK/sim.json" --processing-secs 1 --exit-on-stdin-eof \
     <"$WORK/sim.in" >"$WORK/sim.log" 2>&1 &
 SIM_PID=$!
 exec 3>"$WORK/sim.in"
@@ -131,7 +132,7 @@ if [ -f "$DIST/win-x64/anaf_bridge.dll" ] && [ -n "$WINE" ] && command -v x86_64
     prepare wine
     d=$WORK/wine
     cp "$DIST/win-x64"/*.dll "$d/"
-    [ -f "$d/bcryptprimitives.dll" ] || cp "$ROOT/target/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
+    [ -f "$d/bcryptprimitives.dll" ] || cp "$TARGET_DIR/wine-shim/win-x64/bcryptprimitives.dll" "$d/" 2>/dev/null ||
         x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$d/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32
     # The same configuration with the paths as Windows sees them (Z: is the Unix root).
     jq '.database = "Z:" + .database | .log_file = "Z:" + .log_file | .ca_file = "Z:" + .ca_file' "$d/config.json" >"$d/config.win.json"

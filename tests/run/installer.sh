@@ -14,6 +14,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 DIST=$(cd "${ANAF_DIST:-dist}" 2>/dev/null && pwd || echo "${ANAF_DIST:-dist}")
 WORK=$(mktemp -d /tmp/anaf-installer.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -48,7 +49,7 @@ grep -aq "Nullsoft" "$WORK/anaf-bridge-setup.exe" && ok "it is an NSIS installer
 
 WINE=$(command -v wine || command -v wine64 || true)
 if [ -z "$WINE" ]; then bad "wine not installed"; finish; fi
-export WINEPREFIX=${ANAF_INSTALLER_WINEPREFIX:-$ROOT/target/wine-prefix-installer} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+export WINEPREFIX=${ANAF_INSTALLER_WINEPREFIX:-$TARGET_DIR/wine-prefix-installer} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 mkdir -p "$WINEPREFIX"
 "$WINE" wineboot -i >/dev/null 2>&1
 wineserver -w
@@ -114,7 +115,7 @@ cmp -s "$SYS64/anaf_bridge.dll" "$DIST/win-x64/anaf_bridge.dll" && [ ! -e "$SYS6
 
 # ---------------------------------------------------------------- an ERP-like host finds it
 shim=""
-for s in "$ROOT/target/wine-shim/win-x64/bcryptprimitives.dll" "$DIST/win-x64/bcryptprimitives.dll"; do [ -f "$s" ] && shim=$s && break; done
+for s in "$TARGET_DIR/wine-shim/win-x64/bcryptprimitives.dll" "$DIST/win-x64/bcryptprimitives.dll"; do [ -f "$s" ] && shim=$s && break; done
 if [ -z "$shim" ] && [ -f tests/wine/bcryptprimitives.c ]; then
     x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$WORK/bcryptprimitives.dll" tests/wine/bcryptprimitives.c -ladvapi32 && shim=$WORK/bcryptprimitives.dll
 fi
