@@ -139,7 +139,11 @@ fn windows_shell_under_wine() {
         d,
     );
 
-    let prefix = root().join("target/wine-prefix");
+    // The prefix the suites share (tests/run/login_wine.sh exports it, prepared).
+    let prefix = std::env::var_os("WINEPREFIX")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wine-prefix"));
+    std::fs::create_dir_all(&prefix).expect("wine prefix folder");
     let folder = format!("Z:{}", d.join("runtime/120.0.0.1").display()).replace('/', "\\\\");
     let out = Command::new("timeout")
         .arg("120")

@@ -8,4 +8,6 @@ cd "$(dirname "$0")/../.."
 if [ ! -f dist/win-x64/anaf_bridge.dll ]; then
   echo "FAIL dist/win-x64/anaf_bridge.dll missing (run scripts/dist.sh)"; echo "0 passed, 1 failed"; exit 1
 fi
+source scripts/lib/wine.sh
+wine_prepare
 ANAF_WIN64_DLL="$PWD/dist/win-x64/anaf_bridge.dll" cargo test -p anaf-bridge --test login_wine -- --ignored
