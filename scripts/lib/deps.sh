@@ -2,7 +2,7 @@
 # scripts/install-deps.sh first, so the two README commands work on a fresh Debian.
 need_deps() {
   local t
-  for t in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc xvfb-run wine pkg-config; do
+  for t in x86_64-w64-mingw32-gcc i686-w64-mingw32-gcc xvfb-run wine pkg-config jq curl makensis fpc mcs mono; do
     command -v "$t" >/dev/null 2>&1 || return 0
   done
   pkg-config --exists webkit2gtk-4.1 || return 0
