@@ -1,13 +1,13 @@
 //! e-Transport calls of the C API: upload of a v2 declaration (index + UIT, through the
 //! upload journal), status, list.
 
-use super::service::{flag, journal_outcome, options, string_opt};
+use super::service::{flag, journal_outcome, options, string_opt, uploaded};
 use super::{bytes, entry, note, opt_text, out, session, text, AnafClient};
 use crate::client::efactura::read_file;
 use crate::client::etransport::TransportOutcome;
 use crate::error::{Error, Result};
 use crate::status::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -22,12 +22,7 @@ fn do_upload(
     let force = flag(&m, "force")?;
     let cif = string_opt(&m, "cif")?;
     match s.etransport().upload(xml, cif, force)? {
-        TransportOutcome::Uploaded(u) => {
-            let mut v = serde_json::to_value(&u).unwrap_or(Value::Null);
-            v["result"] = json!("uploaded");
-            super::give_json(slot, &v);
-            Ok(ANAF_OK)
-        }
+        TransportOutcome::Uploaded(u) => uploaded(slot, &u),
         TransportOutcome::AlreadyUploaded(e) => journal_outcome(slot, &e, true),
         TransportOutcome::Uncertain(e) => journal_outcome(slot, &e, false),
     }

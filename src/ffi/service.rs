@@ -114,6 +114,14 @@ pub(crate) fn entry_json(e: &Entry) -> Value {
 /// Gives the host the answer of an upload that did not fail, and its status:
 /// `ANAF_OK`, `ANAF_ALREADY_UPLOADED` (with a message naming the index) or
 /// `ANAF_ERR_UPLOAD_UNCERTAIN` (with the JSON still filled in).
+/// The answer of an upload that went out: ANAF's answer with `"result":"uploaded"`.
+pub(crate) fn uploaded(slot: &mut *mut c_char, answer: &impl serde::Serialize) -> Result<i32> {
+    let mut v = serde_json::to_value(answer).unwrap_or(Value::Null);
+    v["result"] = json!("uploaded");
+    super::give_json(slot, &v);
+    Ok(ANAF_OK)
+}
+
 pub(crate) fn journal_outcome(slot: &mut *mut c_char, prev: &Entry, already: bool) -> Result<i32> {
     let mut v = json!({
         "result": if already { "already_uploaded" } else { "uncertain" },
@@ -170,12 +178,7 @@ fn do_upload(
     let s = session(client)?;
     let opts = upload_options(options_json)?;
     match s.efactura().upload(xml, &opts)? {
-        UploadOutcome::Uploaded(u) => {
-            let mut v = serde_json::to_value(&u).unwrap_or(Value::Null);
-            v["result"] = json!("uploaded");
-            super::give_json(slot, &v);
-            Ok(ANAF_OK)
-        }
+        UploadOutcome::Uploaded(u) => uploaded(slot, &u),
         UploadOutcome::AlreadyUploaded(e) => journal_outcome(slot, &e, true),
         UploadOutcome::Uncertain(e) => journal_outcome(slot, &e, false),
     }
