@@ -103,15 +103,15 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(not_xml("document gol / empty document".into()));
     }
+    // A slice reader borrows the events from `data`: no copy into a buffer.
     let mut reader = quick_xml::Reader::from_reader(data);
     reader.config_mut().check_end_names = true;
-    let mut buf = Vec::new();
     let mut depth: usize = 0;
     let mut roots = 0;
     loop {
         let pos = reader.buffer_position();
         let ev = reader
-            .read_event_into(&mut buf)
+            .read_event()
             .map_err(|e| not_xml(format!("{e} @ {pos}")))?;
         match ev {
             Event::Start(_) | Event::Empty(_) if depth == 0 && roots > 0 => {
@@ -144,7 +144,6 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
             Event::Eof => break,
             _ => {}
         }
-        buf.clear();
     }
     if roots == 0 {
         return Err(not_xml("niciun element / no element".into()));
