@@ -61,6 +61,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// A fixed-version WebView2 runtime folder (Windows).
     pub webview2_folder: Option<PathBuf>,
+    /// Whether the upload journal's `sending` row waits for the disk before the upload
+    /// leaves (`journal_sync` "full", the default) or only for the operating system
+    /// ("normal": survives a crash of the ERP, not a power cut).
+    pub journal_sync_full: bool,
     /// What was normalised on the way in, for the log.
     pub notes: Vec<String>,
 }
@@ -94,6 +98,7 @@ pub const KEYS: &[&str] = &[
     "relay_url",
     "rate_limit_per_minute",
     "webview2_folder",
+    "journal_sync",
 ];
 
 fn bad(field: &str, ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
@@ -213,6 +218,17 @@ impl Config {
                 ))
             }
         };
+        let journal_sync_full = match f.string("journal_sync")?.as_deref() {
+            None | Some("full") => true,
+            Some("normal") => false,
+            Some(other) => {
+                return Err(bad(
+                    "journal_sync",
+                    format!("\"{other}\" nu este permis; folosiți \"full\" sau \"normal\"."),
+                    format!("\"{other}\" is not allowed; use \"full\" or \"normal\"."),
+                ))
+            }
+        };
         let cif = normalize_cif(&f.required("cif")?)?;
         let cert_serial = match f.string("cert_serial")? {
             None => None,
@@ -280,6 +296,7 @@ impl Config {
             relay_url,
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
             webview2_folder: path("webview2_folder")?,
+            journal_sync_full,
             notes,
         })
     }
@@ -484,6 +501,19 @@ mod tests {
         let e =
             Config::from_json(r#"{"database":"d","cif":"14399840","language":"de"}"#).unwrap_err();
         assert!(e.message(Lang::En).contains("language"));
+    }
+
+    #[test]
+    fn journal_sync_is_full_unless_asked_otherwise() {
+        assert!(Config::from_json(&minimal()).unwrap().journal_sync_full);
+        let c = Config::from_json(r#"{"database":"d","cif":"14399840","journal_sync":"normal"}"#)
+            .unwrap();
+        assert!(!c.journal_sync_full);
+        let e = Config::from_json(r#"{"database":"d","cif":"14399840","journal_sync":"off"}"#)
+            .unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG);
+        assert!(e.message(Lang::En).contains("\"journal_sync\""));
+        assert!(e.message(Lang::Ro).contains("\"full\" sau \"normal\""));
     }
 
     #[test]

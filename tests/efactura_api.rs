@@ -140,6 +140,26 @@ fn the_same_invoice_is_not_uploaded_twice_unless_forced() {
 }
 
 #[test]
+fn journal_sync_normal_still_blocks_a_second_upload() {
+    // The relaxed journal skips only the disk flush: the row is committed before the
+    // request leaves all the same, so a second upload is refused, here and elsewhere.
+    let fx = Fixture::new();
+    let cl = client(&fx, json!({ "journal_sync": "normal" }));
+    let xml = invoice_numbered("2101");
+    let (rc, v, err) = upload(&cl, &xml, None);
+    assert_eq!(rc, ANAF_OK, "{err}");
+    let first = index_of(&v);
+    let (rc, v, _) = upload(&cl, &xml, None);
+    assert_eq!(rc, ANAF_ALREADY_UPLOADED);
+    assert_eq!(index_of(&v), first);
+    let other = client(&fx, json!({}));
+    let (rc, v, _) = upload(&other, &xml, None);
+    assert_eq!(rc, ANAF_ALREADY_UPLOADED);
+    assert_eq!(index_of(&v), first);
+    assert_eq!(uploads(&fx), 1);
+}
+
+#[test]
 fn upload_from_file_b2c_and_flags() {
     let fx = Fixture::new();
     let cl = client(&fx, json!({}));

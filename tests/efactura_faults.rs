@@ -266,7 +266,8 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
     // Sent, but the answer was lost: the journal says "unknown" and ANAF has the invoice
     // (here it reaches ANAF from a client with another database, as the lost one did).
     let sent = invoice_numbered("R001");
-    let Begin::Send(row) = journal::begin(&session.store, &key(&sent), sent.len(), false).unwrap()
+    let Begin::Send(row) =
+        journal::begin(&session.store, &key(&sent), sent.len(), false, true).unwrap()
     else {
         panic!()
     };
@@ -308,7 +309,8 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
 
     // An uncertain upload ANAF never got: not found, the row stays, force sends it.
     let lost = invoice_numbered("R003");
-    let Begin::Send(row) = journal::begin(&session.store, &key(&lost), lost.len(), false).unwrap()
+    let Begin::Send(row) =
+        journal::begin(&session.store, &key(&lost), lost.len(), false, true).unwrap()
     else {
         panic!()
     };

@@ -436,7 +436,7 @@ pub(crate) fn journaled<T>(
     call: &Call,
     parse: impl FnOnce(&Reply) -> Result<(T, String, Option<String>)>,
 ) -> Result<Journaled<T>> {
-    let id = match journal::begin(&s.store, key, size, force)? {
+    let id = match journal::begin(&s.store, key, size, force, s.config.journal_sync_full)? {
         Begin::Send(id) => id,
         Begin::AlreadyUploaded(e) => return Ok(Journaled::Already(e)),
         Begin::Uncertain(e) => return Ok(Journaled::Uncertain(e)),

@@ -46,25 +46,6 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pause between polls in [`wait`].
 const WAIT_STEP: Duration = Duration::from_millis(1000);
 
-const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS anaf_link (
-    cif TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    environment TEXT NOT NULL,
-    link_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    relay_url TEXT NOT NULL,
-    retrieval_secret TEXT NOT NULL,
-    private_key TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    claimed_until INTEGER,
-    sealed_answer TEXT,
-    last_reason TEXT,
-    last_detail TEXT,
-    last_attempt INTEGER,
-    PRIMARY KEY (cif, client_id, environment)
-)";
-
 /// A pending link as kept in `anaf_link`.
 #[derive(Clone)]
 struct Row {
@@ -124,16 +105,8 @@ fn db(session: &Session, e: rusqlite::Error) -> Error {
     db_error(&session.store.path, e)
 }
 
-fn ensure_table(session: &Session) -> Result<()> {
-    session.store.with(|c| {
-        c.execute_batch(TABLE_SQL)
-            .map_err(|e| db_error(&session.store.path, e))
-    })
-}
-
 fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
-    ensure_table(session)?;
-    session.store.with(|c| {
+    session.store.with_own_tables(|c| {
         c.query_row(
             "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
                     sealed_answer, last_reason, last_detail, last_attempt
@@ -160,7 +133,7 @@ fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
 }
 
 fn delete_row(session: &Session, p: &Profile, link_id: &str) -> Result<()> {
-    session.store.with(|c| {
+    session.store.with_own_tables(|c| {
         c.execute(
             "DELETE FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4",
             params![p.cif, p.client_id, p.environment, link_id],
@@ -177,7 +150,7 @@ fn update(
     sql_set: &str,
     values: &[&dyn rusqlite::ToSql],
 ) -> Result<usize> {
-    session.store.with(|c| {
+    session.store.with_own_tables(|c| {
         let sql = format!(
             "UPDATE anaf_link SET {sql_set} WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4"
         );
@@ -239,7 +212,6 @@ pub fn begin(session: &Session) -> Result<Link> {
         )
     })?;
     let client_secret = Zeroizing::new(client_secret);
-    ensure_table(session)?;
     if let Some(old) = load(session, &p)? {
         cancel_at_relay(session, &old);
         delete_row(session, &p, &old.link_id)?;
@@ -335,7 +307,7 @@ pub fn begin(session: &Session) -> Result<Link> {
         ));
     }
     let private_key = Zeroizing::new(URL_SAFE_NO_PAD.encode(key.to_bytes()));
-    session.store.with(|c| {
+    session.store.with_own_tables(|c| {
         c.execute(
             "INSERT OR REPLACE INTO anaf_link
                (cif, client_id, environment, link_id, url, relay_url, retrieval_secret, private_key,
@@ -547,7 +519,7 @@ pub fn poll(session: &Session) -> Result<Poll> {
         return Err(expired_error(row.expires_at));
     }
     // One poller at a time per link, across threads and processes.
-    let claimed = session.store.with(|c| {
+    let claimed = session.store.with_own_tables(|c| {
         c.execute(
             "UPDATE anaf_link SET claimed_until = ?5
              WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4

@@ -11,76 +11,26 @@
 //! Counters: calls per ANAF day (Europe/Bucharest) and key, so the per-message and per-CIF
 //! daily quotas of ANAF are respected by every process that shares the database.
 
-use super::{db_error, Store};
+use super::{db_error, immediate, set_synchronous, Store};
 use crate::error::{Error, Result};
 use crate::status::*;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, TimeZone, Utc, Weekday};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS anaf_upload_journal (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    cif             TEXT NOT NULL,
-    environment     TEXT NOT NULL,
-    service         TEXT NOT NULL,
-    standard        TEXT NOT NULL,
-    flags           TEXT NOT NULL,
-    sha256          TEXT NOT NULL,
-    size            INTEGER NOT NULL,
-    started_at      TEXT NOT NULL,
-    finished_at     TEXT,
-    state           TEXT NOT NULL,
-    index_incarcare TEXT,
-    uit             TEXT,
-    last_status     TEXT,
-    detail          TEXT,
-    forced          INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS anaf_upload_journal_key
-    ON anaf_upload_journal (cif, environment, service, sha256);
-CREATE INDEX IF NOT EXISTS anaf_upload_journal_index
-    ON anaf_upload_journal (index_incarcare);
-CREATE TABLE IF NOT EXISTS anaf_call_count (
-    day   TEXT NOT NULL,
-    kind  TEXT NOT NULL,
-    key   TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (day, kind, key)
-);
-";
-
-/// Creates the tables when they are missing (a new database, or one replaced since).
-fn ensure_schema(store: &Store, conn: &Connection) -> Result<()> {
-    let present = conn
-        .prepare_cached("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('anaf_upload_journal', 'anaf_call_count')")
-        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
-        .map_err(|e| db_error(&store.path, e))?;
-    if present < 2 {
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| db_error(&store.path, e))?;
-    }
-    Ok(())
-}
-
-/// Runs `f` with `synchronous=NORMAL` on this connection, then restores the setting.
-/// For writes whose loss in a power cut is harmless: the end of an attempt (lost, the row
-/// stays `sending`, which reads as "uncertain" — the cautious side), the last status, the
-/// call counters. The `sending` row itself is written with the store's own setting, so it
-/// is on disk before the request leaves.
-fn relaxed<T>(
+/// Runs `f` with `synchronous=NORMAL` on this connection, then restores FULL (the store's
+/// setting). For writes whose loss in a power cut is harmless: the end of an attempt (lost,
+/// the row stays `sending`, which reads as "uncertain" — the cautious side), the last
+/// status, the call counters. They still survive a crash of the ERP: the data is with the
+/// operating system, only not yet on the disk.
+fn relaxed<T, E: From<rusqlite::Error>>(
     conn: &Connection,
-    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    let before: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
-    if before > 1 {
-        conn.pragma_update(None, "synchronous", 1)?;
-    }
+    f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    set_synchronous(conn, false)?;
     let r = f(conn);
-    if before > 1 {
-        let restored = conn.pragma_update(None, "synchronous", before);
-        if r.is_ok() {
-            restored?;
-        }
+    let restored = set_synchronous(conn, true);
+    if r.is_ok() {
+        restored?;
     }
     r
 }
@@ -197,59 +147,71 @@ fn now_text() -> String {
 
 /// Looks for an earlier upload of the same document and, unless one blocks it, records
 /// this attempt as `sending` — all in one write transaction, so two threads or processes
-/// uploading the same file at once cannot both send it.
-pub fn begin(store: &Store, key: &UploadKey, size: usize, force: bool) -> Result<Begin> {
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_error(&store.path, e))?;
-        if !force {
-            let last: Option<Entry> = tx
-                .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM anaf_upload_journal
-                         WHERE cif = ?1 AND environment = ?2 AND service = ?3 AND standard = ?4
-                           AND flags = ?5 AND sha256 = ?6 AND state NOT IN ('rejected', 'failed')
-                         ORDER BY id DESC LIMIT 1"
-                ))
-                .and_then(|mut st| {
-                    st.query_row(
-                        params![key.cif, key.environment, key.service, key.standard, key.flags, key.sha256],
-                        row_entry,
-                    )
-                    .optional()
-                })
-                .map_err(|e| db_error(&store.path, e))?;
-            if let Some(e) = last {
-                return Ok(match e.state() {
-                    State::Uploaded => Begin::AlreadyUploaded(e),
-                    _ => Begin::Uncertain(e),
-                });
-            }
+/// uploading the same file at once cannot both send it. `durable` (config `journal_sync`
+/// "full") waits for the disk before returning, so the row outlives a power cut too.
+pub fn begin(
+    store: &Store,
+    key: &UploadKey,
+    size: usize,
+    force: bool,
+    durable: bool,
+) -> Result<Begin> {
+    store.with_own_tables(|conn| {
+        let run = |c: &Connection| immediate(c, |c| begin_in(c, key, size, force));
+        if durable {
+            run(conn)
+        } else {
+            relaxed(conn, run)
         }
-        tx.prepare_cached(
-            "INSERT INTO anaf_upload_journal
-                 (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sending', ?9)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                key.cif,
-                key.environment,
-                key.service,
-                key.standard,
-                key.flags,
-                key.sha256,
-                size as i64,
-                now_text(),
-                force as i64
-            ])
-        })
-        .map_err(|e| db_error(&store.path, e))?;
-        let id = tx.last_insert_rowid();
-        tx.commit().map_err(|e| db_error(&store.path, e))?;
-        Ok(Begin::Send(id))
+        .map_err(|e| db_error(&store.path, e))
     })
+}
+
+fn begin_in(c: &Connection, key: &UploadKey, size: usize, force: bool) -> rusqlite::Result<Begin> {
+    if !force {
+        let last: Option<Entry> = c
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM anaf_upload_journal
+                 WHERE cif = ?1 AND environment = ?2 AND service = ?3 AND standard = ?4
+                   AND flags = ?5 AND sha256 = ?6 AND state NOT IN ('rejected', 'failed')
+                 ORDER BY id DESC LIMIT 1"
+            ))?
+            .query_row(
+                params![
+                    key.cif,
+                    key.environment,
+                    key.service,
+                    key.standard,
+                    key.flags,
+                    key.sha256
+                ],
+                row_entry,
+            )
+            .optional()?;
+        if let Some(e) = last {
+            return Ok(match e.state() {
+                State::Uploaded => Begin::AlreadyUploaded(e),
+                _ => Begin::Uncertain(e),
+            });
+        }
+    }
+    c.prepare_cached(
+        "INSERT INTO anaf_upload_journal
+             (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sending', ?9)",
+    )?
+    .execute(params![
+        key.cif,
+        key.environment,
+        key.service,
+        key.standard,
+        key.flags,
+        key.sha256,
+        size as i64,
+        now_text(),
+        force as i64
+    ])?;
+    Ok(Begin::Send(c.last_insert_rowid()))
 }
 
 /// Records the end of an attempt started with [`begin`].
@@ -261,8 +223,7 @@ pub fn finish(
     uit: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
+    store.with_own_tables(|conn| {
         relaxed(conn, |c| {
             c.prepare_cached(
                 "UPDATE anaf_upload_journal
@@ -291,14 +252,13 @@ pub fn set_last_status(
     index: &str,
     stare: &str,
 ) -> Result<()> {
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
+    store.with_own_tables(|conn| {
         relaxed(conn, |c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE anaf_upload_journal SET last_status = ?4
                   WHERE cif = ?1 AND service LIKE ?2 || '%' AND index_incarcare = ?3",
-                params![cif, service_prefix, index, stare],
-            )
+            )?
+            .execute(params![cif, service_prefix, index, stare])
         })
         .map_err(|e| db_error(&store.path, e))?;
         Ok(())
@@ -309,8 +269,7 @@ pub fn set_last_status(
 pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
     let since = (Utc::now() - ChronoDuration::days(days as i64))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
+    store.with_own_tables(|conn| {
         let mut st = conn
             .prepare(&format!(
                 "SELECT {COLUMNS} FROM anaf_upload_journal WHERE cif = ?1 AND started_at >= ?2 ORDER BY id DESC"
@@ -327,8 +286,7 @@ pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
 
 /// One row by id.
 pub fn get(store: &Store, id: i64) -> Result<Option<Entry>> {
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
+    store.with_own_tables(|conn| {
         conn.query_row(
             &format!("SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = ?1"),
             params![id],
@@ -373,68 +331,60 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
     let today = anaf_day(Utc::now());
     let day = today.to_string();
     let old = (today - ChronoDuration::days(2)).to_string();
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
-        let before: i64 = conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
-            .map_err(|e| db_error(&store.path, e))?;
+    let used = store.with_own_tables(|conn| {
         // A counter lost in a power cut is harmless: written without waiting for the disk.
-        let _ = conn.pragma_update(None, "synchronous", 1);
-        let r = count_in(store, conn, &day, &old, kind, key, limit);
-        let _ = conn.pragma_update(None, "synchronous", before);
-        r
-    })
+        relaxed(conn, |c| {
+            immediate(c, |c| count_in(c, &day, &old, kind, key, limit))
+        })
+        .map_err(|e| db_error(&store.path, e))
+    })?;
+    if used >= limit {
+        return Err(Error::with(
+            ANAF_ERR_QUOTA_EXCEEDED,
+            format!(
+                "anaf-bridge a oprit apelul înainte de ANAF: s-au făcut deja {used} apeluri „{kind}” pentru {key} astăzi (limita ANAF: {limit} pe zi)."
+            ),
+            format!(
+                "anaf-bridge stopped the call before ANAF: {used} \"{kind}\" calls for {key} were already made today (ANAF's limit: {limit} a day)."
+            ),
+        ));
+    }
+    Ok(used + 1)
 }
 
+/// Counts the call unless `limit` calls were made today; returns the count before it.
 fn count_in(
-    store: &Store,
-    conn: &mut Connection,
+    c: &Connection,
     day: &str,
     old: &str,
     kind: &str,
     key: &str,
     limit: u32,
-) -> Result<u32> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| db_error(&store.path, e))?;
-    let used: u32 = tx
-        .query_row(
+) -> rusqlite::Result<u32> {
+    let used: u32 = c
+        .prepare_cached(
             "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
-            params![day, kind, key],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| db_error(&store.path, e))?
+        )?
+        .query_row(params![day, kind, key], |r| r.get(0))
+        .optional()?
         .unwrap_or(0);
     if used >= limit {
-        return Err(Error::with(
-                ANAF_ERR_QUOTA_EXCEEDED,
-                format!(
-                    "anaf-bridge a oprit apelul înainte de ANAF: s-au făcut deja {used} apeluri „{kind}” pentru {key} astăzi (limita ANAF: {limit} pe zi)."
-                ),
-                format!(
-                    "anaf-bridge stopped the call before ANAF: {used} \"{kind}\" calls for {key} were already made today (ANAF's limit: {limit} a day)."
-                ),
-            ));
+        return Ok(used);
     }
-    tx.execute(
+    c.prepare_cached(
         "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?1, ?2, ?3, 1)
              ON CONFLICT (day, kind, key) DO UPDATE SET count = count + 1",
-        params![day, kind, key],
-    )
-    .map_err(|e| db_error(&store.path, e))?;
-    tx.execute("DELETE FROM anaf_call_count WHERE day < ?1", params![old])
-        .map_err(|e| db_error(&store.path, e))?;
-    tx.commit().map_err(|e| db_error(&store.path, e))?;
-    Ok(used + 1)
+    )?
+    .execute(params![day, kind, key])?;
+    c.prepare_cached("DELETE FROM anaf_call_count WHERE day < ?1")?
+        .execute(params![old])?;
+    Ok(used)
 }
 
 /// How many calls of `kind` on `key` were made today.
 pub fn calls_today(store: &Store, kind: &str, key: &str) -> Result<u32> {
     let day = anaf_day(Utc::now()).to_string();
-    store.with(|conn| {
-        ensure_schema(store, conn)?;
+    store.with_own_tables(|conn| {
         Ok(conn
             .query_row(
                 "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
@@ -471,11 +421,11 @@ mod tests {
     #[test]
     fn uploaded_blocks_a_second_send_until_forced() {
         let (_d, s) = store();
-        let Begin::Send(id) = begin(&s, &key("aa"), 10, false).unwrap() else {
+        let Begin::Send(id) = begin(&s, &key("aa"), 10, false, true).unwrap() else {
             panic!()
         };
         finish(&s, id, State::Uploaded, Some("3828"), None, None).unwrap();
-        match begin(&s, &key("aa"), 10, false).unwrap() {
+        match begin(&s, &key("aa"), 10, false, true).unwrap() {
             Begin::AlreadyUploaded(e) => {
                 assert_eq!(e.index_incarcare.as_deref(), Some("3828"));
                 assert_eq!(e.id, id);
@@ -484,13 +434,16 @@ mod tests {
         }
         // Another document, another standard or flags: not the same upload.
         assert!(matches!(
-            begin(&s, &key("bb"), 10, false).unwrap(),
+            begin(&s, &key("bb"), 10, false, true).unwrap(),
             Begin::Send(_)
         ));
         let mut k = key("aa");
         k.flags = "extern".into();
-        assert!(matches!(begin(&s, &k, 10, false).unwrap(), Begin::Send(_)));
-        let Begin::Send(forced) = begin(&s, &key("aa"), 10, true).unwrap() else {
+        assert!(matches!(
+            begin(&s, &k, 10, false, true).unwrap(),
+            Begin::Send(_)
+        ));
+        let Begin::Send(forced) = begin(&s, &key("aa"), 10, true, true).unwrap() else {
             panic!()
         };
         assert!(get(&s, forced).unwrap().unwrap().forced);
@@ -500,26 +453,29 @@ mod tests {
     fn no_answer_and_crash_are_uncertain_rejected_and_failed_are_not() {
         let (_d, s) = store();
         // A crash between begin and finish leaves "sending".
-        let Begin::Send(_) = begin(&s, &key("c1"), 1, false).unwrap() else {
+        let Begin::Send(_) = begin(&s, &key("c1"), 1, false, true).unwrap() else {
             panic!()
         };
         assert!(
-            matches!(begin(&s, &key("c1"), 1, false).unwrap(), Begin::Uncertain(e) if e.state == "sending")
+            matches!(begin(&s, &key("c1"), 1, false, true).unwrap(), Begin::Uncertain(e) if e.state == "sending")
         );
-        let Begin::Send(id) = begin(&s, &key("c2"), 1, false).unwrap() else {
+        let Begin::Send(id) = begin(&s, &key("c2"), 1, false, true).unwrap() else {
             panic!()
         };
         finish(&s, id, State::Unknown, None, None, Some("timeout")).unwrap();
         assert!(
-            matches!(begin(&s, &key("c2"), 1, false).unwrap(), Begin::Uncertain(e) if e.detail.as_deref() == Some("timeout"))
+            matches!(begin(&s, &key("c2"), 1, false, true).unwrap(), Begin::Uncertain(e) if e.detail.as_deref() == Some("timeout"))
         );
         for st in [State::Rejected, State::Failed] {
             let k = key(st.as_str());
-            let Begin::Send(id) = begin(&s, &k, 1, false).unwrap() else {
+            let Begin::Send(id) = begin(&s, &k, 1, false, true).unwrap() else {
                 panic!()
             };
             finish(&s, id, st, None, None, None).unwrap();
-            assert!(matches!(begin(&s, &k, 1, false).unwrap(), Begin::Send(_)));
+            assert!(matches!(
+                begin(&s, &k, 1, false, true).unwrap(),
+                Begin::Send(_)
+            ));
         }
     }
 
@@ -529,7 +485,7 @@ mod tests {
         let path = dir.path().join("j.db");
         {
             let s = Store::open(&path).unwrap();
-            let Begin::Send(id) = begin(&s, &key("dd"), 5, false).unwrap() else {
+            let Begin::Send(id) = begin(&s, &key("dd"), 5, false, true).unwrap() else {
                 panic!()
             };
             finish(&s, id, State::Uploaded, Some("77"), None, None).unwrap();
@@ -540,7 +496,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].last_status.as_deref(), Some("ok"));
         assert!(matches!(
-            begin(&s, &key("dd"), 5, false).unwrap(),
+            begin(&s, &key("dd"), 5, false, true).unwrap(),
             Begin::AlreadyUploaded(_)
         ));
     }
@@ -549,20 +505,61 @@ mod tests {
     fn tables_come_back_if_the_database_lost_them() {
         let (_d, s) = store();
         assert!(matches!(
-            begin(&s, &key("e1"), 1, false).unwrap(),
+            begin(&s, &key("e1"), 1, false, true).unwrap(),
             Begin::Send(_)
         ));
         s.with(|c| {
-            c.execute_batch("DROP TABLE anaf_upload_journal; DROP TABLE anaf_call_count;")
-                .unwrap();
+            c.execute_batch(
+                "DROP TABLE anaf_upload_journal; DROP TABLE anaf_call_count; DROP TABLE anaf_link;",
+            )
+            .unwrap();
             Ok(())
         })
         .unwrap();
         assert!(matches!(
-            begin(&s, &key("e1"), 1, false).unwrap(),
+            begin(&s, &key("e1"), 1, false, true).unwrap(),
             Begin::Send(_)
         ));
         assert_eq!(count_call(&s, "lista", "x", 5).unwrap(), 1);
+        let link: i64 = s
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'anaf_link'",
+                    [],
+                    |r| r.get(0),
+                ))
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(link, 1, "the browser-link table comes back with the others");
+    }
+
+    #[test]
+    fn relaxed_writes_leave_the_connection_at_full() {
+        let (_d, s) = store();
+        let sync = |s: &Store| {
+            s.with(|c| Ok(c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(sync(&s), 2);
+        let Begin::Send(id) = begin(&s, &key("r1"), 1, false, false).unwrap() else {
+            panic!()
+        };
+        assert_eq!(sync(&s), 2, "after a relaxed begin");
+        finish(&s, id, State::Uploaded, Some("9"), None, None).unwrap();
+        count_call(&s, "lista", "x", 5).unwrap();
+        set_last_status(&s, "14399840", "efactura", "9", "ok").unwrap();
+        assert_eq!(sync(&s), 2, "after finish, counters and status");
+        // A failure inside the transaction rolls it back and leaves no transaction open.
+        let Begin::Send(_) = begin(&s, &key("r2"), 1, false, true).unwrap() else {
+            panic!()
+        };
+        s.with(|c| {
+            assert!(c.is_autocommit());
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

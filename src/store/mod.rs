@@ -62,6 +62,9 @@ impl Store {
             let _ = conn.pragma_update(None, "journal_mode", "WAL");
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| db_error(path, e))?;
+            // Room for every statement of the token and journal paths, so none is
+            // prepared again because another pushed it out of the cache.
+            conn.set_prepared_statement_cache_capacity(64);
             Ok(conn)
         };
         let mut conn = connect()?;
@@ -94,6 +97,24 @@ impl Store {
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut c)
+    }
+
+    /// As [`Store::with`], for the DLL's working tables ([`schema::OWN_TABLES`]): when
+    /// SQLite says one of them is missing (dropped by another tool after this file was
+    /// opened), creates them again and runs `f` once more.
+    pub(crate) fn with_own_tables<T>(
+        &self,
+        mut f: impl FnMut(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        match f(&mut c) {
+            Err(e) if missing_own_table(&e) => {
+                ::log::warn!(target: "anaf::store", "recreating the DLL's tables: {e:?}");
+                schema::restore_own_tables(&c).map_err(|e| db_error(&self.path, e))?;
+                f(&mut c)
+            }
+            r => r,
+        }
     }
 
     /// Runs `f` inside a short `BEGIN IMMEDIATE` transaction (the write lock is taken at
@@ -142,6 +163,40 @@ impl Store {
     pub fn schema_version(&self) -> Result<i64> {
         self.with(|c| schema::version(c).map_err(|e| db_error(&self.path, e)))
     }
+}
+
+/// SQLite's own words for a missing table, as [`db_error`] keeps them.
+fn missing_own_table(e: &Error) -> bool {
+    e.status == ANAF_ERR_DATABASE
+        && e.detail(crate::status::Lang::En)
+            .is_some_and(|d| d.contains("no such table: anaf_"))
+}
+
+/// Sets `synchronous` with a cached statement (journal writes switch it per transaction).
+pub(crate) fn set_synchronous(c: &Connection, full: bool) -> rusqlite::Result<()> {
+    let sql = if full {
+        "PRAGMA synchronous = FULL"
+    } else {
+        "PRAGMA synchronous = NORMAL"
+    };
+    c.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `c` with cached BEGIN/COMMIT statements
+/// (the upload path runs this twice per upload); rolls back when `f` or COMMIT fails.
+pub(crate) fn immediate<T, E: From<rusqlite::Error>>(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let r = f(c).and_then(|v| {
+        c.prepare_cached("COMMIT")?.execute([])?;
+        Ok(v)
+    });
+    if r.is_err() && !c.is_autocommit() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    r
 }
 
 /// Maps an SQLite failure to a status the ERP can act on, keeping SQLite's own words.

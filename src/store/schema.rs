@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The schema version this build writes.
-pub const CURRENT: i64 = 2;
+pub const CURRENT: i64 = 3;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -46,7 +46,82 @@ pub const MIGRATIONS: &[&str] = &[
             strftime('%Y-%m-%dT%H:%M:%SZ', refreshed_at, 'unixepoch') AS refreshed_utc,
             refresh_refused_at IS NOT NULL AS login_required
      FROM anaf_token;",
+    // 2 -> 3: the DLL's working tables. Builds before version 3 created them on first
+    // use, hence IF NOT EXISTS throughout; their full index on index_incarcare (which every
+    // new `sending` row had to update) becomes a partial one.
+    concat!(
+        "DROP INDEX IF EXISTS anaf_upload_journal_index;",
+        own_tables!()
+    ),
 ];
+
+/// The upload journal, the daily call counters and the pending browser links, in their
+/// current shape. Every statement is idempotent: [`restore_own_tables`] runs it again when
+/// one of them went missing from an open file.
+pub const OWN_TABLES: &str = own_tables!();
+
+/// The text of [`OWN_TABLES`], as a macro so that a migration can extend it with `concat!`.
+/// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per
+/// upload): ids only grow, unless the newest rows are deleted.
+macro_rules! own_tables {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_upload_journal (
+    id              INTEGER PRIMARY KEY,
+    cif             TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    service         TEXT NOT NULL,
+    standard        TEXT NOT NULL,
+    flags           TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    state           TEXT NOT NULL,
+    index_incarcare TEXT,
+    uit             TEXT,
+    last_status     TEXT,
+    detail          TEXT,
+    forced          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_key
+    ON anaf_upload_journal (cif, environment, service, sha256);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_index
+    ON anaf_upload_journal (index_incarcare) WHERE index_incarcare IS NOT NULL;
+CREATE TABLE IF NOT EXISTS anaf_call_count (
+    day   TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, key)
+);
+CREATE TABLE IF NOT EXISTS anaf_link (
+    cif              TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    link_id          TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    relay_url        TEXT NOT NULL,
+    retrieval_secret TEXT NOT NULL,
+    private_key      TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    claimed_until    INTEGER,
+    sealed_answer    TEXT,
+    last_reason      TEXT,
+    last_detail      TEXT,
+    last_attempt     INTEGER,
+    PRIMARY KEY (cif, client_id, environment)
+);
+"
+    };
+}
+use own_tables;
+
+/// Creates [`OWN_TABLES`] again (an ERP tool dropped one after the file was opened).
+pub fn restore_own_tables(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(OWN_TABLES)
+}
 
 #[derive(Debug)]
 pub enum MigrateError {
@@ -151,6 +226,67 @@ mod tests {
             other => panic!("expected Newer, got {other:?}"),
         }
         assert_eq!(version(&c).unwrap(), CURRENT + 1);
+    }
+
+    #[test]
+    fn version_2_file_with_first_use_tables_keeps_its_rows() {
+        // Builds before version 3 created the journal on first use: AUTOINCREMENT ids and
+        // a full index on index_incarcare.
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate_to(&mut c, 2).unwrap();
+        c.execute_batch(
+            "CREATE TABLE anaf_upload_journal (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, cif TEXT NOT NULL,
+                 environment TEXT NOT NULL, service TEXT NOT NULL, standard TEXT NOT NULL,
+                 flags TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+                 started_at TEXT NOT NULL, finished_at TEXT, state TEXT NOT NULL,
+                 index_incarcare TEXT, uit TEXT, last_status TEXT, detail TEXT,
+                 forced INTEGER NOT NULL DEFAULT 0);
+             CREATE INDEX anaf_upload_journal_index ON anaf_upload_journal (index_incarcare);
+             INSERT INTO anaf_upload_journal (cif, environment, service, standard, flags,
+                 sha256, size, started_at, state, index_incarcare)
+             VALUES ('14399840', 'test', 'efactura', 'UBL', '', 'ab', 1,
+                 '2026-11-01T10:00:00.000Z', 'uploaded', '5001');",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c).unwrap(), 3);
+        let index_sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'anaf_upload_journal_index'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(index_sql.contains("IS NOT NULL"), "{index_sql}");
+        let idx: String = c
+            .query_row(
+                "SELECT index_incarcare FROM anaf_upload_journal WHERE sha256 = 'ab'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(idx, "5001");
+        for t in ["anaf_call_count", "anaf_link"] {
+            let n: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [t],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 1, "{t}");
+        }
+        // The lookup by index uses the partial index.
+        let plan: String = c
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM anaf_upload_journal
+                  WHERE cif = '14399840' AND index_incarcare = '5001'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("anaf_upload_journal_index"), "{plan}");
     }
 
     #[test]
