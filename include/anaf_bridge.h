@@ -168,8 +168,8 @@
 // No browser link is in progress for this client.
 #define ANAF_ERR_NO_LINK -62
 
-// The schema version this build writes.
-#define CURRENT 2
+// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
+#define ANAF_SCHEMA_VERSION 3
 
 // The opaque client handle of the C API. Its address is only a key into the registry of
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.

@@ -75,12 +75,12 @@ impl Store {
                 format!(
                     "Fișier: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {}).",
                     path.display(),
-                    schema::CURRENT
+                    schema::ANAF_SCHEMA_VERSION
                 ),
                 format!(
                     "File: {} (schema {v}; this anaf-bridge knows up to {}).",
                     path.display(),
-                    schema::CURRENT
+                    schema::ANAF_SCHEMA_VERSION
                 ),
             ),
         })?;

@@ -3,12 +3,12 @@
 //! `anaf_schema` holds one row (`id = 1`) with the schema version. Each entry of
 //! [`MIGRATIONS`] takes the file from version `i` to `i + 1`; they only ever add (tables,
 //! columns, views), so an older DLL that still reads the file sees what it knows. A file
-//! whose version is above [`CURRENT`] was written by a newer DLL and is refused.
+//! whose version is above [`ANAF_SCHEMA_VERSION`] was written by a newer DLL and is refused.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-/// The schema version this build writes.
-pub const CURRENT: i64 = 3;
+/// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
+pub const ANAF_SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -155,16 +155,16 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
         .unwrap_or(0))
 }
 
-/// Brings the file to [`CURRENT`] in one transaction (so two processes opening a new file
+/// Brings the file to [`ANAF_SCHEMA_VERSION`] in one transaction (so two processes opening a new file
 /// at once cannot both migrate), or refuses a newer file. A file already current is only read.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
-    migrate_to(conn, CURRENT)
+    migrate_to(conn, ANAF_SCHEMA_VERSION)
 }
 
 /// Migrates to `target` (tests build files of older versions with it).
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrateError> {
     let v = version(conn)?;
-    if v > CURRENT {
+    if v > ANAF_SCHEMA_VERSION {
         return Err(MigrateError::Newer(v));
     }
     if v >= target {
@@ -179,7 +179,7 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrateError
     )?;
     // Read again under the write lock: another process may have migrated meanwhile.
     let v = version(&tx)?;
-    if v > CURRENT {
+    if v > ANAF_SCHEMA_VERSION {
         return Err(MigrateError::Newer(v));
     }
     for step in v..target {
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn every_step_is_listed() {
-        assert_eq!(MIGRATIONS.len() as i64, CURRENT);
+        assert_eq!(MIGRATIONS.len() as i64, ANAF_SCHEMA_VERSION);
     }
 
     #[test]
@@ -210,22 +210,25 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         assert_eq!(version(&c).unwrap(), 0);
         migrate(&mut c).unwrap();
-        assert_eq!(version(&c).unwrap(), CURRENT);
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION);
         migrate(&mut c).unwrap();
-        assert_eq!(version(&c).unwrap(), CURRENT);
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION);
     }
 
     #[test]
     fn newer_file_is_refused_untouched() {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();
-        c.execute("UPDATE anaf_schema SET version = ?1", [CURRENT + 1])
-            .unwrap();
+        c.execute(
+            "UPDATE anaf_schema SET version = ?1",
+            [ANAF_SCHEMA_VERSION + 1],
+        )
+        .unwrap();
         match migrate(&mut c) {
-            Err(MigrateError::Newer(v)) => assert_eq!(v, CURRENT + 1),
+            Err(MigrateError::Newer(v)) => assert_eq!(v, ANAF_SCHEMA_VERSION + 1),
             other => panic!("expected Newer, got {other:?}"),
         }
-        assert_eq!(version(&c).unwrap(), CURRENT + 1);
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION + 1);
     }
 
     #[test]
@@ -298,6 +301,6 @@ mod tests {
         )
         .unwrap();
         migrate(&mut c).unwrap();
-        assert_eq!(version(&c).unwrap(), CURRENT);
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION);
     }
 }

@@ -795,7 +795,10 @@ mod tests {
             .unwrap();
         }
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), super::super::schema::CURRENT);
+        assert_eq!(
+            s.schema_version().unwrap(),
+            super::super::schema::ANAF_SCHEMA_VERSION
+        );
         let row = s.load(&profile()).unwrap().unwrap();
         assert_eq!(
             (
