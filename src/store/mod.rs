@@ -13,7 +13,7 @@ pub use tokens::{Claim, Finish, NewTokens, Profile, TokenRow};
 
 use crate::error::{Error, Result};
 use crate::status::*;
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -117,12 +117,9 @@ impl Store {
         }
     }
 
-    /// Runs `f` inside a short `BEGIN IMMEDIATE` transaction (the write lock is taken at
-    /// once, so two processes never both read-then-write the same row); commits on `Ok`.
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T> {
+    /// Runs `f` on the writer connection inside a short [`immediate`] transaction;
+    /// commits on `Ok`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         self.write_within(self.busy_timeout, f)
     }
 
@@ -130,7 +127,7 @@ impl Store {
     pub(crate) fn write_within<T>(
         &self,
         busy: Duration,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let mut c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let c = &mut *c;
@@ -138,25 +135,12 @@ impl Store {
             if busy != self.busy_timeout {
                 c.busy_timeout(busy).map_err(|e| db_error(&self.path, e))?;
             }
-            let r = Self::write_in(c, &self.path, f);
+            let r = immediate(c, f).map_err(|e| db_error(&self.path, e));
             if busy != self.busy_timeout {
                 let _ = c.busy_timeout(self.busy_timeout);
             }
             r
         }
-    }
-
-    fn write_in<T>(
-        c: &mut Connection,
-        path: &Path,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T> {
-        let tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_error(path, e))?;
-        let v = f(&tx).map_err(|e| db_error(path, e))?;
-        tx.commit().map_err(|e| db_error(path, e))?;
-        Ok(v)
     }
 
     /// The schema version of the open file.
@@ -182,21 +166,27 @@ pub(crate) fn set_synchronous(c: &Connection, full: bool) -> rusqlite::Result<()
     c.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `c` with cached BEGIN/COMMIT statements
-/// (the upload path runs this twice per upload); rolls back when `f` or COMMIT fails.
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `c` (the write lock is taken at once, so
+/// two processes never both read-then-write the same row) with cached BEGIN/COMMIT
+/// statements: the upload path runs this twice per upload. Rolls back when `f` or COMMIT
+/// fails, and when `f` panics, so the connection is never left inside a transaction.
 pub(crate) fn immediate<T, E: From<rusqlite::Error>>(
     c: &Connection,
     f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
-    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let r = f(c).and_then(|v| {
-        c.prepare_cached("COMMIT")?.execute([])?;
-        Ok(v)
-    });
-    if r.is_err() && !c.is_autocommit() {
-        let _ = c.execute_batch("ROLLBACK");
+    struct RollbackUnlessCommitted<'c>(&'c Connection);
+    impl Drop for RollbackUnlessCommitted<'_> {
+        fn drop(&mut self) {
+            if !self.0.is_autocommit() {
+                let _ = self.0.execute_batch("ROLLBACK");
+            }
+        }
     }
-    r
+    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let _guard = RollbackUnlessCommitted(c);
+    let v = f(c)?;
+    c.prepare_cached("COMMIT")?.execute([])?;
+    Ok(v)
 }
 
 /// Maps an SQLite failure to a status the ERP can act on, keeping SQLite's own words.
@@ -218,4 +208,38 @@ pub fn db_error(path: &Path, e: rusqlite::Error) -> Error {
         format!("Fișier: {} ({e})", path.display()),
         format!("File: {} ({e})", path.display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immediate_rolls_back_on_error_and_on_panic() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap()
+        };
+        let r: rusqlite::Result<()> = immediate(&c, |c| {
+            c.execute("INSERT INTO t VALUES (1)", [])?;
+            c.execute("INSERT INTO nowhere VALUES (1)", [])?;
+            Ok(())
+        });
+        assert!(r.is_err());
+        assert!(c.is_autocommit());
+        assert_eq!(count(&c), 0);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: rusqlite::Result<()> = immediate(&c, |c| {
+                c.execute("INSERT INTO t VALUES (2)", [])?;
+                panic!("inside the transaction");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert!(c.is_autocommit(), "no transaction left open after a panic");
+        assert_eq!(count(&c), 0);
+        immediate(&c, |c| c.execute("INSERT INTO t VALUES (3)", [])).unwrap();
+        assert_eq!(count(&c), 1);
+    }
 }

@@ -15,7 +15,7 @@
 use super::{db_error, Store};
 use crate::error::Result;
 use once_cell::sync::Lazy;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// The key of a row: one token per company, OAuth application and environment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -429,7 +429,7 @@ impl Store {
     }
 }
 
-fn release_in(tx: &Transaction<'_>, p: &Profile, owner: &str) -> rusqlite::Result<usize> {
+fn release_in(tx: &Connection, p: &Profile, owner: &str) -> rusqlite::Result<usize> {
     tx.execute(
         "UPDATE anaf_token SET lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
          WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND lease_owner = ?4",
@@ -438,7 +438,7 @@ fn release_in(tx: &Transaction<'_>, p: &Profile, owner: &str) -> rusqlite::Resul
 }
 
 fn claim_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     p: &Profile,
     owner: &str,
     seen_version: Option<i64>,
