@@ -70,23 +70,27 @@ LangString WV2_NOTE ${LANG_ENGLISH} "WebView2 Runtime missing; install it from"
 Var Wv2Version
 Var Report
 
-; The WebView2 Runtime version from EdgeUpdate's registry keys (per machine on 64-bit
-; and 32-bit Windows, then per user); empty when missing.
+; The WebView2 Runtime version from EdgeUpdate's registry keys, empty when missing.
+; EdgeUpdate is a 32-bit program: on 64-bit Windows its per-machine key is
+; SOFTWARE\Microsoft\EdgeUpdate in the 32-bit view, which the 64-bit view shows under
+; SOFTWARE\WOW6432Node. Both views are read, and the plain path in the 64-bit view too, so
+; the runtime is found whichever way the key was written; then the per-user key.
+; "0.0.0.0" is what an uninstalled runtime leaves behind.
+!macro Wv2Try VIEW ROOTKEY SUBKEY
+  ${If} $Wv2Version == ""
+  ${OrIf} $Wv2Version == "0.0.0.0"
+    SetRegView ${VIEW}
+    ReadRegStr $Wv2Version ${ROOTKEY} "${SUBKEY}" "pv"
+  ${EndIf}
+!macroend
 Function FindWebView2
   StrCpy $Wv2Version ""
+  !insertmacro Wv2Try 32 HKLM "SOFTWARE\Microsoft\EdgeUpdate\Clients\${WV2_GUID}"
   ${If} ${RunningX64}
-    SetRegView 64
-    ReadRegStr $Wv2Version HKLM "SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\${WV2_GUID}" "pv"
+    !insertmacro Wv2Try 64 HKLM "SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\${WV2_GUID}"
+    !insertmacro Wv2Try 64 HKLM "SOFTWARE\Microsoft\EdgeUpdate\Clients\${WV2_GUID}"
   ${EndIf}
-  ${If} $Wv2Version == ""
-  ${OrIf} $Wv2Version == "0.0.0.0"
-    SetRegView 32
-    ReadRegStr $Wv2Version HKLM "SOFTWARE\Microsoft\EdgeUpdate\Clients\${WV2_GUID}" "pv"
-  ${EndIf}
-  ${If} $Wv2Version == ""
-  ${OrIf} $Wv2Version == "0.0.0.0"
-    ReadRegStr $Wv2Version HKCU "Software\Microsoft\EdgeUpdate\Clients\${WV2_GUID}" "pv"
-  ${EndIf}
+  !insertmacro Wv2Try 32 HKCU "Software\Microsoft\EdgeUpdate\Clients\${WV2_GUID}"
   ${If} $Wv2Version == "0.0.0.0"
     StrCpy $Wv2Version ""
   ${EndIf}

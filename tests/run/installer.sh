@@ -58,6 +58,17 @@ SYS64=$C/windows/system32
 WOW=$C/windows/syswow64
 
 SETUP=$WORK/anaf-bridge-setup.exe
+# EdgeUpdate's key for the WebView2 Runtime. Which reg.exe `wine reg` runs depends on the
+# Wine installed (the 32-bit one when wine32 is there), and a 32-bit reg.exe given the
+# 64-bit view's path (SOFTWARE\WOW6432Node\...) writes it under WOW6432Node twice: every
+# reg call below names its view with /reg:32 or /reg:64 instead.
+WV2_KEY='Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}'
+wv2_clear() {
+    "$WINE" reg delete "HKLM\\SOFTWARE\\$WV2_KEY" /f /reg:32 >/dev/null 2>&1
+    "$WINE" reg delete "HKLM\\SOFTWARE\\$WV2_KEY" /f /reg:64 >/dev/null 2>&1
+    "$WINE" reg delete "HKCU\\Software\\$WV2_KEY" /f >/dev/null 2>&1
+    wineserver -w
+}
 # 32-bit Wine works when a 32-bit program prints through it.
 wine32_works() {
     printf '#include <stdio.h>\nint main(void){puts("wine32-ok");return 0;}\n' >"$WORK/w32.c"
@@ -78,9 +89,7 @@ mkdir -p "$WOW"
 
 # Earlier runs leave nothing behind that could make this one pass.
 rm -f "$SYS64/anaf_bridge.dll" "$WOW/anaf_bridge.dll"
-"$WINE" reg delete 'HKLM\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' /f >/dev/null 2>&1
-"$WINE" reg delete 'HKLM\SOFTWARE\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' /f >/dev/null 2>&1
-wineserver -w
+wv2_clear
 
 # ---------------------------------------------------------------- install
 "$WINE" "$SETUP" /S >"$WORK/install.log" 2>&1
@@ -102,16 +111,27 @@ grep -qx "webview2: missing" <<<"$report" && ok "WebView2 runtime reported missi
 "$WINE" reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\anaf-bridge' /v DisplayVersion 2>/dev/null | grep -q DisplayVersion &&
     ok "registered in Programs and Features" || bad "no Uninstall registry entry"
 
-# WebView2 present (EdgeUpdate's per-machine key): the installer reports its version.
-"$WINE" reg add 'HKLM\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' /v pv /t REG_SZ /d 120.0.2210.144 /f >/dev/null 2>&1
-wineserver -w
-"$WINE" "$SETUP" /S >/dev/null 2>&1
-wineserver -w
-report=$(tr -d '\r' <"$INSTDIR/install-report.txt" 2>/dev/null)
-grep -qx "webview2: 120.0.2210.144" <<<"$report" && ok "WebView2 runtime version read from the registry" || bad "WebView2 version not found" "$report"
+# WebView2 present: the installer reports the version from whichever key holds it. The
+# per-machine runtime as Microsoft installs it (EdgeUpdate is 32-bit: the 32-bit view, which
+# 64-bit Windows keeps under WOW6432Node), the same path in the 64-bit view, and per user.
+wv2_case() { # LABEL VERSION ROOT VIEW...
+    local label=$1 version=$2 root=$3
+    shift 3
+    wv2_clear
+    "$WINE" reg add "$root\\$WV2_KEY" /v pv /t REG_SZ /d "$version" /f "$@" >/dev/null 2>&1
+    wineserver -w
+    "$WINE" "$SETUP" /S >/dev/null 2>&1
+    wineserver -w
+    report=$(tr -d '\r' <"$INSTDIR/install-report.txt" 2>/dev/null)
+    grep -qx "webview2: $version" <<<"$report" && ok "WebView2 runtime version read from $label" ||
+        bad "WebView2 version not found in $label" "$report"
+}
+wv2_case "the per-machine key (32-bit view, as EdgeUpdate writes it)" 120.0.2210.144 'HKLM\SOFTWARE' /reg:32
 cmp -s "$SYS64/anaf_bridge.dll" "$DIST/win-x64/anaf_bridge.dll" && [ ! -e "$SYS64/anaf_bridge.dll.old" ] && [ ! -e "$WOW/anaf_bridge.dll.old" ] &&
     ok "reinstall over an existing DLL replaces it and leaves no .old copy" || bad "reinstall left $(ls "$SYS64"/anaf_bridge* "$WOW"/anaf_bridge* 2>&1 | tr '\n' ' ')"
-"$WINE" reg delete 'HKLM\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}' /f >/dev/null 2>&1
+wv2_case "the per-machine key in the 64-bit view" 121.0.2277.83 'HKLM\SOFTWARE' /reg:64
+wv2_case "the per-user key" 122.0.2365.52 'HKCU\Software'
+wv2_clear
 
 # ---------------------------------------------------------------- an ERP-like host finds it
 shim=""
