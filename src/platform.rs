@@ -82,3 +82,93 @@ pub fn os_is_64bit() -> bool {
 pub fn os_is_64bit() -> bool {
     cfg!(target_pointer_width = "64")
 }
+
+/// The kind of network filesystem `path` (a file, or a file about to be created) is on, or
+/// `None` for a local disk. SQLite's WAL mode does not work there (sqlite.org, wal.html),
+/// and no such filesystem refuses it: the store asks here instead.
+pub fn network_filesystem(path: &std::path::Path) -> Option<&'static str> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    network_filesystem_of(&abs)
+}
+
+/// The magic numbers of linux/magic.h (and fs/smb/client) for network filesystems.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn linux_network_fs_name(magic: u32) -> Option<&'static str> {
+    Some(match magic {
+        0x6969 => "nfs",
+        0x517B => "smb",
+        0xFF53_4D42 => "cifs",
+        0xFE53_4D42 => "smb2",
+        0x5346_414F => "afs",
+        0x00C3_6400 => "ceph",
+        0x7375_7245 => "coda",
+        0x564C => "ncp",
+        0x0102_1997 => "9p",
+        _ => return None,
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn network_filesystem_of(abs: &std::path::Path) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    // The nearest folder that exists: the file itself may not exist yet.
+    let mut dir = abs;
+    while !dir.exists() {
+        dir = dir.parent()?;
+    }
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c` is a NUL-terminated path; `st` is a writable statfs the call fills.
+    if unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statfs succeeded, so it initialised the struct.
+    linux_network_fs_name(unsafe { st.assume_init() }.f_type as u32)
+}
+
+#[cfg(windows)]
+fn network_filesystem_of(abs: &std::path::Path) -> Option<&'static str> {
+    use std::path::{Component, Prefix};
+    use windows::core::HSTRING;
+    use windows::Win32::Storage::FileSystem::GetDriveTypeW;
+    let drive = match abs.components().next()? {
+        Component::Prefix(p) => match p.kind() {
+            Prefix::UNC(..) | Prefix::VerbatimUNC(..) => return Some("smb"),
+            Prefix::Disk(d) | Prefix::VerbatimDisk(d) => format!("{}:\\", d as char),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // DRIVE_REMOTE: a mapped network drive (net use Z: \\server\share).
+    // SAFETY: the root path lives across the call.
+    (unsafe { GetDriveTypeW(&HSTRING::from(drive)) } == 4).then_some("smb")
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn network_filesystem_of(_dir: &std::path::Path) -> Option<&'static str> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_filesystems_by_magic_number() {
+        assert_eq!(linux_network_fs_name(0x6969), Some("nfs"));
+        assert_eq!(linux_network_fs_name(0xFF53_4D42), Some("cifs"));
+        assert_eq!(linux_network_fs_name(0xFE53_4D42), Some("smb2"));
+        assert_eq!(linux_network_fs_name(0xEF53), None, "ext4");
+        assert_eq!(linux_network_fs_name(0x0102_1994), None, "tmpfs");
+    }
+
+    #[test]
+    fn a_local_folder_is_not_a_network_one() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(network_filesystem(&d.path().join("not/yet/there.db")), None);
+        assert_eq!(
+            network_filesystem(std::path::Path::new("relative.db")),
+            None
+        );
+    }
+}

@@ -488,41 +488,23 @@ fn check_remote_session() -> Option<Check> {
 /// Opens the database on a connection of its own and writes inside a transaction that is
 /// rolled back: proves the file is reachable, readable and writable (file and folder).
 fn check_database(path: &Path) -> Check {
-    use rusqlite::{Connection, OpenFlags};
     let c = Check::new("database", TITLE_DB, Level::Ok);
     let shown = path.display().to_string();
     if !path.exists() {
         return check_new_database(path, c);
     }
     let started = Instant::now();
-    let probe = || -> rusqlite::Result<()> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(3))?;
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        conn.execute_batch(
-            "BEGIN IMMEDIATE;
-             CREATE TABLE anaf_diagnose_probe (x INTEGER);
-             INSERT INTO anaf_diagnose_probe VALUES (1);
-             ROLLBACK;",
-        )
-        .inspect_err(|_| {
-            let _ = conn.execute_batch("ROLLBACK");
-        })
-    };
-    match probe() {
+    let network = crate::platform::network_filesystem(path);
+    match crate::store::sqlite::probe(path) {
+        Ok(()) if network.is_some() => network_database(c, &shown, network.unwrap_or_default())
+            .data(json!({ "path": shown, "network_filesystem": network, "elapsed_ms": started.elapsed().as_millis() as u64 })),
         Ok(()) => c
-            .data(json!({ "path": shown, "elapsed_ms": started.elapsed().as_millis() as u64 }))
+            .data(json!({ "path": shown, "network_filesystem": null, "elapsed_ms": started.elapsed().as_millis() as u64 }))
             .msg(
                 format!("Baza de date {shown} poate fi citită și scrisă."),
                 format!("The database {shown} can be read and written."),
             ),
-        Err(e) => {
-            let err = crate::store::db_error(path, e);
+        Err(err) => {
             let (ro, en) = match err.status {
                 crate::status::ANAF_ERR_DATABASE_READONLY => (
                     "Dați utilizatorilor Windows drept de scriere (Modify) pe fișier și pe folderul lui; baza de date nu trebuie să fie într-un folder doar-citire (Program Files).",
@@ -543,6 +525,20 @@ fn check_database(path: &Path) -> Check {
                 .todo(ro, en)
         }
     }
+}
+
+/// A SQLite file on a network folder: opened without WAL (its shared-memory index does not
+/// cross computers), and still not a safe place for several workstations' writes.
+fn network_database(c: Check, shown: &str, kind: &str) -> Check {
+    c.level(Level::Warning)
+        .msg(
+            format!("Baza de date {shown} este pe un folder de rețea ({kind}). anaf-bridge o deschide fără WAL, care nu funcționează prin rețea; blocarea fișierelor prin rețea rămâne totuși nesigură când mai multe stații scriu în același fișier."),
+            format!("The database {shown} is on a network folder ({kind}). anaf-bridge opens it without WAL, which does not work over a network; file locking over a network is still unreliable when several workstations write to one file."),
+        )
+        .todo(
+            "Pentru o singură stație mutați fișierul pe discul ei local. Pentru mai multe stații folosiți un fișier local pe fiecare (fiecare se autentifică o dată), nu un fișier comun pe rețea.",
+            "For one workstation move the file to its local disk. For several, use a local file on each (each logs in once), not one shared file on the network.",
+        )
 }
 
 /// The database file does not exist yet (`anaf_open` creates it): its folder must exist

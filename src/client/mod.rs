@@ -43,10 +43,10 @@ impl Session {
         let http = http::build_client(&config)?;
         ::log::info!(
             target: "anaf::session",
-            "opened: cif={} environment={} database={}",
+            "opened: cif={} environment={} store={}",
             config.cif,
             config.environment.as_str(),
-            config.database.display()
+            store.describe()
         );
         Ok(Session {
             config,

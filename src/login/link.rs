@@ -9,9 +9,9 @@
 //! retrieval secret, and the relay deletes them.
 //!
 //! The pending link (id, retrieval secret, private key, expiry) is kept in the table
-//! `anaf_link` of the ERP's database, one row per profile (CIF, client_id, environment),
-//! so a poll from another handle or another process (the ERP's token form reopened)
-//! can finish it. The row is deleted once the token is stored, or when the link expired
+//! `anaf_link` of the ERP's database (`store::links`), one row per profile (CIF,
+//! client_id, environment), so a poll from another handle or another process (the ERP's
+//! token form reopened) can finish it. The row is deleted once the token is stored, or when the link expired
 //! or the relay no longer knows it. Its secrets give access only to this link's sealed
 //! answer, which is never worth more than the token row beside it.
 
@@ -19,7 +19,8 @@ use crate::client::token::TokenInfo;
 use crate::client::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
-use crate::store::{db_error, Profile};
+use crate::store::links::LinkRow as Row;
+use crate::store::Profile;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -27,7 +28,6 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,21 +45,6 @@ const CLAIM_SECONDS: i64 = 60;
 const POLL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pause between polls in [`wait`].
 const WAIT_STEP: Duration = Duration::from_millis(1000);
-
-/// A pending link as kept in `anaf_link`.
-#[derive(Clone)]
-struct Row {
-    link_id: String,
-    url: String,
-    relay_url: String,
-    secret: Zeroizing<String>,
-    private_key: Zeroizing<String>,
-    expires_at: i64,
-    sealed_answer: Option<String>,
-    last_reason: Option<String>,
-    last_detail: Option<String>,
-    last_attempt: Option<i64>,
-}
 
 /// What `begin` hands back.
 #[derive(Clone, Debug)]
@@ -101,63 +86,12 @@ fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-fn db(session: &Session, e: rusqlite::Error) -> Error {
-    db_error(&session.store.path, e)
-}
-
 fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
-    session.store.with_own_tables(|c| {
-        c.query_row(
-            "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
-                    sealed_answer, last_reason, last_detail, last_attempt
-             FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
-            params![p.cif, p.client_id, p.environment],
-            |r| {
-                Ok(Row {
-                    link_id: r.get(0)?,
-                    url: r.get(1)?,
-                    relay_url: r.get(2)?,
-                    secret: Zeroizing::new(r.get(3)?),
-                    private_key: Zeroizing::new(r.get(4)?),
-                    expires_at: r.get(5)?,
-                    sealed_answer: r.get(6)?,
-                    last_reason: r.get(7)?,
-                    last_detail: r.get(8)?,
-                    last_attempt: r.get(9)?,
-                })
-            },
-        )
-        .optional()
-        .map_err(|e| db(session, e))
-    })
+    session.store.links().load(p)
 }
 
 fn delete_row(session: &Session, p: &Profile, link_id: &str) -> Result<()> {
-    session.store.with_own_tables(|c| {
-        c.execute(
-            "DELETE FROM anaf_link WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4",
-            params![p.cif, p.client_id, p.environment, link_id],
-        )
-        .map(|_| ())
-        .map_err(|e| db(session, e))
-    })
-}
-
-fn update(
-    session: &Session,
-    p: &Profile,
-    link_id: &str,
-    sql_set: &str,
-    values: &[&dyn rusqlite::ToSql],
-) -> Result<usize> {
-    session.store.with_own_tables(|c| {
-        let sql = format!(
-            "UPDATE anaf_link SET {sql_set} WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4"
-        );
-        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&p.cif, &p.client_id, &p.environment, &link_id];
-        all.extend_from_slice(values);
-        c.execute(&sql, all.as_slice()).map_err(|e| db(session, e))
-    })
+    session.store.links().delete(p, link_id)
 }
 
 fn relay_base(session: &Session) -> Result<url::Url> {
@@ -307,27 +241,19 @@ pub fn begin(session: &Session) -> Result<Link> {
         ));
     }
     let private_key = Zeroizing::new(URL_SAFE_NO_PAD.encode(key.to_bytes()));
-    session.store.with_own_tables(|c| {
-        c.execute(
-            "INSERT OR REPLACE INTO anaf_link
-               (cif, client_id, environment, link_id, url, relay_url, retrieval_secret, private_key,
-                created_at, expires_at, claimed_until, sealed_answer, last_reason, last_detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, NULL, NULL)",
-            params![
-                p.cif,
-                p.client_id,
-                p.environment,
-                id,
-                link_url,
-                relay,
-                secret.as_str(),
-                private_key.as_str(),
-                now(),
-                expires_at
-            ],
-        )
-        .map_err(|e| db_error(&session.store.path, e))
-    })?;
+    let row = Row {
+        link_id: id.to_string(),
+        url: link_url.to_string(),
+        relay_url: relay.to_string(),
+        secret: secret.clone(),
+        private_key,
+        expires_at,
+        sealed_answer: None,
+        last_reason: None,
+        last_detail: None,
+        last_attempt: None,
+    };
+    session.store.links().put(&p, &row, now())?;
     ::log::info!(
         target: "anaf::link",
         "link {} created at {relay}, valid until {}",
@@ -519,30 +445,18 @@ pub fn poll(session: &Session) -> Result<Poll> {
         return Err(expired_error(row.expires_at));
     }
     // One poller at a time per link, across threads and processes.
-    let claimed = session.store.with_own_tables(|c| {
-        c.execute(
-            "UPDATE anaf_link SET claimed_until = ?5
-             WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND link_id = ?4
-               AND (claimed_until IS NULL OR claimed_until < ?6)",
-            params![
-                p.cif,
-                p.client_id,
-                p.environment,
-                row.link_id,
-                t + CLAIM_SECONDS,
-                t
-            ],
-        )
-        .map_err(|e| db(session, e))
-    })?;
-    if claimed == 0 {
+    let claimed = session
+        .store
+        .links()
+        .claim(&p, &row.link_id, t + CLAIM_SECONDS, t)?;
+    if !claimed {
         return Ok(Poll::Pending {
             link: link_of(&row),
         });
     }
     let result = ask_relay(session, &p, &row);
     // Release the claim if the row is still there.
-    let _ = update(session, &p, &row.link_id, "claimed_until = NULL", &[]);
+    let _ = session.store.links().release(&p, &row.link_id);
     result
 }
 
@@ -568,13 +482,7 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
     match (status, v.get("status").and_then(Value::as_str)) {
         (200, Some("pending")) => {
             if row.last_reason.is_some() {
-                update(
-                    session,
-                    p,
-                    &row.link_id,
-                    "last_reason = NULL, last_detail = NULL",
-                    &[],
-                )?;
+                session.store.links().clear_failure(p, &row.link_id)?;
             }
             Ok(Poll::Pending { link: link_of(row) })
         }
@@ -590,13 +498,10 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
                 .unwrap_or("")
                 .to_string();
             let attempt = v.get("attempt").and_then(Value::as_i64).unwrap_or(0);
-            update(
-                session,
-                p,
-                &row.link_id,
-                "last_reason = ?5, last_detail = ?6, last_attempt = ?7",
-                &[&reason, &desc, &attempt],
-            )?;
+            session
+                .store
+                .links()
+                .set_failure(p, &row.link_id, &reason, &desc, attempt)?;
             Err(failed_error(&reason, &desc, row.expires_at))
         }
         (200, Some("done")) => {
@@ -608,7 +513,10 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
                 "ciphertext": v.get("ciphertext"),
             })
             .to_string();
-            update(session, p, &row.link_id, "sealed_answer = ?5", &[&sealed])?;
+            session
+                .store
+                .links()
+                .set_sealed_answer(p, &row.link_id, &sealed)?;
             finish(session, p, row, &sealed)
         }
         (410, Some("expired")) => {

@@ -11,29 +11,11 @@
 //! Counters: calls per ANAF day (Europe/Bucharest) and key, so the per-message and per-CIF
 //! daily quotas of ANAF are respected by every process that shares the database.
 
-use super::{db_error, immediate, set_synchronous, Store};
+use super::db::{args, Conn, DbResult, Row, Write};
+use super::Store;
 use crate::error::{Error, Result};
 use crate::status::*;
 use chrono::{DateTime, Datelike, Duration as ChronoDuration, NaiveDate, TimeZone, Utc, Weekday};
-use rusqlite::{params, Connection, OptionalExtension};
-
-/// Runs `f` with `synchronous=NORMAL` on this connection, then restores FULL (the store's
-/// setting). For writes whose loss in a power cut is harmless: the end of an attempt (lost,
-/// the row stays `sending`, which reads as "uncertain" — the cautious side), the last
-/// status, the call counters. They still survive a crash of the ERP: the data is with the
-/// operating system, only not yet on the disk.
-fn relaxed<T, E: From<rusqlite::Error>>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
-) -> std::result::Result<T, E> {
-    set_synchronous(conn, false)?;
-    let r = f(conn);
-    let restored = set_synchronous(conn, true);
-    if r.is_ok() {
-        restored?;
-    }
-    r
-}
 
 /// What identifies "the same upload".
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,24 +90,24 @@ impl Entry {
 
 const COLUMNS: &str = "id, cif, environment, service, standard, flags, sha256, size, started_at, finished_at, state, index_incarcare, uit, last_status, detail, forced";
 
-fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+fn row_entry(r: &Row) -> DbResult<Entry> {
     Ok(Entry {
-        id: r.get(0)?,
-        cif: r.get(1)?,
-        environment: r.get(2)?,
-        service: r.get(3)?,
-        standard: r.get(4)?,
-        flags: r.get(5)?,
-        sha256: r.get(6)?,
-        size: r.get(7)?,
-        started_at: r.get(8)?,
-        finished_at: r.get(9)?,
-        state: r.get(10)?,
-        index_incarcare: r.get(11)?,
-        uit: r.get(12)?,
-        last_status: r.get(13)?,
-        detail: r.get(14)?,
-        forced: r.get::<_, i64>(15)? != 0,
+        id: r.int(0)?,
+        cif: r.text(1)?,
+        environment: r.text(2)?,
+        service: r.text(3)?,
+        standard: r.text(4)?,
+        flags: r.text(5)?,
+        sha256: r.text(6)?,
+        size: r.int(7)?,
+        started_at: r.text(8)?,
+        finished_at: r.opt_text(9)?,
+        state: r.text(10)?,
+        index_incarcare: r.opt_text(11)?,
+        uit: r.opt_text(12)?,
+        last_status: r.opt_text(13)?,
+        detail: r.opt_text(14)?,
+        forced: r.int(15)? != 0,
     })
 }
 
@@ -156,65 +138,67 @@ pub fn begin(
     force: bool,
     durable: bool,
 ) -> Result<Begin> {
-    store.with_own_tables(|conn| {
-        let run = |c: &Connection| immediate(c, |c| begin_in(c, key, size, force));
-        if durable {
-            run(conn)
-        } else {
-            relaxed(conn, run)
-        }
-        .map_err(|e| db_error(&store.path, e))
-    })
+    let w = if durable {
+        Write::durable()
+    } else {
+        Write::relaxed()
+    };
+    store.write(w, |c| begin_in(c, key, size, force))
 }
 
-fn begin_in(c: &Connection, key: &UploadKey, size: usize, force: bool) -> rusqlite::Result<Begin> {
+/// The last attempt of the same document that may have reached ANAF.
+static SELECT_SAME: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = (
+             SELECT MAX(id) FROM anaf_upload_journal
+              WHERE cif = ? AND environment = ? AND service = ? AND standard = ?
+                AND flags = ? AND sha256 = ? AND state NOT IN ('rejected', 'failed'))"
+    )
+});
+
+fn begin_in(c: &mut dyn Conn, key: &UploadKey, size: usize, force: bool) -> DbResult<Begin> {
+    c.serialize(&format!(
+        "journal/{}/{}/{}/{}",
+        key.cif, key.environment, key.service, key.sha256
+    ))?;
     if !force {
-        let last: Option<Entry> = c
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM anaf_upload_journal
-                 WHERE cif = ?1 AND environment = ?2 AND service = ?3 AND standard = ?4
-                   AND flags = ?5 AND sha256 = ?6 AND state NOT IN ('rejected', 'failed')
-                 ORDER BY id DESC LIMIT 1"
-            ))?
-            .query_row(
-                params![
-                    key.cif,
-                    key.environment,
-                    key.service,
-                    key.standard,
-                    key.flags,
-                    key.sha256
-                ],
-                row_entry,
-            )
-            .optional()?;
-        if let Some(e) = last {
+        let k = args![
+            &key.cif,
+            &key.environment,
+            &key.service,
+            &key.standard,
+            &key.flags,
+            &key.sha256
+        ];
+        if let Some(r) = c.query_row(&SELECT_SAME, k)? {
+            let e = row_entry(&r)?;
             return Ok(match e.state() {
                 State::Uploaded => Begin::AlreadyUploaded(e),
                 _ => Begin::Uncertain(e),
             });
         }
     }
-    c.prepare_cached(
+    let id = c.insert_returning_id(
         "INSERT INTO anaf_upload_journal
              (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sending', ?9)",
-    )?
-    .execute(params![
-        key.cif,
-        key.environment,
-        key.service,
-        key.standard,
-        key.flags,
-        key.sha256,
-        size as i64,
-        now_text(),
-        force as i64
-    ])?;
-    Ok(Begin::Send(c.last_insert_rowid()))
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?)",
+        args![
+            &key.cif,
+            &key.environment,
+            &key.service,
+            &key.standard,
+            &key.flags,
+            &key.sha256,
+            size as i64,
+            &now_text(),
+            force
+        ],
+    )?;
+    Ok(Begin::Send(id))
 }
 
-/// Records the end of an attempt started with [`begin`].
+/// Records the end of an attempt started with [`begin`]. Not waited for on the disk: lost
+/// in a power cut, the row stays `sending`, which reads as "uncertain" — the cautious side.
 pub fn finish(
     store: &Store,
     id: i64,
@@ -223,25 +207,22 @@ pub fn finish(
     uit: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
-    store.with_own_tables(|conn| {
-        relaxed(conn, |c| {
-            c.prepare_cached(
-                "UPDATE anaf_upload_journal
-                    SET state = ?2, finished_at = ?3, index_incarcare = ?4, uit = ?5, detail = ?6
-                  WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
+    store.write(Write::relaxed(), |c| {
+        c.execute(
+            "UPDATE anaf_upload_journal
+                SET state = ?, finished_at = ?, index_incarcare = ?, uit = ?, detail = ?
+              WHERE id = ?",
+            args![
                 state.as_str(),
-                now_text(),
+                &now_text(),
                 index_incarcare,
                 uit,
-                detail
-            ])
-        })
-        .map_err(|e| db_error(&store.path, e))?;
-        Ok(())
-    })
+                detail,
+                id
+            ],
+        )
+    })?;
+    Ok(())
 }
 
 /// Notes the last known processing state (`stare`) of an uploaded document.
@@ -252,48 +233,40 @@ pub fn set_last_status(
     index: &str,
     stare: &str,
 ) -> Result<()> {
-    store.with_own_tables(|conn| {
-        relaxed(conn, |c| {
-            c.prepare_cached(
-                "UPDATE anaf_upload_journal SET last_status = ?4
-                  WHERE cif = ?1 AND service LIKE ?2 || '%' AND index_incarcare = ?3",
-            )?
-            .execute(params![cif, service_prefix, index, stare])
-        })
-        .map_err(|e| db_error(&store.path, e))?;
-        Ok(())
-    })
+    let like = format!("{service_prefix}%");
+    store.write(Write::relaxed(), |c| {
+        c.execute(
+            "UPDATE anaf_upload_journal SET last_status = ?
+              WHERE cif = ? AND service LIKE ? AND index_incarcare = ?",
+            args![stare, cif, &like, index],
+        )
+    })?;
+    Ok(())
 }
 
 /// The journal rows of a CIF started in the last `days` days, newest first.
 pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
     let since = (Utc::now() - ChronoDuration::days(days as i64))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    store.with_own_tables(|conn| {
-        let mut st = conn
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM anaf_upload_journal WHERE cif = ?1 AND started_at >= ?2 ORDER BY id DESC"
-            ))
-            .map_err(|e| db_error(&store.path, e))?;
-        let rows = st
-            .query_map(params![cif, since], row_entry)
-            .map_err(|e| db_error(&store.path, e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_error(&store.path, e))?;
-        Ok(rows)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM anaf_upload_journal WHERE cif = ? AND started_at >= ? ORDER BY id DESC"
+    );
+    store.read(|c| {
+        c.query(&sql, args![cif, &since])?
+            .iter()
+            .map(row_entry)
+            .collect()
     })
 }
 
 /// One row by id.
 pub fn get(store: &Store, id: i64) -> Result<Option<Entry>> {
-    store.with_own_tables(|conn| {
-        conn.query_row(
-            &format!("SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = ?1"),
-            params![id],
-            row_entry,
-        )
-        .optional()
-        .map_err(|e| db_error(&store.path, e))
+    let sql = format!("SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = ?");
+    store.read(|c| {
+        c.query_row(&sql, args![id])?
+            .as_ref()
+            .map(row_entry)
+            .transpose()
     })
 }
 
@@ -331,12 +304,9 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
     let today = anaf_day(Utc::now());
     let day = today.to_string();
     let old = (today - ChronoDuration::days(2)).to_string();
-    let used = store.with_own_tables(|conn| {
-        // A counter lost in a power cut is harmless: written without waiting for the disk.
-        relaxed(conn, |c| {
-            immediate(c, |c| count_in(c, &day, &old, kind, key, limit))
-        })
-        .map_err(|e| db_error(&store.path, e))
+    // A counter lost in a power cut is harmless: written without waiting for the disk.
+    let used = store.write(Write::relaxed(), |c| {
+        count_in(c, &day, &old, kind, key, limit)
     })?;
     if used >= limit {
         return Err(Error::with(
@@ -352,49 +322,50 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
     Ok(used + 1)
 }
 
+const SELECT_COUNT: &str =
+    "SELECT count FROM anaf_call_count WHERE day = ? AND kind = ? AND key = ?";
+
 /// Counts the call unless `limit` calls were made today; returns the count before it.
 fn count_in(
-    c: &Connection,
+    c: &mut dyn Conn,
     day: &str,
     old: &str,
     kind: &str,
     key: &str,
     limit: u32,
-) -> rusqlite::Result<u32> {
-    let used: u32 = c
-        .prepare_cached(
-            "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
-        )?
-        .query_row(params![day, kind, key], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
+) -> DbResult<u32> {
+    c.serialize(&format!("count/{kind}/{key}"))?;
+    let used = match c.query_row(SELECT_COUNT, args![day, kind, key])? {
+        Some(r) => r.int(0)?.clamp(0, u32::MAX as i64) as u32,
+        None => 0,
+    };
     if used >= limit {
         return Ok(used);
     }
-    c.prepare_cached(
-        "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (day, kind, key) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![day, kind, key])?;
-    c.prepare_cached("DELETE FROM anaf_call_count WHERE day < ?1")?
-        .execute(params![old])?;
+    if used == 0 {
+        c.execute(
+            "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?, ?, ?, 1)",
+            args![day, kind, key],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE anaf_call_count SET count = count + 1 WHERE day = ? AND kind = ? AND key = ?",
+            args![day, kind, key],
+        )?;
+    }
+    c.execute("DELETE FROM anaf_call_count WHERE day < ?", args![old])?;
     Ok(used)
 }
 
 /// How many calls of `kind` on `key` were made today.
 pub fn calls_today(store: &Store, kind: &str, key: &str) -> Result<u32> {
     let day = anaf_day(Utc::now()).to_string();
-    store.with_own_tables(|conn| {
-        Ok(conn
-            .query_row(
-                "SELECT count FROM anaf_call_count WHERE day = ?1 AND kind = ?2 AND key = ?3",
-                params![day, kind, key],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| db_error(&store.path, e))?
-            .unwrap_or(0))
-    })
+    store.read(
+        |c| match c.query_row(SELECT_COUNT, args![&day, kind, key])? {
+            Some(r) => Ok(r.int(0)?.clamp(0, u32::MAX as i64) as u32),
+            None => Ok(0),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -508,12 +479,10 @@ mod tests {
             begin(&s, &key("e1"), 1, false, true).unwrap(),
             Begin::Send(_)
         ));
-        s.with(|c| {
+        s.sqlite(|c| {
             c.execute_batch(
                 "DROP TABLE anaf_upload_journal; DROP TABLE anaf_call_count; DROP TABLE anaf_link;",
             )
-            .unwrap();
-            Ok(())
         })
         .unwrap();
         assert!(matches!(
@@ -522,14 +491,13 @@ mod tests {
         ));
         assert_eq!(count_call(&s, "lista", "x", 5).unwrap(), 1);
         let link: i64 = s
-            .with(|c| {
-                Ok(c.query_row(
+            .sqlite(|c| {
+                c.query_row(
                     "SELECT count(*) FROM sqlite_master WHERE name = 'anaf_link'",
                     [],
                     |r| r.get(0),
-                ))
+                )
             })
-            .unwrap()
             .unwrap();
         assert_eq!(link, 1, "the browser-link table comes back with the others");
     }
@@ -537,10 +505,12 @@ mod tests {
     #[test]
     fn relaxed_writes_leave_the_connection_at_full() {
         let (_d, s) = store();
+        // The setting of the connection that writes, read inside one of its transactions.
         let sync = |s: &Store| {
-            s.with(|c| Ok(c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))))
-                .unwrap()
-                .unwrap()
+            s.write(Write::durable(), |c| {
+                c.query_row("PRAGMA synchronous", &[])?.unwrap().int(0)
+            })
+            .unwrap()
         };
         assert_eq!(sync(&s), 2);
         let Begin::Send(id) = begin(&s, &key("r1"), 1, false, false).unwrap() else {
@@ -551,15 +521,18 @@ mod tests {
         count_call(&s, "lista", "x", 5).unwrap();
         set_last_status(&s, "14399840", "efactura", "9", "ok").unwrap();
         assert_eq!(sync(&s), 2, "after finish, counters and status");
-        // A failure inside the transaction rolls it back and leaves no transaction open.
+        // A failure inside the transaction rolls it back and leaves no transaction open:
+        // the next one begins.
+        let e = s
+            .write(Write::relaxed(), |c| {
+                c.execute("INSERT INTO nowhere VALUES (1)", &[])
+            })
+            .unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE, "{e:?}");
         let Begin::Send(_) = begin(&s, &key("r2"), 1, false, true).unwrap() else {
             panic!()
         };
-        s.with(|c| {
-            assert!(c.is_autocommit());
-            Ok(())
-        })
-        .unwrap();
+        assert_eq!(sync(&s), 2);
     }
 
     #[test]

@@ -1,34 +1,43 @@
-//! The token database the ERP shares: one SQLite file, opened per session.
+//! What the DLL keeps, and where: the token rows and their refresh lease (`tokens`), the
+//! upload journal and the daily call counters (`journal`), the pending browser links
+//! (`links`), the rescue of a pair whose commit failed (`rescue`).
 //!
-//! The schema is public (the ERP may read `anaf_token` directly; see docs/token-table.md)
-//! and versioned in `anaf_schema`: the DLL migrates older files forward on open and refuses
-//! files written by a newer DLL (`ANAF_ERR_DATABASE_NEWER`) instead of guessing.
+//! Those modules hold the protocols and their SQL, written once against the seam in `db`;
+//! the backend behind it today is the SQLite file (`sqlite`). The schema is public (the
+//! ERP may read `anaf_token` directly; see docs/token-table.md) and versioned in
+//! `anaf_schema`: the DLL migrates older files forward on open and refuses files written
+//! by a newer DLL (`ANAF_ERR_DATABASE_NEWER`) instead of guessing.
 
+pub mod db;
 pub mod journal;
+pub mod links;
 pub mod rescue;
 pub mod schema;
+pub mod sqlite;
 pub mod tokens;
 
 pub use tokens::{Claim, Finish, NewTokens, Profile, TokenRow};
 
 use crate::error::{Error, Result};
-use crate::status::*;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use db::{Conn, DbError, DbResult, Kind, Write};
+use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// How long a writer waits for another process's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The database of one client handle.
 pub struct Store {
+    /// The SQLite file; also what the process-wide refresh lock and the rescue files of
+    /// this store are keyed on.
     pub path: PathBuf,
-    /// Reads (and whatever other modules run through [`Store::with`]).
-    conn: Mutex<Connection>,
-    /// The token writes: a connection of their own, so that a write waiting for another
-    /// program's lock never holds up the readers of this handle (WAL lets them read on).
-    writer: Mutex<Connection>,
+    backend: Backend,
     busy_timeout: Duration,
+}
+
+enum Backend {
+    Sqlite(sqlite::SqliteDb),
 }
 
 impl Store {
@@ -53,193 +62,97 @@ impl Store {
         busy_timeout: Duration,
         flags: OpenFlags,
     ) -> Result<Store> {
-        let connect = || -> Result<Connection> {
-            let conn = Connection::open_with_flags(path, flags).map_err(|e| db_error(path, e))?;
-            conn.busy_timeout(busy_timeout)
-                .map_err(|e| db_error(path, e))?;
-            // WAL lets ERP readers see the row while a refresh writes; it may be refused on
-            // network shares or read-only files, where the default journal still works.
-            let _ = conn.pragma_update(None, "journal_mode", "WAL");
-            conn.pragma_update(None, "synchronous", "FULL")
-                .map_err(|e| db_error(path, e))?;
-            // Room for every statement of the token and journal paths, so none is
-            // prepared again because another pushed it out of the cache.
-            conn.set_prepared_statement_cache_capacity(64);
-            Ok(conn)
-        };
-        let mut conn = connect()?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            schema::MigrateError::Sql(e) => db_error(path, e),
-            schema::MigrateError::Newer(v) => Error::with(
-                ANAF_ERR_DATABASE_NEWER,
-                format!(
-                    "Fișier: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {}).",
-                    path.display(),
-                    schema::ANAF_SCHEMA_VERSION
-                ),
-                format!(
-                    "File: {} (schema {v}; this anaf-bridge knows up to {}).",
-                    path.display(),
-                    schema::ANAF_SCHEMA_VERSION
-                ),
-            ),
-        })?;
-        let writer = connect()?;
+        let db = sqlite::SqliteDb::open(path, busy_timeout, flags)?;
         Ok(Store {
             path: path.to_path_buf(),
-            conn: Mutex::new(conn),
-            writer: Mutex::new(writer),
+            backend: Backend::Sqlite(db),
             busy_timeout,
         })
     }
 
-    /// Runs `f` with the connection (one user at a time within the process).
-    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut c)
+    /// The store's busy timeout.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
     }
 
-    /// As [`Store::with`], for the DLL's working tables ([`schema::OWN_TABLES`]): when
-    /// SQLite says one of them is missing (dropped by another tool after this file was
-    /// opened), creates them again and runs `f` once more.
-    pub(crate) fn with_own_tables<T>(
+    /// Runs `f` on the read connection (autocommit: each statement sees the latest commit).
+    pub(crate) fn read<T>(&self, mut f: impl FnMut(&mut dyn Conn) -> DbResult<T>) -> Result<T> {
+        self.again_without_missing_tables(|b| match b {
+            Backend::Sqlite(db) => db.read(&mut f),
+        })
+    }
+
+    /// Runs `f` inside one write transaction, committed when `f` returns `Ok`, rolled back
+    /// otherwise (and when it panics).
+    pub(crate) fn write<T>(
         &self,
-        mut f: impl FnMut(&mut Connection) -> Result<T>,
+        w: Write,
+        mut f: impl FnMut(&mut dyn Conn) -> DbResult<T>,
     ) -> Result<T> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        match f(&mut c) {
+        self.again_without_missing_tables(|b| match b {
+            Backend::Sqlite(db) => db.write(w, &mut f),
+        })
+    }
+
+    /// Runs `op`; when the database says one of the DLL's working tables is missing
+    /// (dropped by another tool after this file was opened), creates them again and runs
+    /// `op` once more. The token table is never recreated behind the ERP's back.
+    fn again_without_missing_tables<T>(
+        &self,
+        mut op: impl FnMut(&Backend) -> DbResult<T>,
+    ) -> Result<T> {
+        match op(&self.backend) {
             Err(e) if missing_own_table(&e) => {
-                ::log::warn!(target: "anaf::store", "recreating the DLL's tables: {e:?}");
-                schema::restore_own_tables(&c).map_err(|e| db_error(&self.path, e))?;
-                f(&mut c)
+                ::log::warn!(target: "anaf::store", "recreating the DLL's tables: {e}");
+                match &self.backend {
+                    Backend::Sqlite(db) => db.restore_own_tables(),
+                }
+                .map_err(|e| self.error(e))?;
+                op(&self.backend).map_err(|e| self.error(e))
             }
-            r => r,
+            r => r.map_err(|e| self.error(e)),
         }
     }
 
-    /// Runs `f` on the writer connection inside a short [`immediate`] transaction;
-    /// commits on `Ok`.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        self.write_within(self.busy_timeout, f)
-    }
-
-    /// As [`Store::write`], waiting at most `busy` for another program's lock.
-    pub(crate) fn write_within<T>(
-        &self,
-        busy: Duration,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T> {
-        let mut c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let c = &mut *c;
-        {
-            if busy != self.busy_timeout {
-                c.busy_timeout(busy).map_err(|e| db_error(&self.path, e))?;
-            }
-            let r = immediate(c, f).map_err(|e| db_error(&self.path, e));
-            if busy != self.busy_timeout {
-                let _ = c.busy_timeout(self.busy_timeout);
-            }
-            r
+    /// A failure as the ERP sees it: a status for its kind and the backend's words.
+    pub fn error(&self, e: DbError) -> Error {
+        match &self.backend {
+            Backend::Sqlite(db) => db.error(e),
         }
     }
 
-    /// The schema version of the open file.
+    /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        self.with(|c| schema::version(c).map_err(|e| db_error(&self.path, e)))
+        match &self.backend {
+            Backend::Sqlite(db) => db.schema_version(),
+        }
+        .map_err(|e| self.error(e))
     }
-}
 
-/// SQLite's own words for a missing table, as [`db_error`] keeps them.
-fn missing_own_table(e: &Error) -> bool {
-    e.status == ANAF_ERR_DATABASE
-        && e.detail(crate::status::Lang::En)
-            .is_some_and(|d| d.contains("no such table: anaf_"))
-}
-
-/// Sets `synchronous` with a cached statement (journal writes switch it per transaction).
-pub(crate) fn set_synchronous(c: &Connection, full: bool) -> rusqlite::Result<()> {
-    let sql = if full {
-        "PRAGMA synchronous = FULL"
-    } else {
-        "PRAGMA synchronous = NORMAL"
-    };
-    c.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `c` (the write lock is taken at once, so
-/// two processes never both read-then-write the same row) with cached BEGIN/COMMIT
-/// statements: the upload path runs this twice per upload. Rolls back when `f` or COMMIT
-/// fails, and when `f` panics, so the connection is never left inside a transaction.
-pub(crate) fn immediate<T, E: From<rusqlite::Error>>(
-    c: &Connection,
-    f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
-) -> std::result::Result<T, E> {
-    struct RollbackUnlessCommitted<'c>(&'c Connection);
-    impl Drop for RollbackUnlessCommitted<'_> {
-        fn drop(&mut self) {
-            if !self.0.is_autocommit() {
-                let _ = self.0.execute_batch("ROLLBACK");
-            }
+    /// Where the database is, for diagnose and the log: the backend, and for a file on a
+    /// network folder the filesystem's kind.
+    pub fn describe(&self) -> serde_json::Value {
+        match &self.backend {
+            Backend::Sqlite(db) => serde_json::json!({
+                "backend": "sqlite",
+                "sqlite_version": rusqlite::version(),
+                "path": db.path().display().to_string(),
+                "journal_mode": db.journal_mode(),
+                "network_filesystem": db.network(),
+            }),
         }
     }
-    c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let _guard = RollbackUnlessCommitted(c);
-    let v = f(c)?;
-    c.prepare_cached("COMMIT")?.execute([])?;
-    Ok(v)
-}
 
-/// Maps an SQLite failure to a status the ERP can act on, keeping SQLite's own words.
-pub fn db_error(path: &Path, e: rusqlite::Error) -> Error {
-    let status = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => ANAF_ERR_DATABASE_LOCKED,
-            ErrorCode::ReadOnly | ErrorCode::PermissionDenied => ANAF_ERR_DATABASE_READONLY,
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => ANAF_ERR_DATABASE_CORRUPT,
-            _ => ANAF_ERR_DATABASE,
-        },
-        rusqlite::Error::InvalidColumnType(..)
-        | rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => ANAF_ERR_DATABASE_CORRUPT,
-        _ => ANAF_ERR_DATABASE,
-    };
-    Error::with(
-        status,
-        format!("Fișier: {} ({e})", path.display()),
-        format!("File: {} ({e})", path.display()),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn immediate_rolls_back_on_error_and_on_panic() {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
-        let count = |c: &Connection| -> i64 {
-            c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                .unwrap()
-        };
-        let r: rusqlite::Result<()> = immediate(&c, |c| {
-            c.execute("INSERT INTO t VALUES (1)", [])?;
-            c.execute("INSERT INTO nowhere VALUES (1)", [])?;
-            Ok(())
-        });
-        assert!(r.is_err());
-        assert!(c.is_autocommit());
-        assert_eq!(count(&c), 0);
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _: rusqlite::Result<()> = immediate(&c, |c| {
-                c.execute("INSERT INTO t VALUES (2)", [])?;
-                panic!("inside the transaction");
-            });
-        }));
-        assert!(panicked.is_err());
-        assert!(c.is_autocommit(), "no transaction left open after a panic");
-        assert_eq!(count(&c), 0);
-        immediate(&c, |c| c.execute("INSERT INTO t VALUES (3)", [])).unwrap();
-        assert_eq!(count(&c), 1);
+    /// The SQLite connection itself, for tests that must reach past the seam.
+    #[cfg(test)]
+    pub(crate) fn sqlite<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
+        match &self.backend {
+            Backend::Sqlite(db) => db.raw(f),
+        }
     }
+}
+
+/// The database's words for a missing table of the DLL's own (not `anaf_token`).
+fn missing_own_table(e: &DbError) -> bool {
+    e.kind == Kind::MissingTable && schema::OWN_TABLE_NAMES.iter().any(|t| e.text.contains(t))
 }

@@ -60,6 +60,9 @@ pub const MIGRATIONS: &[&str] = &[
 /// one of them went missing from an open file.
 pub const OWN_TABLES: &str = own_tables!();
 
+/// The tables of [`OWN_TABLES`], as the database names them when one is missing.
+pub const OWN_TABLE_NAMES: &[&str] = &["anaf_upload_journal", "anaf_call_count", "anaf_link"];
+
 /// The text of [`OWN_TABLES`], as a macro so that a migration can extend it with `concat!`.
 /// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per
 /// upload): ids only grow, unless the newest rows are deleted.

@@ -1,21 +1,24 @@
 //! The rows of `anaf_token` and the refresh lease that coordinates processes.
 //!
-//! Every write is one short `BEGIN IMMEDIATE` transaction; no SQLite lock is ever held
-//! while ANAF is being called. The refresh protocol (see docs/token-table.md):
-//! 1. [`Store::claim`]: under the write lock, if the row's `version` is still the one the
-//!    caller saw and no live process holds the lease, write `lease_owner`, `lease_until`
-//!    and `lease_refresh_token` (the refresh token about to be spent), and commit.
+//! Every write is one short write transaction; no lock is ever held while ANAF is being
+//! called. The refresh protocol (see docs/token-table.md):
+//! 1. [`Store::claim`]: under the row's write lock, if the row's `version` is still the one
+//!    the caller saw and no live process holds the lease, write `lease_owner`,
+//!    `lease_until` and `lease_refresh_token` (the refresh token about to be spent), and
+//!    commit.
 //! 2. Call ANAF with that refresh token (no lock held). The row keeps the old pair, so a
 //!    crash before ANAF answers leaves the table exactly as before.
-//! 3. [`Store::finish`]: under the write lock, if the row still holds the spent refresh
-//!    token, write the new pair, `previous_refresh_token`, `version + 1`, clear the lease.
+//! 3. [`Store::finish`]: under the row's write lock, if the row still holds the spent
+//!    refresh token, write the new pair, `previous_refresh_token`, `version + 1`, clear the
+//!    lease.
 //!
 //! Others that find the lease taken wait for `version` to change (or the lease to lapse).
+//! The SQL is portable (no upsert, no engine-only functions): the decisions are made here.
 
-use super::{db_error, Store};
+use super::db::{args, Arg, Conn, DbResult, Row, Write};
+use super::Store;
 use crate::error::Result;
 use once_cell::sync::Lazy;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// The key of a row: one token per company, OAuth application and environment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -91,37 +94,43 @@ const COLUMNS: &str = "access_token, refresh_token, token_type, access_expires_a
     previous_refresh_token, refresh_refused_at, refresh_error, lease_owner, lease_until, \
     lease_refresh_token";
 
-/// The SELECT the fast path runs (also used by the benchmark's baseline).
+/// The SELECT of a whole row.
 pub static SELECT_ROW: Lazy<String> = Lazy::new(|| {
-    format!(
-        "SELECT {COLUMNS} FROM anaf_token WHERE cif = ?1 AND client_id = ?2 AND environment = ?3"
-    )
+    format!("SELECT {COLUMNS} FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?")
 });
 
-fn read_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+fn read_row(r: &Row) -> DbResult<TokenRow> {
     Ok(TokenRow {
-        access_token: r.get(0)?,
-        refresh_token: r.get(1)?,
-        token_type: r.get(2)?,
-        access_expires_at: r.get(3)?,
-        refresh_expires_at: r.get(4)?,
-        cert_serial: r.get(5)?,
-        obtained_at: r.get(6)?,
-        refreshed_at: r.get(7)?,
-        version: r.get(8)?,
-        previous_refresh_token: r.get(9)?,
-        refresh_refused_at: r.get(10)?,
-        refresh_error: r.get(11)?,
-        lease_owner: r.get(12)?,
-        lease_until: r.get(13)?,
-        lease_refresh_token: r.get(14)?,
+        access_token: r.text(0)?,
+        refresh_token: r.text(1)?,
+        token_type: r.text(2)?,
+        access_expires_at: r.int(3)?,
+        refresh_expires_at: r.int(4)?,
+        cert_serial: r.opt_text(5)?,
+        obtained_at: r.int(6)?,
+        refreshed_at: r.opt_int(7)?,
+        version: r.int(8)?,
+        previous_refresh_token: r.opt_text(9)?,
+        refresh_refused_at: r.opt_int(10)?,
+        refresh_error: r.opt_text(11)?,
+        lease_owner: r.opt_text(12)?,
+        lease_until: r.opt_int(13)?,
+        lease_refresh_token: r.opt_text(14)?,
     })
 }
 
-fn load_in(c: &rusqlite::Connection, p: &Profile) -> rusqlite::Result<Option<TokenRow>> {
-    c.prepare_cached(&SELECT_ROW)?
-        .query_row(params![p.cif, p.client_id, p.environment], read_row)
-        .optional()
+fn load_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<TokenRow>> {
+    c.query_row(&SELECT_ROW, args![&p.cif, &p.client_id, &p.environment])?
+        .map(|r| read_row(&r))
+        .transpose()
+}
+
+/// Makes the rest of a write transaction exclusive for this profile's row.
+fn lock_in(c: &mut dyn Conn, p: &Profile) -> DbResult<()> {
+    c.serialize(&format!(
+        "token/{}/{}/{}",
+        p.cif, p.client_id, p.environment
+    ))
 }
 
 /// This process's identity in `lease_owner`: `host/pid/nonce`.
@@ -233,11 +242,16 @@ pub fn effective_margin(
     }
 }
 
+/// The fast path's SELECT: the access token and what decides whether it may be handed out.
+const SELECT_FRESH: &str =
+    "SELECT access_token, access_expires_at, refresh_expires_at, refreshed_at, \
+     refresh_refused_at FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?";
+
 impl Store {
     /// The fast path of `access_token`: the access token if, at `now`, it has more than
     /// [`effective_margin`] left and the refresh token is neither expired nor refused; `None`
-    /// otherwise (or when there is no row). The decision is made in the WHERE clause, so
-    /// this costs what a bare SELECT of the token costs.
+    /// otherwise (or when there is no row, or a damaged one: the slow path says what is
+    /// wrong). One indexed SELECT.
     pub fn fresh_access_token(
         &self,
         cif: &str,
@@ -246,31 +260,22 @@ impl Store {
         now: i64,
         margin: i64,
     ) -> Result<Option<String>> {
-        self.with(|c| {
-            c.prepare_cached(
-                "SELECT access_token FROM anaf_token \
-                 WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 \
-                 AND access_expires_at - ?5 > \
-                     CASE WHEN refreshed_at IS NULL THEN ?4 \
-                          ELSE MIN(?4, (access_expires_at - refreshed_at) / 2) END \
-                 AND refresh_expires_at > ?5 \
-                 AND refresh_refused_at IS NULL \
-                 AND typeof(access_expires_at) = 'integer' AND typeof(refresh_expires_at) = 'integer'",
-            )
-            .and_then(|mut st| {
-                st.query_row(
-                    params![cif, client_id, environment, margin, now],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .map_err(|e| db_error(&self.path, e))
-        })
+        let row = self.read(|c| c.query_row(SELECT_FRESH, args![cif, client_id, environment]))?;
+        let Some(r) = row else { return Ok(None) };
+        let fresh = || -> DbResult<Option<String>> {
+            let access_expires_at = r.int(1)?;
+            let usable = access_expires_at - now
+                > effective_margin(access_expires_at, r.opt_int(3)?, margin)
+                && r.int(2)? > now
+                && r.opt_int(4)?.is_none();
+            usable.then(|| r.text(0)).transpose()
+        };
+        Ok(fresh().unwrap_or(None))
     }
 
     /// The row of a profile, if any.
     pub fn load(&self, p: &Profile) -> Result<Option<TokenRow>> {
-        self.with(|c| load_in(c, p).map_err(|e| db_error(&self.path, e)))
+        self.read(|c| load_in(c, p))
     }
 
     /// Stores a pair from a new login or an import: replaces the tokens, counts a new
@@ -278,42 +283,19 @@ impl Store {
     /// its refresh token gone and discard its answer). The replaced refresh token is kept
     /// in `previous_refresh_token`.
     pub fn put(&self, p: &Profile, t: &NewTokens, now: i64) -> Result<TokenRow> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO anaf_token (cif, client_id, environment, access_token, refresh_token,
-                     token_type, access_expires_at, refresh_expires_at, cert_serial, obtained_at,
-                     refreshed_at, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 1)
-                 ON CONFLICT (cif, client_id, environment) DO UPDATE SET
-                     previous_refresh_token = anaf_token.refresh_token,
-                     access_token = excluded.access_token,
-                     refresh_token = excluded.refresh_token,
-                     token_type = excluded.token_type,
-                     access_expires_at = excluded.access_expires_at,
-                     refresh_expires_at = excluded.refresh_expires_at,
-                     cert_serial = excluded.cert_serial,
-                     obtained_at = excluded.obtained_at,
-                     refreshed_at = NULL,
-                     version = anaf_token.version + 1,
-                     refresh_refused_at = NULL,
-                     refresh_error = NULL,
-                     lease_owner = NULL,
-                     lease_until = NULL,
-                     lease_refresh_token = NULL",
-                params![
-                    p.cif,
-                    p.client_id,
-                    p.environment,
-                    t.access_token,
-                    t.refresh_token,
-                    t.token_type,
-                    t.access_expires_at,
-                    t.refresh_expires_at,
-                    t.cert_serial,
-                    now
-                ],
-            )?;
-            load_in(tx, p).map(|r| r.expect("row just written"))
+        self.write(Write::durable(), |c| {
+            lock_in(c, p)?;
+            let updated = replace_pair_in(c, p, t, now, Source::Login)?;
+            if updated == 0 {
+                c.execute(
+                    "INSERT INTO anaf_token (access_token, refresh_token, token_type,
+                         access_expires_at, refresh_expires_at, cert_serial, obtained_at,
+                         cif, client_id, environment, refreshed_at, version)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)",
+                    &pair_args(p, t, now),
+                )?;
+            }
+            Ok(load_in(c, p)?.expect("row just written"))
         })
     }
 
@@ -327,7 +309,9 @@ impl Store {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<Claim> {
-        self.write(|tx| claim_in(tx, p, owner, seen_version, now_ms, ttl_ms))
+        self.write(Write::durable(), |c| {
+            claim_in(c, p, owner, seen_version, now_ms, ttl_ms)
+        })
     }
 
     /// Stores the pair ANAF returned for `spent` (step 3), if the row still holds `spent`.
@@ -339,7 +323,7 @@ impl Store {
         t: &NewTokens,
         now: i64,
     ) -> Result<Finish> {
-        self.finish_within(self.busy_timeout, p, owner, spent, t, now)
+        self.finish_within(self.busy_timeout(), p, owner, spent, t, now)
     }
 
     /// As [`Store::finish`], waiting at most `busy` for another program's lock (a first,
@@ -353,40 +337,17 @@ impl Store {
         t: &NewTokens,
         now: i64,
     ) -> Result<Finish> {
-        self.write_within(busy, |tx| {
-            let Some(row) = load_in(tx, p)? else {
+        self.write(Write::within(busy), |c| {
+            lock_in(c, p)?;
+            let Some(row) = load_in(c, p)? else {
                 return Ok(Finish::Deleted);
             };
             if row.refresh_token != spent {
-                release_in(tx, p, owner)?;
-                return Ok(Finish::Superseded(load_in(tx, p)?.unwrap_or(row)));
+                release_in(c, p, owner)?;
+                return Ok(Finish::Superseded(load_in(c, p)?.unwrap_or(row)));
             }
-            tx.execute(
-                "UPDATE anaf_token SET
-                     previous_refresh_token = refresh_token,
-                     access_token = ?4, refresh_token = ?5, token_type = ?6,
-                     access_expires_at = ?7, refresh_expires_at = ?8,
-                     cert_serial = COALESCE(?9, cert_serial),
-                     refreshed_at = ?10, version = version + 1,
-                     refresh_refused_at = NULL, refresh_error = NULL,
-                     lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
-                 WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
-                params![
-                    p.cif,
-                    p.client_id,
-                    p.environment,
-                    t.access_token,
-                    t.refresh_token,
-                    t.token_type,
-                    t.access_expires_at,
-                    t.refresh_expires_at,
-                    t.cert_serial,
-                    now
-                ],
-            )?;
-            Ok(Finish::Committed(
-                load_in(tx, p)?.expect("row just updated"),
-            ))
+            replace_pair_in(c, p, t, now, Source::Refresh)?;
+            Ok(Finish::Committed(load_in(c, p)?.expect("row just updated")))
         })
     }
 
@@ -401,51 +362,102 @@ impl Store {
         why: &str,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE anaf_token SET refresh_refused_at = ?4, refresh_error = ?5
-                 WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND refresh_token = ?6",
-                params![p.cif, p.client_id, p.environment, now, why, spent],
+        self.write(Write::durable(), |c| {
+            c.execute(
+                "UPDATE anaf_token SET refresh_refused_at = ?, refresh_error = ?
+                 WHERE cif = ? AND client_id = ? AND environment = ? AND refresh_token = ?",
+                args![now, why, &p.cif, &p.client_id, &p.environment, spent],
             )?;
-            release_in(tx, p, owner)?;
-            load_in(tx, p)
+            release_in(c, p, owner)?;
+            load_in(c, p)
         })
     }
 
     /// Gives the lease back without changing the tokens (the refresh failed transiently).
     pub fn release(&self, p: &Profile, owner: &str) -> Result<()> {
-        self.write(|tx| release_in(tx, p, owner).map(|_| ()))
+        self.write(Write::durable(), |c| release_in(c, p, owner).map(|_| ()))
     }
 
     /// Deletes the row; `true` if there was one.
     pub fn delete(&self, p: &Profile) -> Result<bool> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM anaf_token WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
-                params![p.cif, p.client_id, p.environment],
+        self.write(Write::durable(), |c| {
+            c.execute(
+                "DELETE FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![&p.cif, &p.client_id, &p.environment],
             )
             .map(|n| n > 0)
         })
     }
 }
 
-fn release_in(tx: &Connection, p: &Profile, owner: &str) -> rusqlite::Result<usize> {
-    tx.execute(
+/// Where a new pair comes from: a login (or an import) starts a pair's life, a refresh
+/// continues it (and keeps the serial when ANAF's answer names none).
+enum Source {
+    Login,
+    Refresh,
+}
+
+/// Writes a new pair over the row's, counting a version and clearing any refusal and lease;
+/// the number of rows changed (0: no row).
+fn replace_pair_in(
+    c: &mut dyn Conn,
+    p: &Profile,
+    t: &NewTokens,
+    now: i64,
+    source: Source,
+) -> DbResult<u64> {
+    let (serial, times) = match source {
+        Source::Login => ("?", "obtained_at = ?, refreshed_at = NULL"),
+        Source::Refresh => ("COALESCE(?, cert_serial)", "refreshed_at = ?"),
+    };
+    // previous_refresh_token is assigned before refresh_token: MySQL reads the columns of
+    // a SET left to right, already updated.
+    let sql = format!(
+        "UPDATE anaf_token SET previous_refresh_token = refresh_token,
+             access_token = ?, refresh_token = ?, token_type = ?,
+             access_expires_at = ?, refresh_expires_at = ?, cert_serial = {serial}, {times},
+             version = version + 1, refresh_refused_at = NULL, refresh_error = NULL,
+             lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
+         WHERE cif = ? AND client_id = ? AND environment = ?"
+    );
+    c.execute(&sql, &pair_args(p, t, now))
+}
+
+/// The arguments of [`replace_pair_in`] and of the INSERT of a new row: the pair, the time,
+/// the key.
+fn pair_args<'a>(p: &'a Profile, t: &'a NewTokens, now: i64) -> [Arg<'a>; 10] {
+    [
+        Arg::from(&t.access_token),
+        Arg::from(&t.refresh_token),
+        Arg::from(&t.token_type),
+        Arg::from(t.access_expires_at),
+        Arg::from(t.refresh_expires_at),
+        Arg::from(t.cert_serial.as_ref()),
+        Arg::from(now),
+        Arg::from(&p.cif),
+        Arg::from(&p.client_id),
+        Arg::from(&p.environment),
+    ]
+}
+
+fn release_in(c: &mut dyn Conn, p: &Profile, owner: &str) -> DbResult<u64> {
+    c.execute(
         "UPDATE anaf_token SET lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
-         WHERE cif = ?1 AND client_id = ?2 AND environment = ?3 AND lease_owner = ?4",
-        params![p.cif, p.client_id, p.environment, owner],
+         WHERE cif = ? AND client_id = ? AND environment = ? AND lease_owner = ?",
+        args![&p.cif, &p.client_id, &p.environment, owner],
     )
 }
 
 fn claim_in(
-    tx: &Connection,
+    c: &mut dyn Conn,
     p: &Profile,
     owner: &str,
     seen_version: Option<i64>,
     now_ms: i64,
     ttl_ms: i64,
-) -> rusqlite::Result<Claim> {
-    let Some(row) = load_in(tx, p)? else {
+) -> DbResult<Claim> {
+    lock_in(c, p)?;
+    let Some(row) = load_in(c, p)? else {
         return Ok(Claim::Missing);
     };
     if let Some(v) = seen_version {
@@ -470,12 +482,12 @@ fn claim_in(
             "taking over the refresh lease of {o} (until {until}, now {now_ms}; refresh token in flight: {interrupted})"
         );
     }
-    tx.execute(
-        "UPDATE anaf_token SET lease_owner = ?4, lease_until = ?5, lease_refresh_token = refresh_token
-         WHERE cif = ?1 AND client_id = ?2 AND environment = ?3",
-        params![p.cif, p.client_id, p.environment, owner, now_ms + ttl_ms],
+    c.execute(
+        "UPDATE anaf_token SET lease_owner = ?, lease_until = ?, lease_refresh_token = refresh_token
+         WHERE cif = ? AND client_id = ? AND environment = ?",
+        args![owner, now_ms + ttl_ms, &p.cif, &p.client_id, &p.environment],
     )?;
-    let row = load_in(tx, p)?.expect("row just updated");
+    let row = load_in(c, p)?.expect("row just updated");
     Ok(Claim::Claimed { row, interrupted })
 }
 
@@ -558,12 +570,8 @@ mod tests {
         assert_eq!(f(1_000_000_000 + 1_700, 14 * 86_400).as_deref(), Some("a2"));
         assert_eq!(f(1_000_000_000 + 1_900, 14 * 86_400), None);
         s.put(&p, &pair("a1", "r1"), 1).unwrap();
-        s.with(|c| {
-            c.execute("UPDATE anaf_token SET access_expires_at = 'later'", [])
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
+        s.sqlite(|c| c.execute("UPDATE anaf_token SET access_expires_at = 'later'", []))
+            .unwrap();
         assert_eq!(
             f(1_000_000_000, 100),
             None,
@@ -744,12 +752,8 @@ mod tests {
         let path = d.path().join("t.db");
         let s = Store::open(&path).unwrap();
         s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
-        s.with(|c| {
-            c.execute("UPDATE anaf_token SET access_expires_at = 'soon'", [])
-                .unwrap();
-            Ok(())
-        })
-        .unwrap();
+        s.sqlite(|c| c.execute("UPDATE anaf_token SET access_expires_at = 'soon'", []))
+            .unwrap();
         let e = s.load(&profile()).unwrap_err();
         assert_eq!(e.status, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
 
@@ -809,13 +813,10 @@ mod tests {
             ("a1", 1, "Bearer")
         );
         let days: i64 = s
-            .with(|c| {
-                Ok(
-                    c.query_row("SELECT access_days_left FROM anaf_token_v", [], |r| {
-                        r.get(0)
-                    })
-                    .unwrap(),
-                )
+            .sqlite(|c| {
+                c.query_row("SELECT access_days_left FROM anaf_token_v", [], |r| {
+                    r.get(0)
+                })
             })
             .unwrap();
         assert!(days > 0);

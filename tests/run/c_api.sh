@@ -50,6 +50,34 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
       fi
     fi
   done
+
+  # A database on a network drive. Wine's drive N: is typed "network" (GetDriveTypeW then
+  # answers DRIVE_REMOTE, as for a share mapped with `net use`); the DLL must open the file
+  # there without WAL, and diagnose must warn. The same file on a local drive stays WAL.
+  dir="$tmp/win-x64"
+  x86_64-w64-mingw32-gcc -std=c99 -Wall -Werror -Iinclude -o "$dir/open_host.exe" tests/c/open_host.c "$dir/anaf_bridge.dll"
+  mkdir -p "$tmp/share" "$tmp/local"
+  ln -sfn "$tmp/share" "$WINEPREFIX/dosdevices/n:"
+  "$(wine64_cmd)" reg add 'HKLM\Software\Wine\Drives' /v n: /t REG_SZ /d network /f >/dev/null 2>&1
+  wineserver -k 2>/dev/null; wineserver -w 2>/dev/null
+  netcfg() { echo '{"database": "'"$1"'", "cif": "14399840", "api_url": "https://127.0.0.1:9", "idp_url": "https://127.0.0.1:9", "public_url": "https://127.0.0.1:9", "timeout_seconds": 1, "connect_timeout_seconds": 1, "language": "en"}'; }
+  # Byte 18 of an SQLite file: 1 for the rollback journal, 2 for WAL.
+  journal() { python3 -c 'import sys; print({1: "rollback", 2: "wal"}.get(open(sys.argv[1], "rb").read(100)[18], "?"))' "$1" 2>/dev/null; }
+  db_check() { python3 -c 'import json, sys; r = json.loads(next(l for l in open(sys.argv[1], encoding="utf-8") if l.startswith("REPORT "))[7:]); c = next(c for c in r["checks"] if c["id"] == "database"); print(c["status"], c["data"].get("network_filesystem"))' "$1" 2>/dev/null; }
+  wine_run "$dir" open_host.exe "$(netcfg N:/anaf.db)" >"$tmp/net.log" 2>&1
+  wine_run "$dir" open_host.exe "$(netcfg "Z:$tmp/local/anaf.db")" >"$tmp/local.log" 2>&1
+  if [ "$(journal "$tmp/share/anaf.db")" = rollback ] && [ "$(journal "$tmp/local/anaf.db")" = wal ]; then
+    ok "wine64: a database on a network drive is opened without WAL, a local one with WAL"
+  else
+    bad "wine64: journal mode on network drive: $(journal "$tmp/share/anaf.db"), local: $(journal "$tmp/local/anaf.db")"; head -3 "$tmp/net.log" "$tmp/local.log"
+  fi
+  if [ "$(db_check "$tmp/net.log")" = "warning smb" ] && [ "$(db_check "$tmp/local.log")" = "ok None" ]; then
+    ok "wine64: diagnose warns about the database on a network drive"
+  else
+    bad "wine64: diagnose on network drive: $(db_check "$tmp/net.log"), local: $(db_check "$tmp/local.log")"
+  fi
+  "$(wine64_cmd)" reg delete 'HKLM\Software\Wine\Drives' /v n: /f >/dev/null 2>&1
+  rm -f "$WINEPREFIX/dosdevices/n:"
 else
   echo "!!! dist/win-x64/anaf_bridge.dll missing: run scripts/dist.sh first"; bad "Windows DLLs present"
 fi

@@ -1,0 +1,185 @@
+//! The pending browser links (`anaf_link`), one row per profile, so that a poll from
+//! another handle or another process (the ERP's token form reopened) can finish a link.
+//! The protocol (one poller at a time, what each answer of the relay does) is
+//! `login::link`'s; this module only keeps the rows.
+
+use super::db::{args, Conn, DbResult, Row, Write};
+use super::{Profile, Store};
+use crate::error::Result;
+use zeroize::Zeroizing;
+
+/// A pending link as kept in `anaf_link`.
+#[derive(Clone)]
+pub struct LinkRow {
+    pub link_id: String,
+    pub url: String,
+    pub relay_url: String,
+    /// The secret that retrieves the sealed answer from the relay.
+    pub secret: Zeroizing<String>,
+    /// The X25519 private key the answer is sealed to (base64url).
+    pub private_key: Zeroizing<String>,
+    /// Unix seconds (the relay's clock).
+    pub expires_at: i64,
+    /// An answer fetched from the relay but not yet stored as the token.
+    pub sealed_answer: Option<String>,
+    pub last_reason: Option<String>,
+    pub last_detail: Option<String>,
+    pub last_attempt: Option<i64>,
+}
+
+/// The rows of `anaf_link`: `store.links()`.
+pub struct Links<'s>(&'s Store);
+
+impl Store {
+    pub fn links(&self) -> Links<'_> {
+        Links(self)
+    }
+}
+
+const WHERE_LINK: &str = "WHERE cif = ? AND client_id = ? AND environment = ? AND link_id = ?";
+
+fn read(r: &Row) -> DbResult<LinkRow> {
+    Ok(LinkRow {
+        link_id: r.text(0)?,
+        url: r.text(1)?,
+        relay_url: r.text(2)?,
+        secret: Zeroizing::new(r.text(3)?),
+        private_key: Zeroizing::new(r.text(4)?),
+        expires_at: r.int(5)?,
+        sealed_answer: r.opt_text(6)?,
+        last_reason: r.opt_text(7)?,
+        last_detail: r.opt_text(8)?,
+        last_attempt: r.opt_int(9)?,
+    })
+}
+
+impl Links<'_> {
+    /// The profile's pending link, if any.
+    pub fn load(&self, p: &Profile) -> Result<Option<LinkRow>> {
+        self.0.read(|c| {
+            c.query_row(
+                "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
+                        sealed_answer, last_reason, last_detail, last_attempt
+                 FROM anaf_link WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![&p.cif, &p.client_id, &p.environment],
+            )?
+            .as_ref()
+            .map(read)
+            .transpose()
+        })
+    }
+
+    /// Keeps a new link as the profile's pending one, replacing any earlier.
+    pub fn put(&self, p: &Profile, link: &LinkRow, created_at: i64) -> Result<()> {
+        self.0.write(Write::durable(), |c| {
+            c.execute(
+                "DELETE FROM anaf_link WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![&p.cif, &p.client_id, &p.environment],
+            )?;
+            c.execute(
+                "INSERT INTO anaf_link
+                   (cif, client_id, environment, link_id, url, relay_url, retrieval_secret,
+                    private_key, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                args![
+                    &p.cif,
+                    &p.client_id,
+                    &p.environment,
+                    &link.link_id,
+                    &link.url,
+                    &link.relay_url,
+                    link.secret.as_str(),
+                    link.private_key.as_str(),
+                    created_at,
+                    link.expires_at
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Drops the link (finished, expired, cancelled, or unknown to the relay).
+    pub fn delete(&self, p: &Profile, link_id: &str) -> Result<()> {
+        self.update(p, link_id, "DELETE FROM anaf_link", &[])
+            .map(|_| ())
+    }
+
+    /// Takes the link for one poll until `until` (Unix seconds), unless another poller
+    /// holds it past `now`. `true` when taken.
+    pub fn claim(&self, p: &Profile, link_id: &str, until: i64, now: i64) -> Result<bool> {
+        self.0.write(Write::durable(), |c| {
+            c.execute(
+                &format!(
+                    "UPDATE anaf_link SET claimed_until = ? {WHERE_LINK}
+                       AND (claimed_until IS NULL OR claimed_until < ?)"
+                ),
+                args![until, &p.cif, &p.client_id, &p.environment, link_id, now],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    /// Gives the poll claim back.
+    pub fn release(&self, p: &Profile, link_id: &str) -> Result<()> {
+        self.set(p, link_id, "claimed_until = NULL", &[])
+    }
+
+    /// The relay said "pending" again: forget the last failure.
+    pub fn clear_failure(&self, p: &Profile, link_id: &str) -> Result<()> {
+        self.set(p, link_id, "last_reason = NULL, last_detail = NULL", &[])
+    }
+
+    /// The relay's last failed attempt (the accountant may try again until the link expires).
+    pub fn set_failure(
+        &self,
+        p: &Profile,
+        link_id: &str,
+        reason: &str,
+        detail: &str,
+        attempt: i64,
+    ) -> Result<()> {
+        self.set(
+            p,
+            link_id,
+            "last_reason = ?, last_detail = ?, last_attempt = ?",
+            args![reason, detail, attempt],
+        )
+    }
+
+    /// The answer, fetched and not yet stored as the token (the relay gives it only once).
+    pub fn set_sealed_answer(&self, p: &Profile, link_id: &str, sealed: &str) -> Result<()> {
+        self.set(p, link_id, "sealed_answer = ?", args![sealed])
+    }
+
+    fn set(
+        &self,
+        p: &Profile,
+        link_id: &str,
+        assignments: &str,
+        values: &[super::db::Arg<'_>],
+    ) -> Result<()> {
+        self.update(
+            p,
+            link_id,
+            &format!("UPDATE anaf_link SET {assignments}"),
+            values,
+        )
+        .map(|_| ())
+    }
+
+    /// Runs `head` (an UPDATE … SET or a DELETE) on the row of this profile and link;
+    /// `values` bind the placeholders of `head`, before the key.
+    fn update(
+        &self,
+        p: &Profile,
+        link_id: &str,
+        head: &str,
+        values: &[super::db::Arg<'_>],
+    ) -> Result<u64> {
+        let sql = format!("{head} {WHERE_LINK}");
+        let mut all = values.to_vec();
+        all.extend_from_slice(args![&p.cif, &p.client_id, &p.environment, link_id]);
+        self.0
+            .write(Write::durable(), |c: &mut dyn Conn| c.execute(&sql, &all))
+    }
+}
