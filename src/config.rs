@@ -34,7 +34,8 @@ pub struct Config {
     pub api_url: Url,
     /// Public web services base (validation, PDF), e.g. `https://webservicesp.anaf.ro`.
     pub public_url: Url,
-    pub database: PathBuf,
+    /// Where the token and the DLL's tables live.
+    pub storage: Storage,
     /// Numeric CIF, without the RO prefix.
     pub cif: String,
     pub client_id: Option<String>,
@@ -73,6 +74,32 @@ pub const DEFAULT_IDP_URL: &str = "https://logincert.anaf.ro";
 pub const DEFAULT_API_URL: &str = "https://api.anaf.ro";
 pub const DEFAULT_PUBLIC_URL: &str = "https://webservicesp.anaf.ro";
 
+/// Where the DLL keeps the token: exactly one of `"database"` and `"odbc"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// The SQLite file at this path.
+    Sqlite(PathBuf),
+    /// The ERP's database server, reached with this ODBC connection string.
+    Odbc(String),
+}
+
+fn storage(database: Option<String>, odbc: Option<String>) -> Result<Storage> {
+    match (database, odbc) {
+        (Some(d), None) if !d.trim().is_empty() => Ok(Storage::Sqlite(PathBuf::from(d))),
+        (None, Some(o)) if !o.trim().is_empty() => Ok(Storage::Odbc(o)),
+        (Some(_), Some(_)) => Err(bad(
+            "database",
+            "Sunt date și \"database\" și \"odbc\": tokenul se păstrează într-un singur loc, fișierul SQLite (database) sau serverul bazei de date a ERP-ului (odbc). Lăsați una dintre ele.",
+            "Both \"database\" and \"odbc\" are given: the token lives in one place, the SQLite file (database) or the ERP's database server (odbc). Keep one of them.",
+        )),
+        _ => Err(bad(
+            "database",
+            "Lipsește locul tokenului: \"database\" (calea fișierului SQLite) sau \"odbc\" (șirul de conectare ODBC al bazei de date a ERP-ului).",
+            "Where the token lives is missing: \"database\" (the SQLite file's path) or \"odbc\" (the ODBC connection string of the ERP's database).",
+        )),
+    }
+}
+
 /// Every key `anaf_open` accepts, for the unknown-key message.
 pub const KEYS: &[&str] = &[
     "environment",
@@ -80,6 +107,7 @@ pub const KEYS: &[&str] = &[
     "api_url",
     "public_url",
     "database",
+    "odbc",
     "cif",
     "client_id",
     "client_secret",
@@ -270,7 +298,7 @@ impl Config {
             idp_url: f.url("idp_url", DEFAULT_IDP_URL)?,
             api_url: f.url("api_url", DEFAULT_API_URL)?,
             public_url: f.url("public_url", DEFAULT_PUBLIC_URL)?,
-            database: PathBuf::from(f.required("database")?),
+            storage: storage(f.string("database")?, f.string("odbc")?)?,
             cif,
             client_id: f.string("client_id")?,
             client_secret: f.string("client_secret")?,

@@ -6,6 +6,7 @@ need_deps() {
     command -v "$t" >/dev/null 2>&1 || return 0
   done
   pkg-config --exists webkit2gtk-4.1 || return 0
+  [ -f /usr/include/sql.h ] && [ -x /usr/sbin/mariadbd ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || return 0
   rustup target list --installed 2>/dev/null | grep -q i686-pc-windows-gnu || return 0
   return 1
 }

@@ -146,7 +146,10 @@ pub fn run(cfg: &Config, session: Option<&Session>) -> Report {
     if let Some(c) = check_remote_session() {
         checks.push(c);
     }
-    checks.push(check_database(&cfg.database));
+    checks.push(match &cfg.storage {
+        crate::config::Storage::Sqlite(path) => check_database(path),
+        crate::config::Storage::Odbc(connection) => check_server(connection, session),
+    });
     if let Some(c) = check_log_file(cfg) {
         checks.push(c);
     }
@@ -524,6 +527,38 @@ fn check_database(path: &Path) -> Check {
                 .msg(err.message(Lang::Ro), err.message(Lang::En))
                 .todo(ro, en)
         }
+    }
+}
+
+/// The token store on a database server: the open handle's connection, or a new one
+/// (which also proves the tables are there or can be made).
+fn check_server(connection: &str, session: Option<&Session>) -> Check {
+    let c = Check::new("database", TITLE_DB, Level::Ok);
+    let started = Instant::now();
+    let probe = |s: &crate::store::Store| s.schema_version().map(|v| (s.describe(), v));
+    let found = match session {
+        Some(s) => probe(&s.store),
+        None => crate::store::Store::open_odbc(connection, Duration::from_secs(3))
+            .and_then(|s| probe(&s)),
+    };
+    match found {
+        Ok((mut data, v)) => {
+            data["schema_version"] = json!(v);
+            data["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
+            let server = data["server"].as_str().unwrap_or_default().to_string();
+            c.data(data).msg(
+                format!("Tokenul se păstrează în baza de date {server} a ERP-ului (ODBC); tabelele anaf-bridge sunt la zi."),
+                format!("The token lives in the ERP's {server} database (ODBC); the anaf-bridge tables are current."),
+            )
+        }
+        Err(err) => c
+            .level(Level::Problem)
+            .data(json!({ "backend": "odbc", "status": err.status, "status_name": crate::status::name(err.status) }))
+            .msg(err.message(Lang::Ro), err.message(Lang::En))
+            .todo(
+                "Verificați șirul de conectare din configurare (odbc): același pe care îl folosește ERP-ul, cu driverul ODBC de aceeași arhitectură (32/64 de biți) ca ERP-ul.",
+                "Check the connection string in the configuration (odbc): the one the ERP uses, with an ODBC driver of the ERP's bitness (32/64-bit).",
+            ),
     }
 }
 

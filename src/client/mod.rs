@@ -39,7 +39,7 @@ impl Session {
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");
         }
-        let store = Store::open(&config.database)?;
+        let store = Store::open_config(&config.storage)?;
         let http = http::build_client(&config)?;
         ::log::info!(
             target: "anaf::session",

@@ -88,7 +88,7 @@ impl Entry {
     }
 }
 
-const COLUMNS: &str = "id, cif, environment, service, standard, flags, sha256, size, started_at, finished_at, state, index_incarcare, uit, last_status, detail, forced";
+const COLUMNS: &str = "id, cif, environment, service, standard, flags, sha256, size_bytes, started_at, finished_at, state, index_incarcare, uit, last_status, detail, forced";
 
 fn row_entry(r: &Row) -> DbResult<Entry> {
     Ok(Entry {
@@ -97,7 +97,7 @@ fn row_entry(r: &Row) -> DbResult<Entry> {
         environment: r.text(2)?,
         service: r.text(3)?,
         standard: r.text(4)?,
-        flags: r.text(5)?,
+        flags: r.opt_text(5)?.unwrap_or_default(),
         sha256: r.text(6)?,
         size: r.int(7)?,
         started_at: r.text(8)?,
@@ -146,15 +146,26 @@ pub fn begin(
     store.write(w, |c| begin_in(c, key, size, force))
 }
 
-/// The last attempt of the same document that may have reached ANAF.
-static SELECT_SAME: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
-    format!(
-        "SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = (
-             SELECT MAX(id) FROM anaf_upload_journal
-              WHERE cif = ? AND environment = ? AND service = ? AND standard = ?
-                AND flags = ? AND sha256 = ? AND state NOT IN ('rejected', 'failed'))"
-    )
-});
+/// The last attempt of the same document that may have reached ANAF. `no_flags`: the key
+/// has none (Oracle keeps an empty text as NULL, so that case is spelled out).
+fn select_same(no_flags: bool) -> &'static str {
+    static SQL: once_cell::sync::Lazy<[String; 2]> = once_cell::sync::Lazy::new(|| {
+        [false, true].map(|no_flags| {
+            let flags = if no_flags {
+                "(flags = '' OR flags IS NULL)"
+            } else {
+                "flags = ?"
+            };
+            format!(
+                "SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = (
+                     SELECT MAX(id) FROM anaf_upload_journal
+                      WHERE cif = ? AND environment = ? AND service = ? AND standard = ?
+                        AND {flags} AND sha256 = ? AND state NOT IN ('rejected', 'failed'))"
+            )
+        })
+    });
+    &SQL[no_flags as usize]
+}
 
 fn begin_in(c: &mut dyn Conn, key: &UploadKey, size: usize, force: bool) -> DbResult<Begin> {
     c.serialize(&format!(
@@ -162,15 +173,23 @@ fn begin_in(c: &mut dyn Conn, key: &UploadKey, size: usize, force: bool) -> DbRe
         key.cif, key.environment, key.service, key.sha256
     ))?;
     if !force {
+        let no_flags = key.flags.is_empty();
         let k = args![
             &key.cif,
             &key.environment,
             &key.service,
             &key.standard,
-            &key.flags,
+            (!no_flags).then_some(&key.flags),
             &key.sha256
         ];
-        if let Some(r) = c.query_row(&SELECT_SAME, k)? {
+        // Without flags the placeholder is gone from the statement: drop its argument.
+        let k: Vec<_> = k
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !(no_flags && *i == 4))
+            .map(|(_, a)| *a)
+            .collect();
+        if let Some(r) = c.query_row(select_same(no_flags), &k)? {
             let e = row_entry(&r)?;
             return Ok(match e.state() {
                 State::Uploaded => Begin::AlreadyUploaded(e),
@@ -180,7 +199,7 @@ fn begin_in(c: &mut dyn Conn, key: &UploadKey, size: usize, force: bool) -> DbRe
     }
     let id = c.insert_returning_id(
         "INSERT INTO anaf_upload_journal
-             (cif, environment, service, standard, flags, sha256, size, started_at, state, forced)
+             (cif, environment, service, standard, flags, sha256, size_bytes, started_at, state, forced)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?)",
         args![
             &key.cif,
@@ -323,7 +342,7 @@ pub fn count_call(store: &Store, kind: &str, key: &str, limit: u32) -> Result<u3
 }
 
 const SELECT_COUNT: &str =
-    "SELECT count FROM anaf_call_count WHERE day = ? AND kind = ? AND key = ?";
+    "SELECT calls FROM anaf_call_count WHERE call_day = ? AND kind = ? AND call_key = ?";
 
 /// Counts the call unless `limit` calls were made today; returns the count before it.
 fn count_in(
@@ -344,16 +363,16 @@ fn count_in(
     }
     if used == 0 {
         c.execute(
-            "INSERT INTO anaf_call_count (day, kind, key, count) VALUES (?, ?, ?, 1)",
+            "INSERT INTO anaf_call_count (call_day, kind, call_key, calls) VALUES (?, ?, ?, 1)",
             args![day, kind, key],
         )?;
     } else {
         c.execute(
-            "UPDATE anaf_call_count SET count = count + 1 WHERE day = ? AND kind = ? AND key = ?",
+            "UPDATE anaf_call_count SET calls = calls + 1 WHERE call_day = ? AND kind = ? AND call_key = ?",
             args![day, kind, key],
         )?;
     }
-    c.execute("DELETE FROM anaf_call_count WHERE day < ?", args![old])?;
+    c.execute("DELETE FROM anaf_call_count WHERE call_day < ?", args![old])?;
     Ok(used)
 }
 

@@ -9,8 +9,11 @@
 //! by a newer DLL (`ANAF_ERR_DATABASE_NEWER`) instead of guessing.
 
 pub mod db;
+pub mod dialect;
 pub mod journal;
 pub mod links;
+#[cfg(feature = "odbc")]
+pub mod odbc;
 pub mod rescue;
 pub mod schema;
 pub mod sqlite;
@@ -37,7 +40,20 @@ pub struct Store {
 }
 
 enum Backend {
-    Sqlite(sqlite::SqliteDb),
+    Sqlite(Box<sqlite::SqliteDb>),
+    #[cfg(feature = "odbc")]
+    Odbc(odbc::OdbcDb),
+}
+
+/// Runs `$e` with `$db` bound to the backend, whichever it is.
+macro_rules! on_backend {
+    ($b:expr, $db:ident => $e:expr) => {
+        match $b {
+            Backend::Sqlite($db) => $e,
+            #[cfg(feature = "odbc")]
+            Backend::Odbc($db) => $e,
+        }
+    };
 }
 
 impl Store {
@@ -65,9 +81,34 @@ impl Store {
         let db = sqlite::SqliteDb::open(path, busy_timeout, flags)?;
         Ok(Store {
             path: path.to_path_buf(),
-            backend: Backend::Sqlite(db),
+            backend: Backend::Sqlite(Box::new(db)),
             busy_timeout,
         })
+    }
+
+    /// Opens the store a configuration names: the SQLite file of `"database"`, or the
+    /// server of `"odbc"`.
+    pub fn open_config(storage: &crate::config::Storage) -> Result<Store> {
+        match storage {
+            crate::config::Storage::Sqlite(path) => Self::open(path),
+            crate::config::Storage::Odbc(connection) => Self::open_odbc(connection, BUSY_TIMEOUT),
+        }
+    }
+
+    /// Opens the token store in a database server through ODBC.
+    #[cfg(feature = "odbc")]
+    pub fn open_odbc(connection: &str, busy_timeout: Duration) -> Result<Store> {
+        let db = odbc::OdbcDb::open(connection, busy_timeout)?;
+        Ok(Store {
+            path: rescue::local_base(connection),
+            backend: Backend::Odbc(db),
+            busy_timeout,
+        })
+    }
+
+    #[cfg(not(feature = "odbc"))]
+    pub fn open_odbc(_connection: &str, _busy_timeout: Duration) -> Result<Store> {
+        Err(Error::new(crate::status::ANAF_ERR_NOT_IMPLEMENTED))
     }
 
     /// The store's busy timeout.
@@ -77,9 +118,7 @@ impl Store {
 
     /// Runs `f` on the read connection (autocommit: each statement sees the latest commit).
     pub(crate) fn read<T>(&self, mut f: impl FnMut(&mut dyn Conn) -> DbResult<T>) -> Result<T> {
-        self.again_without_missing_tables(|b| match b {
-            Backend::Sqlite(db) => db.read(&mut f),
-        })
+        self.again_without_missing_tables(|b| on_backend!(b, db => db.read(&mut f)))
     }
 
     /// Runs `f` inside one write transaction, committed when `f` returns `Ok`, rolled back
@@ -89,9 +128,7 @@ impl Store {
         w: Write,
         mut f: impl FnMut(&mut dyn Conn) -> DbResult<T>,
     ) -> Result<T> {
-        self.again_without_missing_tables(|b| match b {
-            Backend::Sqlite(db) => db.write(w, &mut f),
-        })
+        self.again_without_missing_tables(|b| on_backend!(b, db => db.write(w, &mut f)))
     }
 
     /// Runs `op`; when the database says one of the DLL's working tables is missing
@@ -104,10 +141,8 @@ impl Store {
         match op(&self.backend) {
             Err(e) if missing_own_table(&e) => {
                 ::log::warn!(target: "anaf::store", "recreating the DLL's tables: {e}");
-                match &self.backend {
-                    Backend::Sqlite(db) => db.restore_own_tables(),
-                }
-                .map_err(|e| self.error(e))?;
+                on_backend!(&self.backend, db => db.restore_own_tables())
+                    .map_err(|e| self.error(e))?;
                 op(&self.backend).map_err(|e| self.error(e))
             }
             r => r.map_err(|e| self.error(e)),
@@ -116,17 +151,12 @@ impl Store {
 
     /// A failure as the ERP sees it: a status for its kind and the backend's words.
     pub fn error(&self, e: DbError) -> Error {
-        match &self.backend {
-            Backend::Sqlite(db) => db.error(e),
-        }
+        on_backend!(&self.backend, db => db.error(e))
     }
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.schema_version(),
-        }
-        .map_err(|e| self.error(e))
+        on_backend!(&self.backend, db => db.schema_version()).map_err(|e| self.error(e))
     }
 
     /// Where the database is, for diagnose and the log: the backend, and for a file on a
@@ -140,7 +170,21 @@ impl Store {
                 "journal_mode": db.journal_mode(),
                 "network_filesystem": db.network(),
             }),
+            #[cfg(feature = "odbc")]
+            Backend::Odbc(db) => serde_json::json!({
+                "backend": "odbc",
+                "server": db.dbms(),
+                "dialect": db.dialect().name(),
+                "connection": db.label(),
+            }),
         }
+    }
+
+    /// Runs one statement in a write transaction: for tests that must damage or empty a
+    /// store on any backend (not part of the DLL's API).
+    #[doc(hidden)]
+    pub fn run_sql_for_tests(&self, sql: &str) -> Result<u64> {
+        self.write(Write::durable(), |c| c.execute(sql, &[]))
     }
 
     /// The SQLite connection itself, for tests that must reach past the seam.
@@ -148,6 +192,8 @@ impl Store {
     pub(crate) fn sqlite<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
         match &self.backend {
             Backend::Sqlite(db) => db.raw(f),
+            #[cfg(feature = "odbc")]
+            Backend::Odbc(_) => panic!("not a SQLite store"),
         }
     }
 }

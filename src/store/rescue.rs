@@ -27,9 +27,33 @@ pub fn path_for(db: &Path, spent: &str) -> PathBuf {
     db.with_file_name(format!("{name}.rescue-{}.json", &fingerprint(spent)[..16]))
 }
 
+/// Where a store on a database server keeps its rescue files: the user's own local folder
+/// (`%LOCALAPPDATA%\anaf-bridge`, `$XDG_STATE_HOME/anaf-bridge` or
+/// `~/.local/state/anaf-bridge`), under a name made from the connection string (password
+/// masked). A pair rescued there is committed by this user's next refresh on any handle.
+pub fn local_base(connection: &str) -> PathBuf {
+    let dir = if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(PathBuf::from)
+    } else {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+    }
+    .unwrap_or_else(std::env::temp_dir)
+    .join("anaf-bridge");
+    #[cfg(feature = "odbc")]
+    let key = super::odbc::mask_connection_string(connection);
+    #[cfg(not(feature = "odbc"))]
+    let key = connection.to_string();
+    dir.join(format!("odbc-{}.db", &fingerprint(&key)[..16]))
+}
+
 /// Writes the pair durably (temporary file, fsync, rename). Returns the file's path.
 pub fn save(db: &Path, p: &Profile, spent: &str, t: &NewTokens) -> std::io::Result<PathBuf> {
     let path = path_for(db, spent);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let tmp = path.with_extension("tmp");
     let v = json!({
         "cif": p.cif, "client_id": p.client_id, "environment": p.environment,

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-pub const ANAF_SCHEMA_VERSION: i64 = 3;
+pub const ANAF_SCHEMA_VERSION: i64 = 4;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -51,8 +51,14 @@ pub const MIGRATIONS: &[&str] = &[
     // new `sending` row had to update) becomes a partial one.
     concat!(
         "DROP INDEX IF EXISTS anaf_upload_journal_index;",
-        own_tables!()
+        own_tables_v3!()
     ),
+    // 3 -> 4: column names every database server accepts (`key`, `count`, `size` and `day`
+    // are reserved by some), so that one set of statements serves every backend.
+    "ALTER TABLE anaf_upload_journal RENAME COLUMN size TO size_bytes;
+     ALTER TABLE anaf_call_count RENAME COLUMN day TO call_day;
+     ALTER TABLE anaf_call_count RENAME COLUMN key TO call_key;
+     ALTER TABLE anaf_call_count RENAME COLUMN count TO calls;",
 ];
 
 /// The upload journal, the daily call counters and the pending browser links, in their
@@ -67,6 +73,62 @@ pub const OWN_TABLE_NAMES: &[&str] = &["anaf_upload_journal", "anaf_call_count",
 /// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per
 /// upload): ids only grow, unless the newest rows are deleted.
 macro_rules! own_tables {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_upload_journal (
+    id              INTEGER PRIMARY KEY,
+    cif             TEXT NOT NULL,
+    environment     TEXT NOT NULL,
+    service         TEXT NOT NULL,
+    standard        TEXT NOT NULL,
+    flags           TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    size_bytes      INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    state           TEXT NOT NULL,
+    index_incarcare TEXT,
+    uit             TEXT,
+    last_status     TEXT,
+    detail          TEXT,
+    forced          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_key
+    ON anaf_upload_journal (cif, environment, service, sha256);
+CREATE INDEX IF NOT EXISTS anaf_upload_journal_index
+    ON anaf_upload_journal (index_incarcare) WHERE index_incarcare IS NOT NULL;
+CREATE TABLE IF NOT EXISTS anaf_call_count (
+    call_day TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    call_key TEXT NOT NULL,
+    calls    INTEGER NOT NULL,
+    PRIMARY KEY (call_day, kind, call_key)
+);
+CREATE TABLE IF NOT EXISTS anaf_link (
+    cif              TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    link_id          TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    relay_url        TEXT NOT NULL,
+    retrieval_secret TEXT NOT NULL,
+    private_key      TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    claimed_until    INTEGER,
+    sealed_answer    TEXT,
+    last_reason      TEXT,
+    last_detail      TEXT,
+    last_attempt     INTEGER,
+    PRIMARY KEY (cif, client_id, environment)
+);
+"
+    };
+}
+use own_tables;
+
+/// The working tables as schema version 3 created them (migration 2 -> 3).
+macro_rules! own_tables_v3 {
     () => {
         "
 CREATE TABLE IF NOT EXISTS anaf_upload_journal (
@@ -119,7 +181,7 @@ CREATE TABLE IF NOT EXISTS anaf_link (
 "
     };
 }
-use own_tables;
+use own_tables_v3;
 
 /// Creates [`OWN_TABLES`] again (an ERP tool dropped one after the file was opened).
 pub fn restore_own_tables(conn: &Connection) -> rusqlite::Result<()> {
@@ -256,7 +318,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut c).unwrap();
-        assert_eq!(version(&c).unwrap(), 3);
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION);
         let index_sql: String = c
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'anaf_upload_journal_index'",
@@ -293,6 +355,35 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("anaf_upload_journal_index"), "{plan}");
+    }
+
+    #[test]
+    fn version_3_file_keeps_its_journal_and_counters_under_the_new_names() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate_to(&mut c, 3).unwrap();
+        c.execute_batch(
+            "INSERT INTO anaf_upload_journal (cif, environment, service, standard, flags,
+                 sha256, size, started_at, state) VALUES ('1', 'test', 'efactura', 'UBL', '',
+                 'ab', 4500, '2026-11-01T10:00:00.000Z', 'uploaded');
+             INSERT INTO anaf_call_count (day, kind, key, count) VALUES ('2026-11-01', 'lista', '1', 7);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c).unwrap(), ANAF_SCHEMA_VERSION);
+        let (size, calls): (i64, i64) = c
+            .query_row(
+                "SELECT size_bytes, (SELECT calls FROM anaf_call_count
+                     WHERE call_day = '2026-11-01' AND call_key = '1') FROM anaf_upload_journal",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((size, calls), (4500, 7));
+        // The restore text is the current shape: dropping and restoring gives the same columns.
+        c.execute_batch("DROP TABLE anaf_call_count").unwrap();
+        restore_own_tables(&c).unwrap();
+        c.execute("INSERT INTO anaf_call_count (call_day, kind, call_key, calls) VALUES ('d', 'k', 'x', 1)", [])
+            .unwrap();
     }
 
     #[test]

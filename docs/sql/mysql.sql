@@ -1,0 +1,102 @@
+-- anaf-bridge: the tables of the token store on mysql, schema version 4.
+-- Generated from src/store/dialect.rs; a test fails when this file is stale.
+-- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
+
+CREATE TABLE anaf_schema (
+    id BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE anaf_token (
+    cif VARCHAR(100) NOT NULL,
+    client_id VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    access_token TEXT NOT NULL,
+    refresh_token TEXT NOT NULL,
+    token_type VARCHAR(200) DEFAULT 'Bearer' NOT NULL,
+    access_expires_at BIGINT NOT NULL,
+    refresh_expires_at BIGINT NOT NULL,
+    cert_serial VARCHAR(200),
+    obtained_at BIGINT NOT NULL,
+    refreshed_at BIGINT,
+    version BIGINT DEFAULT 1 NOT NULL,
+    previous_refresh_token TEXT,
+    refresh_refused_at BIGINT,
+    refresh_error TEXT,
+    lease_owner VARCHAR(200),
+    lease_until BIGINT,
+    lease_refresh_token TEXT,
+    PRIMARY KEY (cif, client_id, environment)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE anaf_upload_journal (
+    id BIGINT AUTO_INCREMENT NOT NULL,
+    cif VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    service VARCHAR(100) NOT NULL,
+    standard VARCHAR(200) NOT NULL,
+    flags VARCHAR(200),
+    sha256 VARCHAR(100) NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    started_at VARCHAR(200) NOT NULL,
+    finished_at VARCHAR(200),
+    state VARCHAR(200) NOT NULL,
+    index_incarcare VARCHAR(100),
+    uit VARCHAR(200),
+    last_status VARCHAR(200),
+    detail TEXT,
+    forced BIGINT DEFAULT 0 NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE INDEX anaf_upload_journal_key ON anaf_upload_journal (cif, environment, service, sha256);
+
+CREATE INDEX anaf_upload_journal_index ON anaf_upload_journal (index_incarcare);
+
+CREATE TABLE anaf_call_count (
+    call_day VARCHAR(100) NOT NULL,
+    kind VARCHAR(100) NOT NULL,
+    call_key VARCHAR(100) NOT NULL,
+    calls BIGINT NOT NULL,
+    PRIMARY KEY (call_day, kind, call_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE anaf_link (
+    cif VARCHAR(100) NOT NULL,
+    client_id VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    link_id VARCHAR(200) NOT NULL,
+    url TEXT NOT NULL,
+    relay_url TEXT NOT NULL,
+    retrieval_secret VARCHAR(200) NOT NULL,
+    private_key VARCHAR(200) NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    claimed_until BIGINT,
+    sealed_answer TEXT,
+    last_reason VARCHAR(200),
+    last_detail TEXT,
+    last_attempt BIGINT,
+    PRIMARY KEY (cif, client_id, environment)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE anaf_lock (
+    scope VARCHAR(200) NOT NULL,
+    touched BIGINT NOT NULL,
+    PRIMARY KEY (scope)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE VIEW anaf_token_v AS
+SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+       (access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+       (refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+       CASE WHEN refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+       CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
+FROM anaf_token;
+
+INSERT INTO anaf_schema (id, version) VALUES (1, 4);
+

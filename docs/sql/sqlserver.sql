@@ -1,0 +1,102 @@
+-- anaf-bridge: the tables of the token store on sqlserver, schema version 4.
+-- Generated from src/store/dialect.rs; a test fails when this file is stale.
+-- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
+
+CREATE TABLE anaf_schema (
+    id BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (id)
+);
+
+CREATE TABLE anaf_token (
+    cif NVARCHAR(100) NOT NULL,
+    client_id NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    access_token NVARCHAR(4000) NOT NULL,
+    refresh_token NVARCHAR(4000) NOT NULL,
+    token_type NVARCHAR(200) DEFAULT 'Bearer' NOT NULL,
+    access_expires_at BIGINT NOT NULL,
+    refresh_expires_at BIGINT NOT NULL,
+    cert_serial NVARCHAR(200),
+    obtained_at BIGINT NOT NULL,
+    refreshed_at BIGINT,
+    version BIGINT DEFAULT 1 NOT NULL,
+    previous_refresh_token NVARCHAR(4000),
+    refresh_refused_at BIGINT,
+    refresh_error NVARCHAR(4000),
+    lease_owner NVARCHAR(200),
+    lease_until BIGINT,
+    lease_refresh_token NVARCHAR(4000),
+    PRIMARY KEY (cif, client_id, environment)
+);
+
+CREATE TABLE anaf_upload_journal (
+    id BIGINT IDENTITY(1,1) NOT NULL,
+    cif NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    service NVARCHAR(100) NOT NULL,
+    standard NVARCHAR(200) NOT NULL,
+    flags NVARCHAR(200),
+    sha256 NVARCHAR(100) NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    started_at NVARCHAR(200) NOT NULL,
+    finished_at NVARCHAR(200),
+    state NVARCHAR(200) NOT NULL,
+    index_incarcare NVARCHAR(100),
+    uit NVARCHAR(200),
+    last_status NVARCHAR(200),
+    detail NVARCHAR(4000),
+    forced BIGINT DEFAULT 0 NOT NULL,
+    PRIMARY KEY (id)
+);
+
+CREATE INDEX anaf_upload_journal_key ON anaf_upload_journal (cif, environment, service, sha256);
+
+CREATE INDEX anaf_upload_journal_index ON anaf_upload_journal (index_incarcare);
+
+CREATE TABLE anaf_call_count (
+    call_day NVARCHAR(100) NOT NULL,
+    kind NVARCHAR(100) NOT NULL,
+    call_key NVARCHAR(100) NOT NULL,
+    calls BIGINT NOT NULL,
+    PRIMARY KEY (call_day, kind, call_key)
+);
+
+CREATE TABLE anaf_link (
+    cif NVARCHAR(100) NOT NULL,
+    client_id NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    link_id NVARCHAR(200) NOT NULL,
+    url NVARCHAR(4000) NOT NULL,
+    relay_url NVARCHAR(4000) NOT NULL,
+    retrieval_secret NVARCHAR(200) NOT NULL,
+    private_key NVARCHAR(200) NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    claimed_until BIGINT,
+    sealed_answer NVARCHAR(4000),
+    last_reason NVARCHAR(200),
+    last_detail NVARCHAR(4000),
+    last_attempt BIGINT,
+    PRIMARY KEY (cif, client_id, environment)
+);
+
+CREATE TABLE anaf_lock (
+    scope NVARCHAR(200) NOT NULL,
+    touched BIGINT NOT NULL,
+    PRIMARY KEY (scope)
+);
+
+CREATE VIEW anaf_token_v AS
+SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, access_expires_at % 86400, DATEADD(DAY, access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, refresh_expires_at % 86400, DATEADD(DAY, refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+       (access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+       (refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, obtained_at % 86400, DATEADD(DAY, obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+       CASE WHEN refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, refreshed_at % 86400, DATEADD(DAY, refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+       CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
+FROM anaf_token;
+
+INSERT INTO anaf_schema (id, version) VALUES (1, 4);
+

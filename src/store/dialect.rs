@@ -1,0 +1,582 @@
+//! What differs between the database servers the ODBC backend talks to: column types,
+//! identity columns, "insert unless present", how an inserted id comes back, the busy
+//! timeout, the report view. One table per dialect; the statements of `tokens`, `journal`
+//! and `links` are the same everywhere.
+//!
+//! The schema of a server is described once ([`TABLES`]) and rendered per dialect, both
+//! for the DLL (which creates what is missing) and for the DBA (`docs/sql/<dialect>.sql`,
+//! checked against this module by a test).
+
+use super::schema::ANAF_SCHEMA_VERSION;
+
+/// A database server, as the driver names it (`SQL_DBMS_NAME`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    /// MySQL and MariaDB.
+    MySql,
+    MsSql,
+    Oracle,
+    Firebird,
+    Sqlite,
+}
+
+/// How the id of a new journal row comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertId {
+    /// `INSERT … RETURNING id` answers a row.
+    Returning,
+    /// A query run right after the INSERT on the same connection.
+    Query(&'static str),
+    /// SQL Server: `OUTPUT INSERTED.id` between the column list and VALUES.
+    Output,
+    /// The largest id, read while the transaction holds the lock every INSERT takes.
+    MaxUnderLock(&'static str),
+}
+
+/// The type of a column, rendered per dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Type {
+    /// Part of a key, or an indexed short text: at most 100 characters.
+    Key,
+    /// A short text (states, times, hashes): at most 200 characters.
+    Short,
+    /// A token, an error text, a sealed answer: up to 4000 characters.
+    Long,
+    BigInt,
+    /// The journal's id, assigned by the database.
+    Identity,
+}
+
+struct Column {
+    name: &'static str,
+    ty: Type,
+    not_null: bool,
+    default: Option<&'static str>,
+}
+
+const fn col(name: &'static str, ty: Type) -> Column {
+    Column {
+        name,
+        ty,
+        not_null: true,
+        default: None,
+    }
+}
+
+const fn null(name: &'static str, ty: Type) -> Column {
+    Column {
+        name,
+        ty,
+        not_null: false,
+        default: None,
+    }
+}
+
+const fn with_default(name: &'static str, ty: Type, default: &'static str) -> Column {
+    Column {
+        name,
+        ty,
+        not_null: true,
+        default: Some(default),
+    }
+}
+
+pub struct Table {
+    pub name: &'static str,
+    columns: &'static [Column],
+    primary_key: &'static [&'static str],
+    indexes: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl Table {
+    /// The column names, in order.
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> {
+        self.columns.iter().map(|c| c.name)
+    }
+}
+
+use Type::*;
+
+/// Every table of a server schema at [`ANAF_SCHEMA_VERSION`]. Column names avoid the words
+/// some server reserves (`key`, `count`, `size`, `day`); `flags` may be NULL because Oracle
+/// stores an empty string as NULL.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "anaf_schema",
+        columns: &[col("id", BigInt), col("version", BigInt)],
+        primary_key: &["id"],
+        indexes: &[],
+    },
+    Table {
+        name: "anaf_token",
+        columns: &[
+            col("cif", Key),
+            col("client_id", Key),
+            col("environment", Key),
+            col("access_token", Long),
+            col("refresh_token", Long),
+            with_default("token_type", Short, "'Bearer'"),
+            col("access_expires_at", BigInt),
+            col("refresh_expires_at", BigInt),
+            null("cert_serial", Short),
+            col("obtained_at", BigInt),
+            null("refreshed_at", BigInt),
+            with_default("version", BigInt, "1"),
+            null("previous_refresh_token", Long),
+            null("refresh_refused_at", BigInt),
+            null("refresh_error", Long),
+            null("lease_owner", Short),
+            null("lease_until", BigInt),
+            null("lease_refresh_token", Long),
+        ],
+        primary_key: &["cif", "client_id", "environment"],
+        indexes: &[],
+    },
+    Table {
+        name: "anaf_upload_journal",
+        columns: &[
+            col("id", Identity),
+            col("cif", Key),
+            col("environment", Key),
+            col("service", Key),
+            col("standard", Short),
+            null("flags", Short),
+            col("sha256", Key),
+            col("size_bytes", BigInt),
+            col("started_at", Short),
+            null("finished_at", Short),
+            col("state", Short),
+            null("index_incarcare", Key),
+            null("uit", Short),
+            null("last_status", Short),
+            null("detail", Long),
+            with_default("forced", BigInt, "0"),
+        ],
+        primary_key: &["id"],
+        indexes: &[
+            (
+                "anaf_upload_journal_key",
+                &["cif", "environment", "service", "sha256"],
+            ),
+            ("anaf_upload_journal_index", &["index_incarcare"]),
+        ],
+    },
+    Table {
+        name: "anaf_call_count",
+        columns: &[
+            col("call_day", Key),
+            col("kind", Key),
+            col("call_key", Key),
+            col("calls", BigInt),
+        ],
+        primary_key: &["call_day", "kind", "call_key"],
+        indexes: &[],
+    },
+    Table {
+        name: "anaf_link",
+        columns: &[
+            col("cif", Key),
+            col("client_id", Key),
+            col("environment", Key),
+            col("link_id", Short),
+            col("url", Long),
+            col("relay_url", Long),
+            col("retrieval_secret", Short),
+            col("private_key", Short),
+            col("created_at", BigInt),
+            col("expires_at", BigInt),
+            null("claimed_until", BigInt),
+            null("sealed_answer", Long),
+            null("last_reason", Short),
+            null("last_detail", Long),
+            null("last_attempt", BigInt),
+        ],
+        primary_key: &["cif", "client_id", "environment"],
+        indexes: &[],
+    },
+    // One row per scope a write transaction serializes on (`Conn::serialize`): the row
+    // lock taken by updating it is what makes a read-then-write exclusive on a server.
+    Table {
+        name: "anaf_lock",
+        columns: &[col("scope", Short), col("touched", BigInt)],
+        primary_key: &["scope"],
+        indexes: &[],
+    },
+];
+
+impl Dialect {
+    /// The dialect of a server from the driver's `SQL_DBMS_NAME`.
+    pub fn from_dbms_name(name: &str) -> Option<Dialect> {
+        let n = name.to_ascii_lowercase();
+        Some(if n.contains("postgres") {
+            Dialect::Postgres
+        } else if n.contains("mysql") || n.contains("mariadb") {
+            Dialect::MySql
+        } else if n.contains("sql server") {
+            Dialect::MsSql
+        } else if n.contains("oracle") {
+            Dialect::Oracle
+        } else if n.contains("firebird") || n.contains("interbase") {
+            Dialect::Firebird
+        } else if n.contains("sqlite") {
+            Dialect::Sqlite
+        } else {
+            return None;
+        })
+    }
+
+    /// The name of `docs/sql/<name>.sql` and of the dialect in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgresql",
+            Dialect::MySql => "mysql",
+            Dialect::MsSql => "sqlserver",
+            Dialect::Oracle => "oracle",
+            Dialect::Firebird => "firebird",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+
+    pub const ALL: [Dialect; 6] = [
+        Dialect::Postgres,
+        Dialect::MySql,
+        Dialect::MsSql,
+        Dialect::Oracle,
+        Dialect::Firebird,
+        Dialect::Sqlite,
+    ];
+
+    fn ty(self, t: Type) -> &'static str {
+        use Dialect::*;
+        match (self, t) {
+            (Oracle, Key) => "VARCHAR2(100)",
+            (Oracle, Short) => "VARCHAR2(200)",
+            (Oracle, Long) => "VARCHAR2(4000)",
+            (Oracle, BigInt) => "NUMBER(19)",
+            (Oracle, Identity) => "NUMBER(19) GENERATED BY DEFAULT AS IDENTITY",
+            (MsSql, Key) => "NVARCHAR(100)",
+            (MsSql, Short) => "NVARCHAR(200)",
+            (MsSql, Long) => "NVARCHAR(4000)",
+            (MsSql, Identity) => "BIGINT IDENTITY(1,1)",
+            (MySql, Long) => "TEXT",
+            (MySql, Identity) => "BIGINT AUTO_INCREMENT",
+            (Postgres, Long) => "TEXT",
+            (Postgres, Identity) => "BIGINT GENERATED BY DEFAULT AS IDENTITY",
+            (Firebird, Long) => "VARCHAR(4000)",
+            (Firebird, Identity) => "BIGINT GENERATED BY DEFAULT AS IDENTITY",
+            (Sqlite, Key | Short | Long) => "TEXT",
+            (Sqlite, BigInt | Identity) => "INTEGER",
+            (_, Key) => "VARCHAR(100)",
+            (_, Short) => "VARCHAR(200)",
+            (_, BigInt) => "BIGINT",
+        }
+    }
+
+    /// The CREATE TABLE and CREATE INDEX statements of one table.
+    pub fn create_table(self, t: &Table) -> Vec<String> {
+        let mut cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = format!("    {} {}", c.name, self.ty(c.ty));
+                if let Some(d) = c.default {
+                    s.push_str(&format!(" DEFAULT {d}"));
+                }
+                if c.not_null {
+                    s.push_str(" NOT NULL");
+                }
+                s
+            })
+            .collect();
+        cols.push(format!("    PRIMARY KEY ({})", t.primary_key.join(", ")));
+        let mut out = vec![format!(
+            "CREATE TABLE {} (\n{}\n){}",
+            t.name,
+            cols.join(",\n"),
+            if self == Dialect::MySql {
+                " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            } else {
+                ""
+            }
+        )];
+        for (name, columns) in t.indexes {
+            out.push(format!(
+                "CREATE INDEX {name} ON {} ({})",
+                t.name,
+                columns.join(", ")
+            ));
+        }
+        out
+    }
+
+    /// The report view `anaf_token_v`: readable UTC dates and whole days left, the same
+    /// columns as the SQLite file's.
+    pub fn create_view(self) -> String {
+        use Dialect::*;
+        let (utc, now): (fn(&str) -> String, &str) = match self {
+            Postgres => (
+                |c| {
+                    format!("to_char(to_timestamp({c}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+                },
+                "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+            ),
+            MySql => (
+                |c| {
+                    format!("DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL {c} SECOND, '%Y-%m-%dT%H:%i:%sZ')")
+                },
+                "UNIX_TIMESTAMP()",
+            ),
+            MsSql => (
+                |c| {
+                    format!("CONVERT(NVARCHAR(19), DATEADD(SECOND, {c} % 86400, DATEADD(DAY, {c} / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z'")
+                },
+                "DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())",
+            ),
+            Oracle => (
+                |c| {
+                    format!("TO_CHAR(DATE '1970-01-01' + {c} / 86400, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+                },
+                "ROUND((CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE) - DATE '1970-01-01') * 86400)",
+            ),
+            Firebird => (
+                |c| {
+                    format!("REPLACE(SUBSTRING(CAST(DATEADD(SECOND, {c}, TIMESTAMP '1970-01-01 00:00:00') AS VARCHAR(24)) FROM 1 FOR 19), ' ', 'T') || 'Z'")
+                },
+                "DATEDIFF(SECOND, TIMESTAMP '1970-01-01 00:00:00', CAST('NOW' AS TIMESTAMP))",
+            ),
+            Sqlite => (
+                |c| format!("strftime('%Y-%m-%dT%H:%M:%SZ', {c}, 'unixepoch')"),
+                "CAST(strftime('%s', 'now') AS INTEGER)",
+            ),
+        };
+        let login_required = "CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END";
+        let days = |e: &str| match self {
+            MySql => format!("({e}) DIV 86400"),
+            Oracle => format!("TRUNC(({e}) / 86400)"),
+            _ => format!("({e}) / 86400"),
+        };
+        format!(
+            "CREATE VIEW anaf_token_v AS
+SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+       {} AS access_expires_utc,
+       {} AS refresh_expires_utc,
+       {} AS access_days_left,
+       {} AS refresh_days_left,
+       {} AS obtained_utc,
+       CASE WHEN refreshed_at IS NULL THEN NULL ELSE {} END AS refreshed_utc,
+       {login_required} AS login_required
+FROM anaf_token",
+            utc("access_expires_at"),
+            utc("refresh_expires_at"),
+            days(&format!("access_expires_at - {now}")),
+            days(&format!("refresh_expires_at - {now}")),
+            utc("obtained_at"),
+            utc("refreshed_at"),
+        )
+    }
+
+    /// Every statement that creates a server schema at [`ANAF_SCHEMA_VERSION`], in order:
+    /// tables, indexes, the view, the version row.
+    pub fn schema(self) -> Vec<String> {
+        let mut out: Vec<String> = TABLES.iter().flat_map(|t| self.create_table(t)).collect();
+        out.push(self.create_view());
+        out.push(format!(
+            "INSERT INTO anaf_schema (id, version) VALUES (1, {ANAF_SCHEMA_VERSION})"
+        ));
+        out
+    }
+
+    /// The DDL file for the DBA who creates the tables himself.
+    pub fn ddl_file(self) -> String {
+        let mut s = format!(
+            "-- anaf-bridge: the tables of the token store on {}, schema version {ANAF_SCHEMA_VERSION}.\n\
+             -- Generated from src/store/dialect.rs; a test fails when this file is stale.\n\
+             -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.\n\n",
+            self.name()
+        );
+        for st in self.schema() {
+            s.push_str(&st);
+            s.push_str(";\n\n");
+        }
+        s
+    }
+
+    /// Inserts the lock row of a scope unless it exists (one parameter: the scope).
+    pub fn insert_lock_if_absent(self) -> &'static str {
+        match self {
+            Dialect::Postgres => {
+                "INSERT INTO anaf_lock (scope, touched) VALUES (?, 0) ON CONFLICT (scope) DO NOTHING"
+            }
+            Dialect::MySql => "INSERT IGNORE INTO anaf_lock (scope, touched) VALUES (?, 0)",
+            Dialect::Sqlite => "INSERT OR IGNORE INTO anaf_lock (scope, touched) VALUES (?, 0)",
+            Dialect::MsSql => {
+                "MERGE INTO anaf_lock WITH (HOLDLOCK) AS l USING (SELECT ? AS scope) AS s \
+                 ON l.scope = s.scope WHEN NOT MATCHED THEN INSERT (scope, touched) VALUES (s.scope, 0);"
+            }
+            Dialect::Oracle => {
+                "MERGE INTO anaf_lock l USING (SELECT ? AS scope FROM dual) s \
+                 ON (l.scope = s.scope) WHEN NOT MATCHED THEN INSERT (scope, touched) VALUES (s.scope, 0)"
+            }
+            Dialect::Firebird => {
+                "MERGE INTO anaf_lock l USING (SELECT CAST(? AS VARCHAR(200)) AS scope FROM rdb$database) s \
+                 ON (l.scope = s.scope) WHEN NOT MATCHED THEN INSERT (scope, touched) VALUES (s.scope, 0)"
+            }
+        }
+    }
+
+    pub fn insert_id(self) -> InsertId {
+        match self {
+            Dialect::Postgres | Dialect::Firebird | Dialect::Sqlite => InsertId::Returning,
+            Dialect::MySql => InsertId::Query("SELECT LAST_INSERT_ID()"),
+            Dialect::MsSql => InsertId::Output,
+            // Identity columns answer RETURNING only into bound out-parameters, which a
+            // generic ODBC path does not have.
+            Dialect::Oracle => InsertId::MaxUnderLock("SELECT MAX(id) FROM anaf_upload_journal"),
+        }
+    }
+
+    /// Statements run once per connection: how long a statement waits for another
+    /// transaction's lock before failing (the busy timeout), and the SQL the DLL speaks.
+    pub fn session_setup(self, busy_seconds: u64) -> Vec<String> {
+        match self {
+            Dialect::Postgres => vec![format!("SET lock_timeout = '{busy_seconds}s'")],
+            Dialect::MySql => vec![
+                format!(
+                    "SET SESSION innodb_lock_wait_timeout = {}",
+                    busy_seconds.max(1)
+                ),
+                // READ COMMITTED as on the other servers: each statement sees the latest
+                // commit once its lock is granted.
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into(),
+            ],
+            Dialect::MsSql => vec![format!("SET LOCK_TIMEOUT {}", busy_seconds * 1000)],
+            // Oracle waits for row locks without a session limit; Firebird's wait is the
+            // transaction's (the driver's LockTimeout attribute).
+            Dialect::Oracle | Dialect::Firebird | Dialect::Sqlite => vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_names_map_to_dialects() {
+        for (name, d) in [
+            ("PostgreSQL", Dialect::Postgres),
+            ("MySQL", Dialect::MySql),
+            ("MariaDB", Dialect::MySql),
+            ("Microsoft SQL Server", Dialect::MsSql),
+            ("Oracle", Dialect::Oracle),
+            ("Firebird 3.0", Dialect::Firebird),
+            ("SQLite", Dialect::Sqlite),
+        ] {
+            assert_eq!(Dialect::from_dbms_name(name), Some(d), "{name}");
+        }
+        assert_eq!(Dialect::from_dbms_name("ACCESS"), None);
+    }
+
+    #[test]
+    fn no_reserved_word_is_a_column() {
+        // Words some server reserves (SQL:2016, T-SQL, Oracle, Firebird, MySQL).
+        const RESERVED: &[&str] = &[
+            "key",
+            "count",
+            "size",
+            "day",
+            "date",
+            "user",
+            "level",
+            "value",
+            "order",
+            "group",
+            "comment",
+            "uid",
+            "session",
+            "desc",
+            "number",
+            "type",
+            "time",
+            "timestamp",
+        ];
+        for t in TABLES {
+            for c in t.column_names() {
+                assert!(!RESERVED.contains(&c), "{}.{c}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_dialect_renders_its_types() {
+        let journal = TABLES
+            .iter()
+            .find(|t| t.name == "anaf_upload_journal")
+            .unwrap();
+        let token = TABLES.iter().find(|t| t.name == "anaf_token").unwrap();
+        for (d, id, long) in [
+            (
+                Dialect::Postgres,
+                "id BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL",
+                "access_token TEXT NOT NULL",
+            ),
+            (
+                Dialect::MySql,
+                "id BIGINT AUTO_INCREMENT NOT NULL",
+                "access_token TEXT NOT NULL",
+            ),
+            (
+                Dialect::MsSql,
+                "id BIGINT IDENTITY(1,1) NOT NULL",
+                "access_token NVARCHAR(4000) NOT NULL",
+            ),
+            (
+                Dialect::Oracle,
+                "id NUMBER(19) GENERATED BY DEFAULT AS IDENTITY NOT NULL",
+                "access_token VARCHAR2(4000) NOT NULL",
+            ),
+            (
+                Dialect::Firebird,
+                "id BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL",
+                "access_token VARCHAR(4000) NOT NULL",
+            ),
+        ] {
+            let j = d.create_table(journal);
+            assert!(j[0].contains(id), "{d:?}: {}", j[0]);
+            assert_eq!(j.len(), 3, "table and two indexes");
+            assert!(d.create_table(token)[0].contains(long), "{d:?}");
+            assert!(d.create_table(token)[0].contains("PRIMARY KEY (cif, client_id, environment)"));
+            let view = d.create_view();
+            assert!(view.starts_with("CREATE VIEW anaf_token_v AS"));
+            assert!(view.contains("AS refresh_days_left"), "{d:?}");
+            assert!(!d.insert_lock_if_absent().is_empty());
+        }
+        assert!(Dialect::MySql.create_table(token)[0]
+            .ends_with("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
+        assert_eq!(Dialect::MsSql.insert_id(), InsertId::Output);
+        assert_eq!(Dialect::Postgres.insert_id(), InsertId::Returning);
+    }
+
+    #[test]
+    fn ddl_files_are_current() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sql");
+        for d in Dialect::ALL {
+            if d == Dialect::Sqlite {
+                continue;
+            }
+            let path = dir.join(format!("{}.sql", d.name()));
+            let want = d.ddl_file();
+            if std::env::var_os("ANAF_WRITE_DDL").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{} is stale: run ANAF_WRITE_DDL=1 cargo test --lib ddl_files_are_current",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The ODBC backend: the token store in the ERP's own database server, reached with the
+//! connection string the ERP already uses (`"odbc": "DSN=ERP;UID=…"`).
+//!
+//! odbc-api speaks the wide (UTF-16) ODBC calls on Windows (Wine's odbc32 forwards only
+//! those to the host's unixODBC); parameters and text columns cross as UTF-16 on every
+//! platform, so no code page of the driver or of Windows can garble a Romanian message.
+//! ODBC 3.5 mode, so that Firebird's driver works too.
+//!
+//! Two connections per handle, as for SQLite: reads in autocommit, writes in short manual
+//! transactions. A write transaction takes row locks through `anaf_lock` (see
+//! [`Conn::serialize`]), so a read-then-write is exclusive on every server, whatever its
+//! isolation level; each server's lock wait is set to the store's busy timeout.
+
+use super::db::{Arg, Conn, DbError, DbResult, Kind, Row, Value, Write};
+use super::dialect::{Dialect, InsertId, TABLES};
+use super::schema::ANAF_SCHEMA_VERSION;
+use crate::error::{Error, Result};
+use crate::status::*;
+use odbc_api::parameter::{InputParameter, VarWCharBox};
+use odbc_api::{Connection, ConnectionOptions, Cursor, ResultSetMetadata};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub struct OdbcDb {
+    /// The connection string with its password masked, for messages and the log.
+    label: String,
+    dialect: Dialect,
+    dbms: String,
+    reader: Mutex<Connection<'static>>,
+    writer: Mutex<Connection<'static>>,
+    busy_timeout: Duration,
+}
+
+impl OdbcDb {
+    /// Connects twice with `connection_string`, detects the server, creates the schema where
+    /// it is missing (or checks the tables a DBA created) and refuses a newer one.
+    pub fn open(connection_string: &str, busy_timeout: Duration) -> Result<OdbcDb> {
+        let label = mask_connection_string(connection_string);
+        let fail = |e: DbError| describe(&label, e);
+        let env = odbc_api::environment().map_err(|e| fail(odbc_error(e)))?;
+        let connect = || -> DbResult<Connection<'static>> {
+            env.connect_with_connection_string(
+                connection_string,
+                ConnectionOptions {
+                    login_timeout_sec: Some(busy_timeout.as_secs().clamp(1, 60) as u32),
+                    packet_size: None,
+                },
+            )
+            .map_err(odbc_error)
+        };
+        let reader = connect().map_err(fail)?;
+        let dbms = reader
+            .database_management_system_name()
+            .map_err(|e| fail(odbc_error(e)))?;
+        let dialect = Dialect::from_dbms_name(&dbms).ok_or_else(|| {
+            Error::with(
+                ANAF_ERR_DATABASE,
+                format!("Serverul de baze de date „{dbms}” ({label}) nu este unul pe care anaf-bridge îl cunoaște: PostgreSQL, MySQL/MariaDB, SQL Server, Oracle, Firebird, SQLite."),
+                format!("The database server \"{dbms}\" ({label}) is not one anaf-bridge knows: PostgreSQL, MySQL/MariaDB, SQL Server, Oracle, Firebird, SQLite."),
+            )
+        })?;
+        let writer = connect().map_err(fail)?;
+        for c in [&reader, &writer] {
+            for st in dialect.session_setup(busy_timeout.as_secs()) {
+                exec(c, &st, &[]).map_err(fail)?;
+            }
+        }
+        let db = OdbcDb {
+            label,
+            dialect,
+            dbms,
+            reader: Mutex::new(reader),
+            writer: Mutex::new(writer),
+            busy_timeout,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn dbms(&self) -> &str {
+        &self.dbms
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The schema version on the server: 0 when there is no `anaf_schema` yet.
+    pub fn schema_version(&self) -> DbResult<i64> {
+        let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        version_on(&c)
+    }
+
+    /// Creates the schema on a server that has none. Each CREATE is tried on its own: one
+    /// that fails because the table exists (a DBA created it from docs/sql, or another
+    /// workstation is creating it right now) is fine; then every table must have every
+    /// column, and the version must be one this DLL knows.
+    fn migrate(&self) -> Result<()> {
+        let fail = |e: DbError| describe(&self.label, e);
+        let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let v = version_on(&c).map_err(fail)?;
+        if v > ANAF_SCHEMA_VERSION {
+            return Err(Error::with(
+                ANAF_ERR_DATABASE_NEWER,
+                format!("Server: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {ANAF_SCHEMA_VERSION}).", self.label),
+                format!("Server: {} (schema {v}; this anaf-bridge knows up to {ANAF_SCHEMA_VERSION}).", self.label),
+            ));
+        }
+        if v == 0 {
+            let mut denied = None;
+            for st in self.dialect.schema() {
+                match exec(&c, &st, &[]) {
+                    Ok(_) => {}
+                    Err(e) if e.kind == Kind::ReadOnly => denied = Some(e),
+                    // Already there (or being created by another workstation): checked below.
+                    Err(e) => ::log::info!(target: "anaf::store", "schema statement skipped: {e}"),
+                }
+            }
+            if let Some(e) = denied {
+                ::log::warn!(target: "anaf::store", "no right to create the tables: {e}");
+            }
+        }
+        for t in TABLES {
+            let cols: Vec<&str> = t.column_names().collect();
+            let probe = format!("SELECT {} FROM {} WHERE 1 = 0", cols.join(", "), t.name);
+            if let Err(e) = query(&c, &probe, &[]) {
+                let file = format!("docs/sql/{}.sql", self.dialect.name());
+                return Err(Error::with(
+                    ANAF_ERR_DATABASE,
+                    format!("Server: {}: tabela {} lipsește sau nu are toate coloanele ({}); anaf-bridge nu a putut-o crea. Cereți administratorului bazei de date să ruleze {file} din kitul anaf-bridge, sau să dea utilizatorului dreptul CREATE TABLE. ({e})", self.label, t.name, cols.join(", ")),
+                    format!("Server: {}: table {} is missing or lacks some of its columns ({}); anaf-bridge could not create it. Ask the database administrator to run {file} from the anaf-bridge kit, or to give the user the CREATE TABLE right. ({e})", self.label, t.name, cols.join(", ")),
+                ));
+            }
+        }
+        let v = version_on(&c).map_err(fail)?;
+        if v != ANAF_SCHEMA_VERSION {
+            return Err(Error::with(
+                ANAF_ERR_DATABASE,
+                format!("Server: {}: anaf_schema nu are rândul versiunii (id = 1, version = {ANAF_SCHEMA_VERSION}); are {v}.", self.label),
+                format!("Server: {}: anaf_schema lacks the version row (id = 1, version = {ANAF_SCHEMA_VERSION}); it has {v}.", self.label),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>) -> DbResult<T> {
+        let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut OdbcConn {
+            conn: &c,
+            dialect: self.dialect,
+        })
+    }
+
+    pub fn write<T>(
+        &self,
+        w: Write,
+        f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>,
+    ) -> DbResult<T> {
+        let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let busy = w.busy.unwrap_or(self.busy_timeout);
+        let other_busy = busy != self.busy_timeout;
+        if other_busy {
+            for st in self.dialect.session_setup(busy.as_secs()) {
+                exec(&c, &st, &[])?;
+            }
+        }
+        // A deadlock victim is rolled back whole by the server: run it again, a few times.
+        let mut r = transaction(&c, self.dialect, f);
+        for attempt in 1..=5 {
+            match &r {
+                Err(e) if is_deadlock(e) => {
+                    ::log::info!(target: "anaf::store", "deadlock, transaction run again ({attempt}): {e}");
+                    std::thread::sleep(Duration::from_millis(
+                        5 * attempt + rand::random::<u64>() % 20,
+                    ));
+                    r = transaction(&c, self.dialect, f);
+                }
+                _ => break,
+            }
+        }
+        if other_busy {
+            for st in self.dialect.session_setup(self.busy_timeout.as_secs()) {
+                let _ = exec(&c, &st, &[]);
+            }
+        }
+        r
+    }
+
+    /// Creates the DLL's working tables again (another tool dropped one).
+    pub fn restore_own_tables(&self) -> DbResult<()> {
+        let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for t in TABLES {
+            if super::schema::OWN_TABLE_NAMES.contains(&t.name) || t.name == "anaf_lock" {
+                for st in self.dialect.create_table(t) {
+                    let _ = exec(&c, &st, &[]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn error(&self, e: DbError) -> Error {
+        describe(&self.label, e)
+    }
+}
+
+/// Runs `f` in a manual-commit transaction; commits on `Ok`, rolls back otherwise and when
+/// `f` panics, and gives the connection back in autocommit.
+fn transaction<T>(
+    c: &Connection<'static>,
+    dialect: Dialect,
+    f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>,
+) -> DbResult<T> {
+    struct Autocommit<'c>(&'c Connection<'static>, bool);
+    impl Drop for Autocommit<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                let _ = self.0.rollback();
+            }
+            let _ = self.0.set_autocommit(true);
+        }
+    }
+    c.set_autocommit(false).map_err(odbc_error)?;
+    let mut guard = Autocommit(c, false);
+    let v = f(&mut OdbcConn { conn: c, dialect })?;
+    c.commit().map_err(odbc_error)?;
+    guard.1 = true;
+    Ok(v)
+}
+
+/// Read in autocommit: PostgreSQL would abort the rest of a transaction after the error
+/// of a missing table.
+fn version_on(c: &Connection<'static>) -> DbResult<i64> {
+    match query(c, "SELECT version FROM anaf_schema WHERE id = 1", &[]) {
+        Ok(rows) => rows.first().map_or(Ok(0), |r| r.int(0)),
+        Err(e) if e.kind == Kind::MissingTable => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+struct OdbcConn<'c> {
+    conn: &'c Connection<'static>,
+    dialect: Dialect,
+}
+
+fn params(args: &[Arg<'_>]) -> Vec<Box<dyn InputParameter>> {
+    args.iter()
+        .map(|a| -> Box<dyn InputParameter> {
+            match *a {
+                Arg::Int(v) => Box::new(v),
+                Arg::Text(s) => Box::new(VarWCharBox::from_str_slice(s)),
+                Arg::Null => Box::new(VarWCharBox::null()),
+            }
+        })
+        .collect()
+}
+
+fn exec(c: &Connection<'static>, sql: &str, args: &[Arg<'_>]) -> DbResult<u64> {
+    let p = params(args);
+    let mut st = c.preallocate().map_err(odbc_error)?;
+    st.execute(sql, p.as_slice()).map_err(odbc_error)?;
+    Ok(st.row_count().map_err(odbc_error)?.unwrap_or(0) as u64)
+}
+
+fn query(c: &Connection<'static>, sql: &str, args: &[Arg<'_>]) -> DbResult<Vec<Row>> {
+    let p = params(args);
+    let mut out = Vec::new();
+    let Some(mut cursor) = c.execute(sql, p.as_slice(), None).map_err(odbc_error)? else {
+        return Ok(out);
+    };
+    let n = cursor.num_result_cols().map_err(odbc_error)?.max(0) as u16;
+    let mut buf = Vec::new();
+    while let Some(mut row) = cursor.next_row().map_err(odbc_error)? {
+        let mut values = Vec::with_capacity(n as usize);
+        for i in 1..=n {
+            values.push(if row.get_wide_text(i, &mut buf).map_err(odbc_error)? {
+                Value::Text(String::from_utf16_lossy(&buf))
+            } else {
+                Value::Null
+            });
+        }
+        out.push(Row(values));
+    }
+    Ok(out)
+}
+
+impl Conn for OdbcConn<'_> {
+    fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<u64> {
+        exec(self.conn, sql, args)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<Vec<Row>> {
+        query(self.conn, sql, args)
+    }
+
+    fn insert_returning_id(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<i64> {
+        let first = |rows: Vec<Row>| -> DbResult<i64> {
+            rows.first()
+                .ok_or_else(|| DbError::new(Kind::Other, "the INSERT returned no id"))?
+                .int(0)
+        };
+        match self.dialect.insert_id() {
+            InsertId::Returning => first(query(self.conn, &format!("{sql} RETURNING id"), args)?),
+            InsertId::Output => {
+                let at = sql.find(" VALUES").unwrap_or(sql.len());
+                let sql = format!("{} OUTPUT INSERTED.id{}", &sql[..at], &sql[at..]);
+                first(query(self.conn, &sql, args)?)
+            }
+            InsertId::Query(q) => {
+                exec(self.conn, sql, args)?;
+                first(query(self.conn, q, &[])?)
+            }
+            InsertId::MaxUnderLock(q) => {
+                // Held until the commit: no other row can be inserted in between.
+                self.serialize("journal-insert")?;
+                exec(self.conn, sql, args)?;
+                first(query(self.conn, q, &[])?)
+            }
+        }
+    }
+
+    fn serialize(&mut self, scope: &str) -> DbResult<()> {
+        // The update first: on a row that exists (every time but the first) it takes the
+        // exclusive lock at once, where a duplicate check would take a shared one first and
+        // two transactions upgrading theirs would deadlock.
+        let lock = "UPDATE anaf_lock SET touched = touched + 1 WHERE scope = ?";
+        if exec(self.conn, lock, &[Arg::Text(scope)])? == 0 {
+            exec(
+                self.conn,
+                self.dialect.insert_lock_if_absent(),
+                &[Arg::Text(scope)],
+            )?;
+            exec(self.conn, lock, &[Arg::Text(scope)])?;
+        }
+        Ok(())
+    }
+}
+
+/// The driver's failure as a [`DbError`]: SQLSTATE and native code decide the kind.
+fn odbc_error(e: odbc_api::Error) -> DbError {
+    let text = e.to_string().replace('\n', " ");
+    let kind = match &e {
+        odbc_api::Error::Diagnostics { record, .. } => {
+            kind_of(record.state.as_str(), record.native_error)
+        }
+        _ => Kind::Other,
+    };
+    DbError::new(kind, text)
+}
+
+/// The server chose this transaction as a deadlock's victim (or a serialization failure):
+/// it was rolled back and may simply run again.
+fn is_deadlock(e: &DbError) -> bool {
+    e.kind == Kind::Busy
+        && ["State: 40001", "State: 40P01", "Native error: 1213"]
+            .iter()
+            .any(|s| e.text.contains(s))
+}
+
+fn kind_of(state: &str, native: i32) -> Kind {
+    match (state, native) {
+        // Lock wait past the timeout, deadlock victim, serialization failure.
+        ("40001" | "40P01" | "HYT00" | "55P03", _) | (_, 1205 | 1213 | 1222) => Kind::Busy,
+        ("42S02" | "42P01", _) | (_, 1146 | 208 | 942) => Kind::MissingTable,
+        ("42501", _) | (_, 1142 | 1044 | 262 | 1031) => Kind::ReadOnly,
+        _ => Kind::Other,
+    }
+}
+
+/// What the ERP reads for a failure, naming the server and what to do.
+fn describe(label: &str, e: DbError) -> Error {
+    let text = &e.text;
+    let has = |states: &[&str]| states.iter().any(|s| text.contains(s));
+    let bits = if cfg!(target_pointer_width = "64") {
+        64
+    } else {
+        32
+    };
+    let (status, ro, en): (i32, String, String) = match e.kind {
+        Kind::Busy => (ANAF_ERR_DATABASE_LOCKED, String::new(), String::new()),
+        Kind::ReadOnly => (
+            ANAF_ERR_DATABASE_READONLY,
+            " Utilizatorul bazei de date nu are drept de scriere pe tabelele anaf_*.".into(),
+            " The database user may not write the anaf_* tables.".into(),
+        ),
+        Kind::Corrupt => (ANAF_ERR_DATABASE_CORRUPT, String::new(), String::new()),
+        Kind::MissingTable | Kind::Other if has(&["IM002", "IM003", "Can't open lib"]) => (
+            ANAF_ERR_DATABASE,
+            format!(" Driverul ODBC sau sursa de date (DSN) nu există pentru programele de {bits} de biți: un ERP de {bits} de biți are nevoie de un driver ODBC de {bits} de biți (pe Windows de 64 de biți, sursele de 32 de biți se fac cu C:\\Windows\\SysWOW64\\odbcad32.exe)."),
+            format!(" The ODBC driver or data source (DSN) does not exist for {bits}-bit programs: a {bits}-bit ERP needs a {bits}-bit ODBC driver (on 64-bit Windows, 32-bit data sources are made with C:\\Windows\\SysWOW64\\odbcad32.exe)."),
+        ),
+        Kind::MissingTable | Kind::Other
+            if has(&["28000", "28P01", "authentication failed", "Access denied for user", "Login failed for user"]) =>
+        (
+            ANAF_ERR_DATABASE,
+            " Serverul a refuzat utilizatorul sau parola din șirul de conectare.".into(),
+            " The server refused the user or password of the connection string.".into(),
+        ),
+        Kind::MissingTable | Kind::Other if has(&["08001", "08S01", "08006", "08004"]) => (
+            ANAF_ERR_DATABASE,
+            " Serverul de baze de date nu răspunde: verificați că rulează și că rețeaua îl vede.".into(),
+            " The database server does not answer: check that it runs and that the network reaches it.".into(),
+        ),
+        Kind::MissingTable | Kind::Other => (ANAF_ERR_DATABASE, String::new(), String::new()),
+    };
+    Error::with(
+        status,
+        format!("Server: {label} ({text}).{ro}"),
+        format!("Server: {label} ({text}).{en}"),
+    )
+}
+
+/// The connection string with the values of `PWD`/`Password` hidden.
+pub fn mask_connection_string(s: &str) -> String {
+    s.split(';')
+        .map(|part| match part.split_once('=') {
+            Some((k, _))
+                if matches!(
+                    k.trim().to_ascii_lowercase().as_str(),
+                    "pwd" | "password" | "pass"
+                ) =>
+            {
+                format!("{k}=***")
+            }
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_connection_string("Driver={PostgreSQL Unicode};Server=db;UID=erp;PWD=s3cret;"),
+            "Driver={PostgreSQL Unicode};Server=db;UID=erp;PWD=***;"
+        );
+        assert_eq!(
+            mask_connection_string("DSN=ERP;password=x"),
+            "DSN=ERP;password=***"
+        );
+    }
+
+    #[test]
+    fn sqlstates_map_to_kinds() {
+        assert_eq!(kind_of("55P03", 0), Kind::Busy);
+        assert_eq!(kind_of("HY000", 1205), Kind::Busy);
+        assert_eq!(kind_of("42P01", 7), Kind::MissingTable);
+        assert_eq!(kind_of("42S02", 1146), Kind::MissingTable);
+        assert_eq!(kind_of("42501", 7), Kind::ReadOnly);
+        assert_eq!(kind_of("08001", 0), Kind::Other);
+    }
+
+    #[test]
+    fn driver_missing_names_the_bitness() {
+        let e = describe(
+            "DSN=ERP",
+            DbError::new(
+                Kind::Other,
+                "State: IM002, Native error: 0, Message: Data source name not found",
+            ),
+        );
+        assert_eq!(e.status, ANAF_ERR_DATABASE);
+        let en = e.message(Lang::En);
+        assert!(
+            en.contains("bit ODBC driver") && en.contains("DSN=ERP"),
+            "{en}"
+        );
+    }
+}

@@ -1,0 +1,431 @@
+//! The store's protocols on every backend: the SQLite file, and real PostgreSQL and MariaDB
+//! servers through unixODBC and Debian's drivers (started by scripts/test.sh through
+//! scripts/lib/dbservers.sh, which exports ANAF_TEST_ODBC_POSTGRES / ANAF_TEST_ODBC_MARIADB).
+//! Without those variables the server cases are skipped loudly, and fail under CI=true.
+
+use anaf_bridge::status::*;
+use anaf_bridge::store::journal::{self, Begin, State, UploadKey};
+use anaf_bridge::store::links::LinkRow;
+use anaf_bridge::store::{Claim, Finish, NewTokens, Profile, Store};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The tests share one database per server: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+type Backends = Vec<(String, Store, Option<tempfile::TempDir>)>;
+
+/// A fresh store per test: a new file, or the server's tables emptied; and the guard that
+/// keeps the other tests of this file off the servers meanwhile.
+fn backends(test: &str) -> (std::sync::MutexGuard<'static, ()>, Backends) {
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = vec![(
+        "sqlite".to_string(),
+        Store::open(&dir.path().join("t.db")).unwrap(),
+        Some(dir),
+    )];
+    for (name, var) in [
+        ("postgresql", "ANAF_TEST_ODBC_POSTGRES"),
+        ("mariadb", "ANAF_TEST_ODBC_MARIADB"),
+    ] {
+        match std::env::var(var) {
+            Ok(conn) => {
+                let s = Store::open_odbc(&conn, Duration::from_secs(5))
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                clear(&conn, &s);
+                out.push((name.to_string(), s, None));
+            }
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("{var} is not set under CI: the {name} server did not start (scripts/lib/dbservers.sh)")
+            }
+            Err(_) => eprintln!(
+                "!!! {test}: {var} not set: {name} NOT TESTED (run scripts/test.sh, which starts the servers)"
+            ),
+        }
+    }
+    (guard, out)
+}
+
+/// Empties the DLL's tables on a server (the tests share one database).
+fn clear(_conn: &str, s: &Store) {
+    for t in [
+        "anaf_token",
+        "anaf_upload_journal",
+        "anaf_call_count",
+        "anaf_link",
+    ] {
+        s.run_sql_for_tests(&format!("DELETE FROM {t}")).unwrap();
+    }
+}
+
+fn profile(cif: &str) -> Profile {
+    Profile {
+        cif: cif.into(),
+        client_id: "cid".into(),
+        environment: "test".into(),
+    }
+}
+
+fn pair(a: &str, r: &str) -> NewTokens {
+    NewTokens {
+        access_token: a.into(),
+        refresh_token: r.into(),
+        token_type: "Bearer".into(),
+        access_expires_at: 2_000_000_000,
+        refresh_expires_at: 2_100_000_000,
+        cert_serial: Some("5A1A0001".into()),
+    }
+}
+
+#[test]
+fn token_rows_and_the_refresh_lease() {
+    let (_serial, list) = backends("token_rows_and_the_refresh_lease");
+    for (name, s, _d) in list {
+        let p = profile("14399840");
+        assert!(s.load(&p).unwrap().is_none(), "{name}");
+        let r = s.put(&p, &pair("a1", "r1"), 100).unwrap();
+        assert_eq!((r.version, r.obtained_at), (1, 100), "{name}");
+        let r = s.put(&p, &pair("a2", "r2"), 200).unwrap();
+        assert_eq!(r.version, 2, "{name}");
+        assert_eq!(r.previous_refresh_token.as_deref(), Some("r1"), "{name}");
+        assert_eq!(s.load(&p).unwrap().unwrap(), r, "{name}");
+        // Fast path.
+        let fresh = |now| {
+            s.fresh_access_token(&p.cif, &p.client_id, &p.environment, now, 100)
+                .unwrap()
+        };
+        assert_eq!(fresh(1_000_000_000).as_deref(), Some("a2"), "{name}");
+        assert_eq!(
+            fresh(2_000_000_000 - 100),
+            None,
+            "{name}: within the margin"
+        );
+        // Lease.
+        let Claim::Claimed { row, interrupted } = s.claim(&p, "me", Some(2), 1_000, 5_000).unwrap()
+        else {
+            panic!("{name}")
+        };
+        assert!(!interrupted, "{name}");
+        assert_eq!(row.lease_refresh_token.as_deref(), Some("r2"), "{name}");
+        match s
+            .claim(&p, "other-host/1/00", Some(2), 2_000, 5_000)
+            .unwrap()
+        {
+            Claim::Busy { owner, until, .. } => {
+                assert_eq!((owner.as_str(), until), ("me", 6_000), "{name}")
+            }
+            c => panic!("{name}: {c:?}"),
+        }
+        let Finish::Committed(row) = s.finish(&p, "me", "r2", &pair("a3", "r3"), 300).unwrap()
+        else {
+            panic!("{name}")
+        };
+        assert_eq!(
+            (row.version, row.refresh_token.as_str(), row.refreshed_at),
+            (3, "r3", Some(300)),
+            "{name}"
+        );
+        assert_eq!(row.lease_owner, None, "{name}");
+        assert!(
+            matches!(
+                s.finish(&p, "x", "r2", &pair("a4", "r4"), 301).unwrap(),
+                Finish::Superseded(_)
+            ),
+            "{name}"
+        );
+        // Refusal, then a new login clears it.
+        let row = s
+            .refuse(&p, "me", "r3", "invalid_grant: Romanian ă î ș ț", 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.refresh_refused_at, Some(5), "{name}");
+        assert_eq!(
+            row.refresh_error.as_deref(),
+            Some("invalid_grant: Romanian ă î ș ț"),
+            "{name}: UTF-8 kept"
+        );
+        assert_eq!(fresh(1_000_000_000), None, "{name}: refused");
+        assert_eq!(
+            s.put(&p, &pair("a5", "r5"), 6).unwrap().refresh_refused_at,
+            None,
+            "{name}"
+        );
+        assert!(s.delete(&p).unwrap(), "{name}");
+        assert!(!s.delete(&p).unwrap(), "{name}");
+        assert!(
+            matches!(s.claim(&p, "me", None, 0, 1).unwrap(), Claim::Missing),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn one_claim_wins_among_threads_with_their_own_connections() {
+    let (_serial, list) = backends("one_claim_wins_among_threads_with_their_own_connections");
+    for (name, s, d) in list {
+        let p = profile("1000");
+        let r = s.put(&p, &pair("a1", "r1"), 1).unwrap();
+        // Eight handles (eight connections), each claiming the same version at once.
+        let stores: Vec<Store> = (0..8)
+            .map(|_| match (&d, name.as_str()) {
+                (Some(d), _) => Store::open(&d.path().join("t.db")).unwrap(),
+                (None, "postgresql") => Store::open_odbc(
+                    &std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap(),
+                    Duration::from_secs(10),
+                )
+                .unwrap(),
+                (None, _) => Store::open_odbc(
+                    &std::env::var("ANAF_TEST_ODBC_MARIADB").unwrap(),
+                    Duration::from_secs(10),
+                )
+                .unwrap(),
+            })
+            .collect();
+        let barrier = Arc::new(Barrier::new(stores.len()));
+        let won: usize = std::thread::scope(|sc| {
+            let hs: Vec<_> = stores
+                .iter()
+                .enumerate()
+                .map(|(i, st)| {
+                    let b = barrier.clone();
+                    let p = p.clone();
+                    sc.spawn(move || {
+                        b.wait();
+                        let owner = format!("remote-{i}/1/00");
+                        matches!(
+                            st.claim(&p, &owner, Some(r.version), 10, 60_000).unwrap(),
+                            Claim::Claimed { .. }
+                        )
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap() as usize).sum()
+        });
+        assert_eq!(won, 1, "{name}: exactly one lease");
+    }
+}
+
+#[test]
+fn journal_duplicates_and_counters() {
+    let (_serial, list) = backends("journal_duplicates_and_counters");
+    for (name, s, _d) in list {
+        let key = |sha: &str, flags: &str| UploadKey {
+            cif: "14399840".into(),
+            environment: "test".into(),
+            service: "efactura".into(),
+            standard: "UBL".into(),
+            flags: flags.into(),
+            sha256: sha.into(),
+        };
+        let Begin::Send(id) = journal::begin(&s, &key("aa", ""), 10, false, true).unwrap() else {
+            panic!("{name}")
+        };
+        assert!(
+            matches!(journal::begin(&s, &key("aa", ""), 10, false, true).unwrap(), Begin::Uncertain(e) if e.id == id),
+            "{name}"
+        );
+        journal::finish(&s, id, State::Uploaded, Some("3828"), None, None).unwrap();
+        match journal::begin(&s, &key("aa", ""), 10, false, true).unwrap() {
+            Begin::AlreadyUploaded(e) => {
+                assert_eq!(
+                    (e.id, e.index_incarcare.as_deref(), e.flags.as_str(), e.size),
+                    (id, Some("3828"), "", 10),
+                    "{name}"
+                )
+            }
+            b => panic!("{name}: {b:?}"),
+        }
+        assert!(
+            matches!(
+                journal::begin(&s, &key("aa", "extern"), 10, false, true).unwrap(),
+                Begin::Send(_)
+            ),
+            "{name}: other flags"
+        );
+        let Begin::Send(forced) = journal::begin(&s, &key("aa", ""), 10, true, false).unwrap()
+        else {
+            panic!("{name}")
+        };
+        assert!(forced > id, "{name}: ids grow");
+        assert!(journal::get(&s, forced).unwrap().unwrap().forced, "{name}");
+        journal::set_last_status(&s, "14399840", "efactura", "3828", "ok").unwrap();
+        let recent = journal::recent(&s, "14399840", 1).unwrap();
+        assert_eq!(recent.len(), 3, "{name}");
+        assert_eq!(
+            recent
+                .iter()
+                .find(|e| e.id == id)
+                .unwrap()
+                .last_status
+                .as_deref(),
+            Some("ok"),
+            "{name}"
+        );
+        for i in 1..=3 {
+            assert_eq!(
+                journal::count_call(&s, "descarcare", "14399840/1", 3).unwrap(),
+                i,
+                "{name}"
+            );
+        }
+        let e = journal::count_call(&s, "descarcare", "14399840/1", 3).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_QUOTA_EXCEEDED, "{name}");
+        assert_eq!(
+            journal::calls_today(&s, "descarcare", "14399840/1").unwrap(),
+            3,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn pending_links() {
+    let (_serial, list) = backends("pending_links");
+    for (name, s, _d) in list {
+        let p = profile("14399840");
+        let link = LinkRow {
+            link_id: "L1".into(),
+            url: "https://erp.example.ro/anaf/l/L1".into(),
+            relay_url: "https://erp.example.ro/anaf/".into(),
+            secret: Zeroizing::new("s".into()),
+            private_key: Zeroizing::new("k".into()),
+            expires_at: 1_000,
+            sealed_answer: None,
+            last_reason: None,
+            last_detail: None,
+            last_attempt: None,
+        };
+        s.links().put(&p, &link, 1).unwrap();
+        s.links()
+            .put(
+                &p,
+                &LinkRow {
+                    link_id: "L2".into(),
+                    ..link.clone()
+                },
+                2,
+            )
+            .unwrap();
+        let got = s.links().load(&p).unwrap().unwrap();
+        assert_eq!(
+            got.link_id, "L2",
+            "{name}: the newer link replaces the older"
+        );
+        assert!(s.links().claim(&p, "L2", 160, 100).unwrap(), "{name}");
+        assert!(
+            !s.links().claim(&p, "L2", 170, 110).unwrap(),
+            "{name}: claimed by another poller"
+        );
+        s.links().release(&p, "L2").unwrap();
+        assert!(s.links().claim(&p, "L2", 170, 110).unwrap(), "{name}");
+        s.links()
+            .set_failure(&p, "L2", "oauth", "access_denied", 2)
+            .unwrap();
+        s.links().set_sealed_answer(&p, "L2", "{\"x\":1}").unwrap();
+        let got = s.links().load(&p).unwrap().unwrap();
+        assert_eq!(
+            (got.last_attempt, got.sealed_answer.as_deref()),
+            (Some(2), Some("{\"x\":1}")),
+            "{name}"
+        );
+        s.links().delete(&p, "L2").unwrap();
+        assert!(s.links().load(&p).unwrap().is_none(), "{name}");
+    }
+}
+
+#[test]
+fn reopening_finds_the_schema_and_a_newer_one_is_refused() {
+    let (_serial, list) = backends("reopening_finds_the_schema_and_a_newer_one_is_refused");
+    for (name, s, d) in list {
+        let p = profile("14399840");
+        s.put(&p, &pair("a1", "r1"), 1).unwrap();
+        let v = s.schema_version().unwrap();
+        assert_eq!(v, anaf_bridge::store::schema::ANAF_SCHEMA_VERSION, "{name}");
+        let reopen = || match (&d, name.as_str()) {
+            (Some(d), _) => Store::open(&d.path().join("t.db")),
+            (None, "postgresql") => Store::open_odbc(
+                &std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap(),
+                Duration::from_secs(5),
+            ),
+            (None, _) => Store::open_odbc(
+                &std::env::var("ANAF_TEST_ODBC_MARIADB").unwrap(),
+                Duration::from_secs(5),
+            ),
+        };
+        assert_eq!(
+            reopen().unwrap().load(&p).unwrap().unwrap().access_token,
+            "a1",
+            "{name}"
+        );
+        s.run_sql_for_tests("UPDATE anaf_schema SET version = 99")
+            .unwrap();
+        let e = reopen().err().unwrap();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_NEWER, "{name}: {e:?}");
+        s.run_sql_for_tests(&format!("UPDATE anaf_schema SET version = {v}"))
+            .unwrap();
+    }
+}
+
+#[test]
+fn server_failures_are_clear() {
+    let Ok(conn) = std::env::var("ANAF_TEST_ODBC_POSTGRES") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("ANAF_TEST_ODBC_POSTGRES is not set under CI");
+        }
+        eprintln!("!!! server_failures_are_clear: PostgreSQL NOT TESTED");
+        return;
+    };
+    let msg = |c: &str| {
+        let e = Store::open_odbc(c, Duration::from_secs(2)).err().expect(c);
+        (e.status, e.message(Lang::En))
+    };
+    let (st, m) = msg("Driver={No Such Driver};Server=127.0.0.1;");
+    assert_eq!(st, ANAF_ERR_DATABASE);
+    assert!(m.contains("bit ODBC driver"), "{m}");
+    let (st, m) = msg(&conn.replace("PWD=anaf-test", "PWD=wrong"));
+    assert_eq!(st, ANAF_ERR_DATABASE);
+    assert!(
+        m.contains("refused the user or password") && !m.contains("wrong"),
+        "{m}"
+    );
+    let (st, m) = msg(&conn.replace("Port=", "Port=1"));
+    assert_eq!(st, ANAF_ERR_DATABASE);
+    assert!(m.contains("does not answer"), "{m}");
+}
+
+#[test]
+fn tables_a_dba_created_need_no_create_right_and_their_absence_is_explained() {
+    let (Ok(dml), Ok(nocreate)) = (
+        std::env::var("ANAF_TEST_ODBC_POSTGRES_DML"),
+        std::env::var("ANAF_TEST_ODBC_POSTGRES_NOCREATE"),
+    ) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("ANAF_TEST_ODBC_POSTGRES_DML is not set under CI");
+        }
+        eprintln!("!!! DBA-created tables: PostgreSQL NOT TESTED");
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // docs/sql/postgresql.sql run by the DBA; the DLL's user may only read and write.
+    let s = Store::open_odbc(&dml, Duration::from_secs(5)).unwrap();
+    let p = profile("14399840");
+    s.delete(&p).unwrap();
+    s.put(&p, &pair("a1", "r1"), 1).unwrap();
+    assert!(matches!(
+        s.claim(&p, "me", None, 0, 1000).unwrap(),
+        Claim::Claimed { .. }
+    ));
+    assert!(journal::count_call(&s, "lista", "dba", 1000).unwrap() >= 1);
+    // No tables and no right to create them: the message says what the DBA must run.
+    let e = Store::open_odbc(&nocreate, Duration::from_secs(5))
+        .err()
+        .unwrap();
+    assert_eq!(e.status, ANAF_ERR_DATABASE, "{e:?}");
+    let m = e.message(Lang::En);
+    assert!(
+        m.contains("docs/sql/postgresql.sql") && m.contains("CREATE TABLE"),
+        "{m}"
+    );
+}
