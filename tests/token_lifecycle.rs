@@ -3,6 +3,7 @@
 //! at the margin, 401-triggered refresh, expired refresh token, IdP failures that must not
 //! lose the refresh token, revoke and delete, bad databases.
 
+#[macro_use]
 mod common;
 
 use anaf_bridge::status::*;
@@ -10,19 +11,26 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 
+on_every_backend!(
+    exchange_code_stores_a_jwt_pair_with_serial_and_expiries,
+    exchange_failures_have_their_own_status,
+    refresh_rotates_both_tokens_and_the_old_refresh_token_is_dead,
+    silent_refresh_at_the_margin_and_not_before,
+    a_401_triggers_one_refresh,
+    expired_refresh_token_asks_for_a_new_login,
+    refresh_token_refused_by_anaf_is_marked_and_not_spent_again,
+    idp_failures_keep_the_refresh_token,
+    wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token,
+    delete_revokes_best_effort_then_deletes,
+    import_rejects_garbage_and_keeps_the_previous_pair,
+);
+
 fn row_refresh_token(f: &Fixture) -> Option<String> {
-    let c = rusqlite::Connection::open(f.db()).unwrap();
-    c.query_row(
-        "SELECT refresh_token FROM anaf_token WHERE cif = ?1",
-        [CIF],
-        |r| r.get(0),
-    )
-    .ok()
+    f.store().load(&profile()).unwrap().map(|r| r.refresh_token)
 }
 
-#[test]
-fn exchange_code_stores_a_jwt_pair_with_serial_and_expiries() {
-    let f = Fixture::new();
+fn exchange_code_stores_a_jwt_pair_with_serial_and_expiries(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let s = f.session(json!({}));
     let c = CClient::open(&f.config(json!({}))).unwrap();
     assert_eq!(c.get_token().unwrap_err().0, ANAF_ERR_NO_TOKEN);
@@ -67,9 +75,8 @@ fn exchange_code_stores_a_jwt_pair_with_serial_and_expiries() {
     );
 }
 
-#[test]
-fn exchange_failures_have_their_own_status() {
-    let f = Fixture::new();
+fn exchange_failures_have_their_own_status(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let s = f.session(json!({}));
     let code = f.auth_code(&s, SERIAL);
     let bad_secret = CClient::open(&f.config(json!({"client_secret": "wrong"}))).unwrap();
@@ -117,9 +124,8 @@ fn authorize_url_carries_a_random_state() {
     assert_eq!(state(&fixed), "abc");
 }
 
-#[test]
-fn refresh_rotates_both_tokens_and_the_old_refresh_token_is_dead() {
-    let f = Fixture::new();
+fn refresh_rotates_both_tokens_and_the_old_refresh_token_is_dead(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let c = CClient::open(&f.config(json!({}))).unwrap();
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     c.import_token(&pair.access_token, &pair.refresh_token)
@@ -157,9 +163,8 @@ fn refresh_rotates_both_tokens_and_the_old_refresh_token_is_dead() {
     );
 }
 
-#[test]
-fn silent_refresh_at_the_margin_and_not_before() {
-    let f = Fixture::new();
+fn silent_refresh_at_the_margin_and_not_before(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     // A token with 10 days left: inside the default 14-day margin.
     f.sim.set_lifetimes(
         Duration::from_secs(10 * 86_400),
@@ -192,9 +197,8 @@ fn silent_refresh_at_the_margin_and_not_before() {
     assert!((89..=90).contains(&c.token_info().unwrap()["days_left"].as_i64().unwrap()));
 }
 
-#[test]
-fn a_401_triggers_one_refresh() {
-    let f = Fixture::new();
+fn a_401_triggers_one_refresh(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let c = CClient::open(&f.config(json!({}))).unwrap();
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     // An access token the API does not accept (not signed by ANAF) but that looks valid
@@ -233,9 +237,8 @@ fn a_401_triggers_one_refresh() {
     assert_eq!(f.sim.counters().token_refresh_grants, 2);
 }
 
-#[test]
-fn expired_refresh_token_asks_for_a_new_login() {
-    let f = Fixture::new();
+fn expired_refresh_token_asks_for_a_new_login(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     f.sim
         .set_lifetimes(Duration::from_secs(2), Duration::from_secs(3));
     let pair = f.sim.mint_tokens(CIF, SERIAL);
@@ -260,9 +263,8 @@ fn expired_refresh_token_asks_for_a_new_login() {
     );
 }
 
-#[test]
-fn refresh_token_refused_by_anaf_is_marked_and_not_spent_again() {
-    let f = Fixture::new();
+fn refresh_token_refused_by_anaf_is_marked_and_not_spent_again(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     let c = CClient::open(&f.config(json!({}))).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
@@ -298,9 +300,8 @@ fn refresh_token_refused_by_anaf_is_marked_and_not_spent_again() {
     c.refresh().unwrap();
 }
 
-#[test]
-fn idp_failures_keep_the_refresh_token() {
-    let f = Fixture::new();
+fn idp_failures_keep_the_refresh_token(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     let c = CClient::open(&f.config(json!({"timeout_seconds": 2}))).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
@@ -346,9 +347,8 @@ fn idp_failures_keep_the_refresh_token() {
     }
 }
 
-#[test]
-fn wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token() {
-    let f = Fixture::new();
+fn wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     let c = CClient::open(&f.config(json!({"client_secret": "nope"}))).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
@@ -360,9 +360,8 @@ fn wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token() {
     good.refresh().unwrap();
 }
 
-#[test]
-fn delete_revokes_best_effort_then_deletes() {
-    let f = Fixture::new();
+fn delete_revokes_best_effort_then_deletes(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let c = CClient::open(&f.config(json!({}))).unwrap();
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     c.import_token(&pair.access_token, &pair.refresh_token)
@@ -381,9 +380,8 @@ fn delete_revokes_best_effort_then_deletes() {
     assert_eq!(row_refresh_token(&f), None);
 }
 
-#[test]
-fn import_rejects_garbage_and_keeps_the_previous_pair() {
-    let f = Fixture::new();
+fn import_rejects_garbage_and_keeps_the_previous_pair(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let c = CClient::open(&f.config(json!({}))).unwrap();
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     c.import_token(&pair.access_token, &pair.refresh_token)

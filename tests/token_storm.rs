@@ -4,6 +4,7 @@
 //! commit). The children are this test binary re-run with a job in the environment, using
 //! the library through its C API.
 
+#[macro_use]
 mod common;
 
 use anaf_bridge::status::*;
@@ -87,11 +88,17 @@ fn near_expiry(f: &Fixture) -> anaf_sim::TokenPair {
     pair
 }
 
-#[test]
-fn refresh_storm_across_processes_and_threads_spends_the_token_once() {
+on_every_backend!(
+    refresh_storm,
+    killed_before_anaf_answers,
+    killed_after_rotation
+);
+
+/// Many processes and threads on a token near expiry: exactly one refresh reaches ANAF.
+fn refresh_storm(b: Backend) {
     const PROCESSES: usize = 4;
     const THREADS_PER: usize = 8;
-    let f = Fixture::new();
+    let Some(f) = Fixture::on(b) else { return };
     let old = near_expiry(&f);
     // Hold ANAF's answer a little so that every caller arrives while the refresh runs.
     f.sim.inject_on(
@@ -176,9 +183,45 @@ fn refresh_storm_across_processes_and_threads_spends_the_token_once() {
 }
 
 fn lease_owner(f: &Fixture) -> Option<String> {
-    let c = rusqlite::Connection::open(f.db()).unwrap();
-    c.query_row("SELECT lease_owner FROM anaf_token", [], |r| r.get(0))
+    f.store()
+        .load(&profile())
         .unwrap()
+        .and_then(|r| r.lease_owner)
+}
+
+/// Another program's transaction on the token: SQLite's write lock on the file, or the lock
+/// of the token's row on a server; released when dropped.
+enum Blocker {
+    File(rusqlite::Connection),
+    /// Held for its Drop: the server rolls the transaction back.
+    Server(#[allow(dead_code)] anaf_bridge::store::odbc::HeldLockForTests),
+}
+
+impl Blocker {
+    fn hold(f: &Fixture) -> Blocker {
+        match &f.odbc {
+            None => {
+                let c = rusqlite::Connection::open(f.db()).unwrap();
+                c.execute_batch("BEGIN IMMEDIATE;").unwrap();
+                Blocker::File(c)
+            }
+            Some(conn) => {
+                let p = profile();
+                let scope = format!("token/{}/{}/{}", p.cif, p.client_id, p.environment);
+                Blocker::Server(
+                    anaf_bridge::store::odbc::HeldLockForTests::hold(conn, &scope).unwrap(),
+                )
+            }
+        }
+    }
+}
+
+impl Drop for Blocker {
+    fn drop(&mut self) {
+        if let Blocker::File(c) = self {
+            let _ = c.execute_batch("ROLLBACK;");
+        }
+    }
 }
 
 fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
@@ -216,9 +259,9 @@ fn spawn_refresher(f: &Fixture) -> std::process::Child {
     ch
 }
 
-#[test]
-fn process_killed_before_anaf_answers_leaves_a_usable_token() {
-    let f = Fixture::new();
+/// A process killed while it waits for ANAF's answer: the next one takes over at once.
+fn killed_before_anaf_answers(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let old = near_expiry(&f);
     f.sim.inject_on(
         TOKEN_PATH,
@@ -254,9 +297,9 @@ fn process_killed_before_anaf_answers_leaves_a_usable_token() {
     assert_eq!(lease_owner(&f), None);
 }
 
-#[test]
-fn process_killed_after_anaf_rotated_but_before_the_commit_loses_nothing() {
-    let f = Fixture::new();
+/// A process killed after ANAF rotated the pair, its commit blocked: nothing is lost.
+fn killed_after_rotation(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
     let old = near_expiry(&f);
     f.sim.inject_on(
         TOKEN_PATH,
@@ -267,27 +310,39 @@ fn process_killed_after_anaf_rotated_but_before_the_commit_loses_nothing() {
     wait_for("the child's lease", Duration::from_secs(10), || {
         lease_owner(&f).is_some()
     });
-    // Another program locks the database while ANAF answers the child: the child cannot
-    // commit the new pair, which exists only in its memory...
-    let blocker = rusqlite::Connection::open(f.db()).unwrap();
-    blocker.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    // Another program locks the database (the file, or the token's row on a server) while
+    // ANAF answers the child: the child cannot commit the new pair, which exists only in
+    // its memory...
+    let blocker = Blocker::hold(&f);
     wait_for("ANAF's rotation", Duration::from_secs(10), || {
         f.sim.counters().token_refresh_grants == 1
     });
     // ...so it keeps it in the rescue file before anything else.
+    // This fixture's rescue files: beside the file, or in the user's state folder under the
+    // name of this fixture's own server database.
+    let (rescue_dir, prefix) = match &f.odbc {
+        Some(c) => {
+            let base = anaf_bridge::store::rescue::local_base(c);
+            (
+                f.state_dir(),
+                base.file_name().unwrap().to_string_lossy().into_owned(),
+            )
+        }
+        None => (f.dir.path().to_path_buf(), "anaf.db".to_string()),
+    };
     let rescue = || {
-        std::fs::read_dir(f.dir.path())
-            .unwrap()
+        std::fs::read_dir(&rescue_dir)
+            .into_iter()
+            .flatten()
             .filter_map(|e| e.ok())
             .any(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                n.contains(".rescue-") && n.ends_with(".json")
+                n.starts_with(&prefix) && n.contains(".rescue-") && n.ends_with(".json")
             })
     };
     wait_for("the rescue file", Duration::from_secs(10), rescue);
     ch.kill().unwrap();
     ch.wait().unwrap();
-    blocker.execute_batch("ROLLBACK;").unwrap();
     drop(blocker);
 
     // The row still holds the spent token; a new process must not spend it again but

@@ -6,7 +6,8 @@
 #   db_servers_start    exports ANAF_TEST_ODBC_POSTGRES (and _DML, _NOCREATE) and ANAF_TEST_ODBC_MARIADB
 #   db_servers_stop
 #
-# A server that cannot start leaves its variable unset and says so; the tests that need
+# The user `anaf` may create databases (each test that needs a clean server makes its own,
+# anaf_t_*; they go with the data folders). A server that cannot start leaves its variable unset and says so; the tests that need
 # it then fail under CI=true (they skip loudly elsewhere).
 DB_DIR="${TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}}/dbservers"
 DB_PG_PORT="${ANAF_TEST_PG_PORT:-55432}"
@@ -33,7 +34,7 @@ db_pg_start() {
     -o "-c listen_addresses=127.0.0.1 -p $DB_PG_PORT -k $data -c fsync=on -c max_connections=200" start >/dev/null ||
     { echo "!!! PostgreSQL did not start:"; tail -5 "$data/server.log"; return 1; }
   "${run[@]}" "$bin/psql" -h "$data" -p "$DB_PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 \
-    -c "CREATE USER anaf PASSWORD 'anaf-test'" -c "CREATE DATABASE anaf OWNER anaf" >/dev/null ||
+    -c "CREATE USER anaf PASSWORD 'anaf-test' CREATEDB" -c "CREATE DATABASE anaf OWNER anaf" >/dev/null ||
     { echo "!!! creating the PostgreSQL user failed"; return 1; }
   # The DBA's way: the tables made from docs/sql/postgresql.sql, and a user who may only
   # read and write them (no CREATE); and a database where that user can create nothing.
@@ -72,7 +73,7 @@ db_my_start() {
   mariadb --no-defaults -S "$data/mysql.sock" -u root -e "
     CREATE DATABASE anaf CHARACTER SET utf8mb4;
     CREATE USER 'anaf'@'127.0.0.1' IDENTIFIED BY 'anaf-test';
-    GRANT ALL ON anaf.* TO 'anaf'@'127.0.0.1';" ||
+    GRANT ALL ON \`anaf%\`.* TO 'anaf'@'127.0.0.1';" ||
     { echo "!!! MariaDB did not start:"; tail -5 "$data/error.log"; return 1; }
   export ANAF_TEST_ODBC_MARIADB="Driver={MariaDB Unicode};Server=127.0.0.1;Port=$DB_MY_PORT;Database=anaf;UID=anaf;PWD=anaf-test;"
   echo "MariaDB on 127.0.0.1:$DB_MY_PORT ($data)"

@@ -587,9 +587,10 @@ impl Session {
         self.commit_pair(p, owner, spent, &t)
     }
 
-    /// Commits a pair obtained by spending `spent`. The first attempt waits only briefly
-    /// for another program's lock; if it cannot commit, the pair goes to the rescue file
-    /// first (so a crash from then on loses nothing), then the commit is retried.
+    /// Commits a pair obtained by spending `spent`. The pair goes to the rescue file first,
+    /// flushed, before any commit is tried: from the moment ANAF's answer is in, a crash
+    /// loses nothing, even where a server would make the commit wait on another program's
+    /// lock without a time limit (Oracle, Firebird). The commit removes the file.
     fn commit_pair(
         &self,
         p: &Profile,
@@ -614,6 +615,7 @@ impl Session {
                 rescued = true;
             }
         };
+        rescue(&Error::verbatim(ANAF_OK, "before the first commit"));
         loop {
             match self.store.finish_within(busy, p, owner, spent, t, now()) {
                 Ok(fin) => {

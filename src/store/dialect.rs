@@ -438,19 +438,22 @@ FROM anaf_token",
 
     /// Statements run once per connection: how long a statement waits for another
     /// transaction's lock before failing (the busy timeout), and the SQL the DLL speaks.
-    pub fn session_setup(self, busy_seconds: u64) -> Vec<String> {
+    pub fn session_setup(self, busy: std::time::Duration) -> Vec<String> {
+        // Never 0: PostgreSQL reads 0 as "wait forever", SQL Server as "fail at once".
+        let ms = busy.as_millis().max(1);
         match self {
-            Dialect::Postgres => vec![format!("SET lock_timeout = '{busy_seconds}s'")],
+            Dialect::Postgres => vec![format!("SET lock_timeout = '{ms}ms'")],
             Dialect::MySql => vec![
+                // Whole seconds only: a wait below a second becomes one second.
                 format!(
                     "SET SESSION innodb_lock_wait_timeout = {}",
-                    busy_seconds.max(1)
+                    busy.as_secs().max(1)
                 ),
                 // READ COMMITTED as on the other servers: each statement sees the latest
                 // commit once its lock is granted.
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".into(),
             ],
-            Dialect::MsSql => vec![format!("SET LOCK_TIMEOUT {}", busy_seconds * 1000)],
+            Dialect::MsSql => vec![format!("SET LOCK_TIMEOUT {ms}")],
             // Oracle waits for row locks without a session limit; Firebird's wait is the
             // transaction's (the driver's LockTimeout attribute).
             Dialect::Oracle | Dialect::Firebird | Dialect::Sqlite => vec![],
@@ -556,6 +559,22 @@ mod tests {
             .ends_with("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
         assert_eq!(Dialect::MsSql.insert_id(), InsertId::Output);
         assert_eq!(Dialect::Postgres.insert_id(), InsertId::Returning);
+    }
+
+    #[test]
+    fn a_short_busy_timeout_never_means_forever() {
+        let d = std::time::Duration::from_millis(300);
+        assert_eq!(
+            Dialect::Postgres.session_setup(d),
+            ["SET lock_timeout = '300ms'"]
+        );
+        assert_eq!(Dialect::MsSql.session_setup(d), ["SET LOCK_TIMEOUT 300"]);
+        assert!(Dialect::MySql.session_setup(d)[0].ends_with("= 1"));
+        let zero = std::time::Duration::ZERO;
+        assert_eq!(
+            Dialect::Postgres.session_setup(zero),
+            ["SET lock_timeout = '1ms'"]
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl OdbcDb {
         })?;
         let writer = connect().map_err(fail)?;
         for c in [&reader, &writer] {
-            for st in dialect.session_setup(busy_timeout.as_secs()) {
+            for st in dialect.session_setup(busy_timeout) {
                 exec(c, &st, &[]).map_err(fail)?;
             }
         }
@@ -164,7 +164,7 @@ impl OdbcDb {
         let busy = w.busy.unwrap_or(self.busy_timeout);
         let other_busy = busy != self.busy_timeout;
         if other_busy {
-            for st in self.dialect.session_setup(busy.as_secs()) {
+            for st in self.dialect.session_setup(busy) {
                 exec(&c, &st, &[])?;
             }
         }
@@ -183,7 +183,7 @@ impl OdbcDb {
             }
         }
         if other_busy {
-            for st in self.dialect.session_setup(self.busy_timeout.as_secs()) {
+            for st in self.dialect.session_setup(self.busy_timeout) {
                 let _ = exec(&c, &st, &[]);
             }
         }
@@ -412,6 +412,48 @@ fn describe(label: &str, e: DbError) -> Error {
         format!("Server: {label} ({text}).{ro}"),
         format!("Server: {label} ({text}).{en}"),
     )
+}
+
+/// Test support (not part of the DLL's API): runs `sql` on a connection of its own in
+/// autocommit (CREATE DATABASE cannot run in a transaction).
+#[doc(hidden)]
+pub fn exec_for_tests(connection: &str, sql: &str) -> std::result::Result<u64, String> {
+    let env = odbc_api::environment().map_err(|e| e.to_string())?;
+    let c = env
+        .connect_with_connection_string(connection, ConnectionOptions::default())
+        .map_err(|e| e.to_string())?;
+    exec(&c, sql, &[]).map_err(|e| e.text)
+}
+
+/// Test support: another program's transaction holding the lock of a scope (as an ERP
+/// transaction would hold a row), until dropped.
+#[doc(hidden)]
+pub struct HeldLockForTests(Connection<'static>);
+
+impl HeldLockForTests {
+    pub fn hold(connection: &str, scope: &str) -> std::result::Result<Self, String> {
+        let env = odbc_api::environment().map_err(|e| e.to_string())?;
+        let c = env
+            .connect_with_connection_string(connection, ConnectionOptions::default())
+            .map_err(|e| e.to_string())?;
+        c.set_autocommit(false).map_err(|e| e.to_string())?;
+        let n = exec(
+            &c,
+            "UPDATE anaf_lock SET touched = touched + 1 WHERE scope = ?",
+            &[Arg::Text(scope)],
+        )
+        .map_err(|e| e.text)?;
+        if n == 0 {
+            return Err(format!("no lock row for {scope}"));
+        }
+        Ok(HeldLockForTests(c))
+    }
+}
+
+impl Drop for HeldLockForTests {
+    fn drop(&mut self) {
+        let _ = self.0.rollback();
+    }
 }
 
 /// The connection string with the values of `PWD`/`Password` hidden.

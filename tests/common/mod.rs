@@ -17,10 +17,81 @@ use std::sync::Arc;
 pub const CIF: &str = "14399840";
 pub const SERIAL: &str = "1A2B3C4D";
 
-/// A simulator and a temporary folder for the token database.
+/// `on_every_backend!(scenario)`: a module `scenario` with one test per backend, each
+/// calling `scenario(Backend::…)` (the server ones skip loudly outside CI when their server
+/// is not running).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                use super::*;
+                #[test]
+                fn sqlite() {
+                    super::$scenario(Backend::Sqlite);
+                }
+                #[test]
+                fn postgresql() {
+                    super::$scenario(Backend::Postgres);
+                }
+                #[test]
+                fn mariadb() {
+                    super::$scenario(Backend::MariaDb);
+                }
+            }
+        )+
+    };
+}
+
+/// The profile the fixtures' configuration names.
+pub fn profile() -> anaf_bridge::store::Profile {
+    anaf_bridge::store::Profile {
+        cif: CIF.into(),
+        client_id: "sim-client-id".into(),
+        environment: "test".into(),
+    }
+}
+
+/// Where a fixture keeps the token: the SQLite file, or a real server through ODBC
+/// (started by scripts/test.sh; see scripts/lib/dbservers.sh).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MariaDb,
+}
+
+impl Backend {
+    /// The server's connection string; `None` (said loudly) when the server was not
+    /// started, which fails the test under CI.
+    pub fn server(self) -> Option<String> {
+        let var = match self {
+            Backend::Sqlite => return None,
+            Backend::Postgres => "ANAF_TEST_ODBC_POSTGRES",
+            Backend::MariaDb => "ANAF_TEST_ODBC_MARIADB",
+        };
+        match std::env::var(var) {
+            Ok(c) => Some(c),
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("{var} is not set under CI: the server did not start")
+            }
+            Err(_) => {
+                eprintln!(
+                    "!!! {var} not set: {self:?} NOT TESTED (scripts/test.sh starts the servers)"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A simulator and a temporary folder for the token database (or a database of its own on
+/// a server).
 pub struct Fixture {
     pub sim: Sim,
     pub dir: tempfile::TempDir,
+    /// The connection string of this fixture's own database on a server.
+    pub odbc: Option<String>,
 }
 
 impl Fixture {
@@ -28,7 +99,40 @@ impl Fixture {
         Fixture {
             sim: Sim::start(SimConfig::default()).expect("simulator"),
             dir: tempfile::tempdir().expect("temp dir"),
+            odbc: None,
         }
+    }
+
+    /// A fixture on `backend`, with a new empty database there; `None` when that server
+    /// is not running (outside CI).
+    pub fn on(backend: Backend) -> Option<Fixture> {
+        let mut f = Fixture::new();
+        if backend == Backend::Sqlite {
+            return Some(f);
+        }
+        let main = backend.server()?;
+        let name = format!("anaf_t_{:016x}", rand_u64());
+        anaf_bridge::store::odbc::exec_for_tests(&main, &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        f.odbc = Some(main.replace("Database=anaf;", &format!("Database={name};")));
+        // The rescue files of a server store go to the user's state folder: this
+        // fixture's folder, for this process and the children it starts.
+        std::env::set_var("XDG_STATE_HOME", shared_state_dir());
+        Some(f)
+    }
+
+    /// The fixture's store, opened the way the DLL opens it.
+    pub fn store(&self) -> anaf_bridge::store::Store {
+        match &self.odbc {
+            Some(c) => anaf_bridge::store::Store::open_odbc(c, std::time::Duration::from_secs(10)),
+            None => anaf_bridge::store::Store::open(&self.db()),
+        }
+        .expect("store")
+    }
+
+    /// Where this process (and its children) keep a server store's rescue files.
+    pub fn state_dir(&self) -> PathBuf {
+        shared_state_dir().join("anaf-bridge")
     }
 
     pub fn db(&self) -> PathBuf {
@@ -37,6 +141,11 @@ impl Fixture {
 
     /// The configuration JSON for the simulator; `extra` overrides or adds keys.
     pub fn config(&self, extra: Value) -> String {
+        let mut extra = extra;
+        if let (Some(c), Value::Object(m)) = (&self.odbc, &mut extra) {
+            m.entry("database").or_insert(Value::Null);
+            m.entry("odbc").or_insert(json!(c));
+        }
         config_for(
             &self.sim.idp_url(),
             &self.sim.api_url(),
@@ -85,6 +194,32 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no code in {location}"))
             .clone()
     }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// One state folder per test binary run, inherited by the children it starts.
+fn shared_state_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("ANAF_TEST_STATE_HOME") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let d = std::env::temp_dir().join(format!("anaf-test-state-{}", std::process::id()));
+            std::env::set_var("ANAF_TEST_STATE_HOME", &d);
+            d
+        }
+    })
+    .clone()
 }
 
 pub fn config_for(
