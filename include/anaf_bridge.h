@@ -175,6 +175,11 @@
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.
 typedef struct AnafClient AnafClient;
 
+// A database server, as the driver names it (`SQL_DBMS_NAME`).
+typedef struct Dialect Dialect;
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -521,6 +526,22 @@ int32_t anaf_test_token(struct AnafClient *client);
 // # Safety
 // `client` is NULL or a handle from `anaf_open`.
 int32_t anaf_delete_token(struct AnafClient *client);
+
+// Moves the token store of `from_config_json` into the store of `to_config_json`: every
+// token row (each CIF of the file) and the upload journal, typically from the SQLite file
+// (`"database"`) to the ERP's database server (`"odbc"`) when the ERP upgrades. Each
+// source row is marked moved (its refresh token refused there, with a text naming the
+// target), so exactly one live copy of every refresh token remains; a workstation still
+// configured with the file gets `ANAF_ERR_LOGIN_REQUIRED` saying where the token went
+// once its access token expires. Where the target already has a fresher row, the target's
+// is kept. Run again, it moves nothing twice. `*out_json` (free with `anaf_free`):
+// `{"tokens": [{"profile": {"cif", "client_id", "environment"}, "outcome": "moved" |
+// "kept_newer" | "already_moved"}], "journal": {"read", "copied"}}`.
+//
+// # Safety
+// `from_config_json` and `to_config_json` are NULL or NUL-terminated strings; `out_json` is
+// NULL or writable.
+int32_t anaf_store_migrate(const char *from_config_json, const char *to_config_json, char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

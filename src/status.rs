@@ -221,8 +221,8 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
         ),
         ANAF_ERR_DATABASE => (
             "ANAF_ERR_DATABASE",
-            "Baza de date cu tokenul nu poate fi folosită; verificați calea din configurare și că folderul (sau partajarea de rețea) este accesibil.",
-            "The token database cannot be used; check the path in the configuration and that the folder (or network share) is reachable.",
+            "Baza de date cu tokenul nu poate fi folosită; verificați configurarea (database: calea fișierului, sau odbc: șirul de conectare) și că fișierul sau serverul este accesibil.",
+            "The token database cannot be used; check the configuration (database: the file's path, or odbc: the connection string) and that the file or the server is reachable.",
         ),
         ANAF_ERR_DATABASE_LOCKED => (
             "ANAF_ERR_DATABASE_LOCKED",
@@ -231,8 +231,8 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
         ),
         ANAF_ERR_DATABASE_READONLY => (
             "ANAF_ERR_DATABASE_READONLY",
-            "Baza de date cu tokenul este doar în citire; verificați drepturile pe fișier și pe folder.",
-            "The token database is read-only; check the permissions of the file and its folder.",
+            "Baza de date cu tokenul este doar în citire; verificați drepturile pe fișier și pe folder (sau ale utilizatorului bazei de date pe tabelele anaf_*).",
+            "The token database is read-only; check the permissions of the file and its folder (or the database user's rights on the anaf_* tables).",
         ),
         ANAF_ERR_DATABASE_NEWER => (
             "ANAF_ERR_DATABASE_NEWER",

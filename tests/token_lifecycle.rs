@@ -501,3 +501,118 @@ fn short_lived_tokens_do_not_make_every_call_refresh() {
     }
     assert_eq!(f.sim.counters().token_refresh_grants, 1);
 }
+
+/// An ERP moving from the SQLite file to its database server: one call moves every CIF's
+/// token and the journal; the file's rows are marked moved; a second run moves nothing; the
+/// moved token refreshes on the server, and a workstation left on the file is told where
+/// the token went instead of spending it.
+fn move_from_the_file_to_the_server(b: Backend) {
+    let Some(server) = Fixture::on(b) else { return };
+    let file = Fixture::new();
+    let from = file.config(json!({}));
+    // One simulator for both configurations: the server fixture lends only its database.
+    let to = file.config(json!({"database": null, "odbc": server.odbc.clone().unwrap()}));
+    // Two companies in the file, one with a journal entry.
+    let pair = file.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&from).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let other = file.config(json!({"cif": "18547290"}));
+    let p2 = file.sim.mint_tokens("18547290", SERIAL);
+    CClient::open(&other)
+        .unwrap()
+        .import_token(&p2.access_token, &p2.refresh_token)
+        .unwrap();
+    let key = anaf_bridge::store::journal::UploadKey {
+        cif: CIF.into(),
+        environment: "test".into(),
+        service: "efactura".into(),
+        standard: "UBL".into(),
+        flags: "".into(),
+        sha256: "ab".into(),
+    };
+    let fs = file.store();
+    let anaf_bridge::store::journal::Begin::Send(id) =
+        anaf_bridge::store::journal::begin(&fs, &key, 9, false, true).unwrap()
+    else {
+        panic!()
+    };
+    anaf_bridge::store::journal::finish(
+        &fs,
+        id,
+        anaf_bridge::store::journal::State::Uploaded,
+        Some("5001"),
+        None,
+        None,
+    )
+    .unwrap();
+
+    let run = || -> serde_json::Value {
+        let (f, t) = (
+            std::ffi::CString::new(from.clone()).unwrap(),
+            std::ffi::CString::new(to.clone()).unwrap(),
+        );
+        let mut out = std::ptr::null_mut();
+        let rc = unsafe {
+            anaf_bridge::ffi::token::anaf_store_migrate(f.as_ptr(), t.as_ptr(), &mut out)
+        };
+        assert_eq!(rc, ANAF_OK, "{}", last_error());
+        serde_json::from_str(&take(out).unwrap()).unwrap()
+    };
+    let r = run();
+    let outcomes: Vec<&str> = r["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["moved", "moved"], "{r}");
+    assert_eq!(r["journal"]["copied"], 1, "{r}");
+    // Twice: nothing moves again.
+    let r = run();
+    let outcomes: Vec<&str> = r["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["already_moved", "already_moved"], "{r}");
+    assert_eq!(r["journal"]["copied"], 0, "{r}");
+
+    // On the server: the same token, the journal's protection, and a refresh that works.
+    let s = CClient::open(&to).unwrap();
+    assert_eq!(s.get_token().unwrap(), pair.access_token);
+    let ss = server.store();
+    assert!(
+        matches!(anaf_bridge::store::journal::begin(&ss, &key, 9, false, true).unwrap(),
+        anaf_bridge::store::journal::Begin::AlreadyUploaded(e) if e.index_incarcare.as_deref() == Some("5001"))
+    );
+    s.refresh().unwrap();
+    assert_eq!(file.sim.counters().refresh_refused, 0);
+    // The file's row is dead for refreshing, and says why.
+    let e = c.refresh().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED, "{e:?}");
+    assert!(
+        e.1.contains("moved") && e.1.contains("odbc") && !e.1.contains("anaf-test"),
+        "{}",
+        e.1
+    );
+    let k = file.sim.counters();
+    assert_eq!(
+        (k.token_refresh_grants, k.refresh_refused),
+        (1, 0),
+        "the file never spent the moved token: {k:?}"
+    );
+}
+
+mod move_from_the_file {
+    use super::*;
+    #[test]
+    fn to_postgresql() {
+        move_from_the_file_to_the_server(Backend::Postgres);
+    }
+    #[test]
+    fn to_mariadb() {
+        move_from_the_file_to_the_server(Backend::MariaDb);
+    }
+}

@@ -131,6 +131,7 @@ function anaf_get_token(client: PAnafClient; out_token: PAnafPChar): Integer; cd
 function anaf_token_info(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_token_info';
 function anaf_test_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_test_token';
 function anaf_delete_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_delete_token';
+function anaf_store_migrate(from_config_json: PAnsiChar; to_config_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_store_migrate';
 { END GENERATED IMPORTS }
 
 type

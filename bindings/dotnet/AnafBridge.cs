@@ -204,6 +204,8 @@ namespace AnafBridge
         public static extern int anaf_test_token(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_delete_token", ExactSpelling = true)]
         public static extern int anaf_delete_token(ClientHandle client);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_store_migrate", ExactSpelling = true)]
+        public static extern int anaf_store_migrate(byte[] from_config_json, byte[] to_config_json, out IntPtr out_json);
         // END GENERATED IMPORTS
 
         /// <summary>A managed string as NUL-terminated UTF-8 (null stays null: "not given").</summary>

@@ -158,3 +158,59 @@ pub unsafe extern "C" fn anaf_delete_token(client: *mut AnafClient) -> i32 {
         Ok(ANAF_OK)
     })
 }
+
+/// Moves the token store of `from_config_json` into the store of `to_config_json`: every
+/// token row (each CIF of the file) and the upload journal, typically from the SQLite file
+/// (`"database"`) to the ERP's database server (`"odbc"`) when the ERP upgrades. Each
+/// source row is marked moved (its refresh token refused there, with a text naming the
+/// target), so exactly one live copy of every refresh token remains; a workstation still
+/// configured with the file gets `ANAF_ERR_LOGIN_REQUIRED` saying where the token went
+/// once its access token expires. Where the target already has a fresher row, the target's
+/// is kept. Run again, it moves nothing twice. `*out_json` (free with `anaf_free`):
+/// `{"tokens": [{"profile": {"cif", "client_id", "environment"}, "outcome": "moved" |
+/// "kept_newer" | "already_moved"}], "journal": {"read", "copied"}}`.
+///
+/// # Safety
+/// `from_config_json` and `to_config_json` are NULL or NUL-terminated strings; `out_json` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_store_migrate(
+    from_config_json: *const c_char,
+    to_config_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        use crate::config::{Config, Storage};
+        use crate::error::Error;
+        use crate::store::Store;
+        let slot = out(out_json, "out_json")?;
+        let from = Config::from_json(text(from_config_json, "from_config_json")?)?;
+        let to = Config::from_json(text(to_config_json, "to_config_json")?)?;
+        if from.storage == to.storage {
+            return Err(Error::with(
+                crate::status::ANAF_ERR_INVALID_ARGUMENT,
+                "Sursa și destinația mutării sunt aceeași bază de date.",
+                "The move's source and target are the same database.",
+            ));
+        }
+        let label = match &to.storage {
+            Storage::Sqlite(p) => p.display().to_string(),
+            #[cfg(feature = "odbc")]
+            Storage::Odbc(c) => crate::store::odbc::mask_connection_string(c),
+            #[cfg(not(feature = "odbc"))]
+            Storage::Odbc(_) => "odbc".to_string(),
+        };
+        let (source, target) = (
+            Store::open_config(&from.storage)?,
+            Store::open_config(&to.storage)?,
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let report = crate::store::migrate::migrate(&source, &target, &label, now)?;
+        ::log::info!(target: "anaf::store", "store moved to {label}: {report}");
+        give_json(slot, &report);
+        Ok(ANAF_OK)
+    })
+}

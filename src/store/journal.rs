@@ -278,6 +278,60 @@ pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
     })
 }
 
+/// Every row, oldest first (moving a store).
+pub fn all(store: &Store) -> Result<Vec<Entry>> {
+    let sql = format!("SELECT {COLUMNS} FROM anaf_upload_journal ORDER BY id");
+    store.read(|c| c.query(&sql, &[])?.iter().map(row_entry).collect())
+}
+
+/// Writes rows read from another store (new ids here), skipping the ones already here (the
+/// same document started at the same instant): a move run twice copies nothing twice.
+/// Answers how many were written.
+pub fn copy_into(store: &Store, entries: &[Entry]) -> Result<usize> {
+    store.write(Write::durable(), |c| {
+        let mut n = 0;
+        for e in entries {
+            c.serialize(&format!(
+                "journal/{}/{}/{}/{}",
+                e.cif, e.environment, e.service, e.sha256
+            ))?;
+            let here = c.query_row(
+                "SELECT id FROM anaf_upload_journal WHERE cif = ? AND environment = ?
+                   AND service = ? AND sha256 = ? AND started_at = ?",
+                args![&e.cif, &e.environment, &e.service, &e.sha256, &e.started_at],
+            )?;
+            if here.is_some() {
+                continue;
+            }
+            c.execute(
+                "INSERT INTO anaf_upload_journal (cif, environment, service, standard, flags,
+                     sha256, size_bytes, started_at, finished_at, state, index_incarcare, uit,
+                     last_status, detail, forced)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                args![
+                    &e.cif,
+                    &e.environment,
+                    &e.service,
+                    &e.standard,
+                    &e.flags,
+                    &e.sha256,
+                    e.size,
+                    &e.started_at,
+                    e.finished_at.as_ref(),
+                    &e.state,
+                    e.index_incarcare.as_ref(),
+                    e.uit.as_ref(),
+                    e.last_status.as_ref(),
+                    e.detail.as_ref(),
+                    e.forced
+                ],
+            )?;
+            n += 1;
+        }
+        Ok(n)
+    })
+}
+
 /// One row by id.
 pub fn get(store: &Store, id: i64) -> Result<Option<Entry>> {
     let sql = format!("SELECT {COLUMNS} FROM anaf_upload_journal WHERE id = ?");

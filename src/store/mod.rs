@@ -12,6 +12,7 @@ pub mod db;
 pub mod dialect;
 pub mod journal;
 pub mod links;
+pub mod migrate;
 #[cfg(feature = "odbc")]
 pub mod odbc;
 pub mod rescue;

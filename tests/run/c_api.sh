@@ -78,6 +78,39 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
   fi
   "$(wine64_cmd)" reg delete 'HKLM\Software\Wine\Drives' /v n: /f >/dev/null 2>&1
   rm -f "$WINEPREFIX/dosdevices/n:"
+
+  # The token store on PostgreSQL from the Windows DLL: Wine's odbc32 forwards the wide
+  # ODBC calls to this machine's unixODBC and its "PostgreSQL Unicode" driver, so the
+  # win-x64 DLL opens a server database as on Windows. The 32-bit DLL under 32-bit Wine
+  # finds no 32-bit driver here (none is installed): it must say which bitness it needs.
+  if [ -n "${ANAF_TEST_ODBC_POSTGRES:-}" ]; then
+    port=$(sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$ANAF_TEST_ODBC_POSTGRES")
+    pg() { PGPASSWORD=anaf-test psql -h 127.0.0.1 -p "$port" -U anaf -d "$1" -tAq -c "$2" 2>&1; }
+    pg anaf "DROP DATABASE IF EXISTS anaf_wine" >/dev/null; pg anaf "CREATE DATABASE anaf_wine" >/dev/null
+    odbc=${ANAF_TEST_ODBC_POSTGRES/Database=anaf;/Database=anaf_wine;}
+    odbccfg() { echo '{"odbc": "'"$odbc"'", "cif": "14399840", "api_url": "https://127.0.0.1:9", "idp_url": "https://127.0.0.1:9", "public_url": "https://127.0.0.1:9", "timeout_seconds": 1, "connect_timeout_seconds": 1, "language": "en"}'; }
+    wine_run "$dir" open_host.exe "$(odbccfg)" >"$tmp/pg64.log" 2>&1
+    server_check() { python3 -c 'import json, sys; r = json.loads(next(l for l in open(sys.argv[1], encoding="utf-8") if l.startswith("REPORT "))[7:]); c = next(c for c in r["checks"] if c["id"] == "database"); print(c["status"], c["data"].get("backend"), c["data"].get("server"), c["data"].get("schema_version"))' "$1" 2>/dev/null; }
+    if [ "$(server_check "$tmp/pg64.log")" = "ok odbc PostgreSQL 4" ] && [ "$(pg anaf_wine "SELECT version FROM anaf_schema")" = 4 ]; then
+      ok "wine64: the win-x64 DLL keeps its tables on PostgreSQL through Wine's odbc32 and unixODBC"
+    else
+      bad "wine64 + PostgreSQL: $(server_check "$tmp/pg64.log") / server: $(pg anaf_wine "SELECT version FROM anaf_schema")"; head -c 600 "$tmp/pg64.log"; echo
+    fi
+    if wine32_available; then
+      dir32="$tmp/win-x86"
+      i686-w64-mingw32-gcc -std=c99 -Wall -Werror -Iinclude -o "$dir32/open_host.exe" tests/c/open_host.c "$dir32/anaf_bridge.dll"
+      wine32_run "$dir32" open_host.exe "$(odbccfg)" >"$tmp/pg32.log" 2>&1
+      if grep -q "^OPEN ANAF_ERR_DATABASE: .*32-bit ERP needs a 32-bit ODBC driver" "$tmp/pg32.log"; then
+        ok "wine32: without a 32-bit driver the win-x86 DLL says a 32-bit ODBC driver is needed"
+      else
+        bad "wine32 + PostgreSQL without a 32-bit driver"; head -c 600 "$tmp/pg32.log"; echo
+      fi
+    fi
+  elif [ -n "${CI:-}" ]; then
+    bad "ANAF_TEST_ODBC_POSTGRES is not set (scripts/test.sh starts the server)"
+  else
+    echo "!!! ANAF_TEST_ODBC_POSTGRES not set: the Windows DLL against PostgreSQL NOT TESTED"
+  fi
 else
   echo "!!! dist/win-x64/anaf_bridge.dll missing: run scripts/dist.sh first"; bad "Windows DLLs present"
 fi
