@@ -571,8 +571,8 @@ fn network_database(c: Check, shown: &str, kind: &str) -> Check {
             format!("The database {shown} is on a network folder ({kind}). anaf-bridge opens it without WAL, which does not work over a network; file locking over a network is still unreliable when several workstations write to one file."),
         )
         .todo(
-            "Pentru o singură stație mutați fișierul pe discul ei local. Pentru mai multe stații folosiți un fișier local pe fiecare (fiecare se autentifică o dată), nu un fișier comun pe rețea.",
-            "For one workstation move the file to its local disk. For several, use a local file on each (each logs in once), not one shared file on the network.",
+            "Pentru mai multe stații păstrați tokenul în baza de date a ERP-ului: în configurare \"odbc\" cu șirul de conectare al ERP-ului în locul lui \"database\" (anaf_store_migrate mută tokenul existent). Pentru o singură stație mutați fișierul pe discul ei local.",
+            "For several workstations keep the token in the ERP's database: in the configuration, \"odbc\" with the ERP's connection string instead of \"database\" (anaf_store_migrate moves the existing token). For one workstation move the file to its local disk.",
         )
 }
 
