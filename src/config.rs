@@ -79,14 +79,47 @@ pub const DEFAULT_PUBLIC_URL: &str = "https://webservicesp.anaf.ro";
 pub enum Storage {
     /// The SQLite file at this path.
     Sqlite(PathBuf),
-    /// The ERP's database server, reached with this ODBC connection string.
-    Odbc(String),
+    /// The ERP's database server, reached through ODBC.
+    Odbc(OdbcTarget),
 }
 
-fn storage(database: Option<String>, odbc: Option<String>) -> Result<Storage> {
+/// Where on the ERP's server: the connection string, and how the DLL's tables are named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OdbcTarget {
+    /// Exactly the string the ERP uses (`DSN=…`, `Driver={…};Server=…`).
+    pub connection: String,
+    /// `"erp_"` names the tables `erp_anaf_token`…; `"contab."` or `"contab.erp_"` puts them
+    /// in schema `contab`. Empty: `anaf_token`….
+    pub table_prefix: String,
+}
+
+fn storage(
+    database: Option<String>,
+    odbc: Option<String>,
+    table_prefix: Option<String>,
+) -> Result<Storage> {
+    if let Some(t) = &table_prefix {
+        if odbc.is_none() {
+            return Err(bad(
+                "table_prefix",
+                "se folosește doar cu \"odbc\" (tabelele din baza de date a ERP-ului).",
+                "applies only with \"odbc\" (the tables in the ERP's database).",
+            ));
+        }
+        if !table_prefix_ok(t) {
+            return Err(bad(
+                "table_prefix",
+                format!("„{:.40}” nu este un prefix de tabel: litere, cifre și _, cel mult 16, opțional precedate de o schemă și un punct (\"erp_\", \"contab.\", \"contab.erp_\")." , t),
+                format!("\"{:.40}\" is not a table prefix: letters, digits and _, at most 16, optionally after a schema and a dot (\"erp_\", \"contab.\", \"contab.erp_\").", t),
+            ));
+        }
+    }
     match (database, odbc) {
         (Some(d), None) if !d.trim().is_empty() => Ok(Storage::Sqlite(PathBuf::from(d))),
-        (None, Some(o)) if !o.trim().is_empty() => Ok(Storage::Odbc(o)),
+        (None, Some(o)) if !o.trim().is_empty() => Ok(Storage::Odbc(OdbcTarget {
+            connection: o,
+            table_prefix: table_prefix.unwrap_or_default(),
+        })),
         (Some(_), Some(_)) => Err(bad(
             "database",
             "Sunt date și \"database\" și \"odbc\": tokenul se păstrează într-un singur loc, fișierul SQLite (database) sau serverul bazei de date a ERP-ului (odbc). Lăsați una dintre ele.",
@@ -100,6 +133,22 @@ fn storage(database: Option<String>, odbc: Option<String>) -> Result<Storage> {
     }
 }
 
+/// `[schema.]prefix`: identifiers every server takes unquoted.
+fn table_prefix_ok(t: &str) -> bool {
+    let word = |w: &str, max: usize| {
+        w.len() <= max && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match t.split_once('.') {
+        Some((schema, prefix)) => {
+            !schema.is_empty()
+                && schema.starts_with(|c: char| c.is_ascii_alphabetic())
+                && word(schema, 30)
+                && word(prefix, 16)
+        }
+        None => !t.is_empty() && t.starts_with(|c: char| c.is_ascii_alphabetic()) && word(t, 16),
+    }
+}
+
 /// Every key `anaf_open` accepts, for the unknown-key message.
 pub const KEYS: &[&str] = &[
     "environment",
@@ -108,6 +157,7 @@ pub const KEYS: &[&str] = &[
     "public_url",
     "database",
     "odbc",
+    "table_prefix",
     "cif",
     "client_id",
     "client_secret",
@@ -298,7 +348,11 @@ impl Config {
             idp_url: f.url("idp_url", DEFAULT_IDP_URL)?,
             api_url: f.url("api_url", DEFAULT_API_URL)?,
             public_url: f.url("public_url", DEFAULT_PUBLIC_URL)?,
-            storage: storage(f.string("database")?, f.string("odbc")?)?,
+            storage: storage(
+                f.string("database")?,
+                f.string("odbc")?,
+                f.string("table_prefix")?,
+            )?,
             cif,
             client_id: f.string("client_id")?,
             client_secret: f.string("client_secret")?,

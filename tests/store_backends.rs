@@ -429,3 +429,182 @@ fn tables_a_dba_created_need_no_create_right_and_their_absence_is_explained() {
         "{m}"
     );
 }
+
+/// Every other session on a PostgreSQL database, dropped by the server (as by a restart or
+/// a failover).
+fn drop_sessions(conn: &str, db: &str) {
+    anaf_bridge::store::odbc::exec_for_tests(
+        conn,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_dropped_connection_is_replaced_and_a_held_lock_is_reported_as_locked() {
+    let (_serial, list) =
+        backends("a_dropped_connection_is_replaced_and_a_held_lock_is_reported_as_locked");
+    for (name, s, _d) in list {
+        if name != "postgresql" {
+            continue;
+        }
+        let conn = std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap();
+        let p = profile("14399840");
+        s.put(&p, &pair("a1", "r1"), 1).unwrap();
+        // The server drops both of the handle's connections: reads and writes go on.
+        drop_sessions(&conn, "anaf");
+        assert_eq!(
+            s.load(&p).unwrap().unwrap().access_token,
+            "a1",
+            "{name}: read after the drop"
+        );
+        drop_sessions(&conn, "anaf");
+        assert!(
+            matches!(
+                s.claim(&p, "me", None, 0, 1000).unwrap(),
+                Claim::Claimed { .. }
+            ),
+            "{name}: write after the drop"
+        );
+        s.release(&p, "me").unwrap();
+        // An ERP transaction holding the token's row past the busy timeout: LOCKED, quickly.
+        let held =
+            anaf_bridge::store::odbc::HeldLockForTests::hold(&conn, "token/14399840/cid/test")
+                .unwrap();
+        let short = Store::open_odbc(&conn, Duration::from_millis(500)).unwrap();
+        let t = std::time::Instant::now();
+        let e = short.claim(&p, "me", None, 0, 1000).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_LOCKED, "{name}: {e:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{name}: waited {:?}",
+            t.elapsed()
+        );
+        assert_eq!(
+            short.load(&p).unwrap().unwrap().access_token,
+            "a1",
+            "{name}: reads are not blocked"
+        );
+        drop(held);
+        assert!(matches!(
+            short.claim(&p, "me", None, 0, 1000).unwrap(),
+            Claim::Claimed { .. }
+        ));
+    }
+}
+
+#[test]
+fn a_table_without_some_columns_is_named() {
+    let Some(conn) = std::env::var("ANAF_TEST_ODBC_POSTGRES").ok() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("ANAF_TEST_ODBC_POSTGRES is not set under CI");
+        }
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let db = format!("anaf_cols_{}", std::process::id());
+    anaf_bridge::store::odbc::exec_for_tests(&conn, &format!("CREATE DATABASE {db}")).unwrap();
+    let other = conn.replace("Database=anaf;", &format!("Database={db};"));
+    // An older tool's token table, with other columns.
+    anaf_bridge::store::odbc::exec_for_tests(
+        &other,
+        "CREATE TABLE anaf_token (cif VARCHAR(20), token TEXT)",
+    )
+    .unwrap();
+    let e = Store::open_odbc(&other, Duration::from_secs(5))
+        .err()
+        .unwrap();
+    assert_eq!(e.status, ANAF_ERR_DATABASE, "{e:?}");
+    let m = e.message(Lang::En);
+    assert!(
+        m.contains("table anaf_token is missing or lacks some of its columns"),
+        "{m}"
+    );
+}
+
+#[test]
+fn tables_with_the_erps_prefix_and_schema() {
+    let (_serial, list) = backends("tables_with_the_erps_prefix_and_schema");
+    for (name, plain, _d) in list {
+        let (conn, prefix) = match name.as_str() {
+            "postgresql" => {
+                let c = std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap();
+                anaf_bridge::store::odbc::exec_for_tests(&c, "CREATE SCHEMA IF NOT EXISTS contab")
+                    .unwrap();
+                (c, "contab.erp_")
+            }
+            // MariaDB's schemas are databases.
+            "mariadb" => {
+                let c = std::env::var("ANAF_TEST_ODBC_MARIADB").unwrap();
+                anaf_bridge::store::odbc::exec_for_tests(
+                    &c,
+                    "CREATE DATABASE IF NOT EXISTS anaf_contab",
+                )
+                .unwrap();
+                (c, "anaf_contab.erp_")
+            }
+            _ => continue,
+        };
+        let target = anaf_bridge::config::OdbcTarget {
+            connection: conn.clone(),
+            table_prefix: prefix.into(),
+        };
+        let s = Store::open_server(&target, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let p = profile("14399840");
+        s.delete(&p).unwrap();
+        s.put(&p, &pair("a1", "r1"), 1).unwrap();
+        assert!(
+            matches!(
+                s.claim(&p, "me", None, 0, 1000).unwrap(),
+                Claim::Claimed { .. }
+            ),
+            "{name}"
+        );
+        assert!(
+            journal::count_call(&s, "lista", "x", 1000).is_ok(),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                journal::begin(
+                    &s,
+                    &UploadKey {
+                        cif: p.cif.clone(),
+                        environment: "test".into(),
+                        service: "efactura".into(),
+                        standard: "UBL".into(),
+                        flags: "".into(),
+                        sha256: format!("{:x}", rand::random::<u64>()),
+                    },
+                    1,
+                    false,
+                    true
+                )
+                .unwrap(),
+                Begin::Send(_)
+            ),
+            "{name}"
+        );
+        // The rows are in the prefixed tables, not in the plain ones.
+        assert!(
+            plain.load(&p).unwrap().is_none(),
+            "{name}: nothing in anaf_token"
+        );
+        let t = prefix.to_string() + "anaf_token";
+        plain
+            .run_sql_for_tests(&format!(
+                "UPDATE {t} SET token_type = 'Bearer' WHERE cif = '14399840'"
+            ))
+            .unwrap_or_else(|e| panic!("{name}: {t} is where the row is: {e:?}"));
+        assert_eq!(
+            Store::open_server(&target, Duration::from_secs(5))
+                .unwrap()
+                .load(&p)
+                .unwrap()
+                .unwrap()
+                .access_token,
+            "a1"
+        );
+    }
+}

@@ -148,7 +148,7 @@ pub fn run(cfg: &Config, session: Option<&Session>) -> Report {
     }
     checks.push(match &cfg.storage {
         crate::config::Storage::Sqlite(path) => check_database(path),
-        crate::config::Storage::Odbc(connection) => check_server(connection, session),
+        crate::config::Storage::Odbc(target) => check_server(target, session),
     });
     if let Some(c) = check_log_file(cfg) {
         checks.push(c);
@@ -532,14 +532,15 @@ fn check_database(path: &Path) -> Check {
 
 /// The token store on a database server: the open handle's connection, or a new one
 /// (which also proves the tables are there or can be made).
-fn check_server(connection: &str, session: Option<&Session>) -> Check {
+fn check_server(target: &crate::config::OdbcTarget, session: Option<&Session>) -> Check {
     let c = Check::new("database", TITLE_DB, Level::Ok);
     let started = Instant::now();
     let probe = |s: &crate::store::Store| s.schema_version().map(|v| (s.describe(), v));
     let found = match session {
         Some(s) => probe(&s.store),
-        None => crate::store::Store::open_odbc(connection, Duration::from_secs(3))
-            .and_then(|s| probe(&s)),
+        None => {
+            crate::store::Store::open_server(target, Duration::from_secs(3)).and_then(|s| probe(&s))
+        }
     };
     match found {
         Ok((mut data, v)) => {

@@ -196,7 +196,7 @@ pub unsafe extern "C" fn anaf_store_migrate(
         let label = match &to.storage {
             Storage::Sqlite(p) => p.display().to_string(),
             #[cfg(feature = "odbc")]
-            Storage::Odbc(c) => crate::store::odbc::mask_connection_string(c),
+            Storage::Odbc(t) => crate::store::odbc::mask_connection_string(&t.connection),
             #[cfg(not(feature = "odbc"))]
             Storage::Odbc(_) => "odbc".to_string(),
         };

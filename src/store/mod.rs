@@ -92,23 +92,40 @@ impl Store {
     pub fn open_config(storage: &crate::config::Storage) -> Result<Store> {
         match storage {
             crate::config::Storage::Sqlite(path) => Self::open(path),
-            crate::config::Storage::Odbc(connection) => Self::open_odbc(connection, BUSY_TIMEOUT),
+            crate::config::Storage::Odbc(target) => Self::open_server(target, BUSY_TIMEOUT),
         }
+    }
+
+    /// Opens the token store in a database server through ODBC, tables unprefixed.
+    pub fn open_odbc(connection: &str, busy_timeout: Duration) -> Result<Store> {
+        Self::open_server(
+            &crate::config::OdbcTarget {
+                connection: connection.to_string(),
+                table_prefix: String::new(),
+            },
+            busy_timeout,
+        )
     }
 
     /// Opens the token store in a database server through ODBC.
     #[cfg(feature = "odbc")]
-    pub fn open_odbc(connection: &str, busy_timeout: Duration) -> Result<Store> {
-        let db = odbc::OdbcDb::open(connection, busy_timeout)?;
+    pub fn open_server(
+        target: &crate::config::OdbcTarget,
+        busy_timeout: Duration,
+    ) -> Result<Store> {
+        let db = odbc::OdbcDb::open(&target.connection, &target.table_prefix, busy_timeout)?;
         Ok(Store {
-            path: rescue::local_base(connection),
+            path: rescue::local_base(&format!("{};{}", target.connection, target.table_prefix)),
             backend: Backend::Odbc(db),
             busy_timeout,
         })
     }
 
     #[cfg(not(feature = "odbc"))]
-    pub fn open_odbc(_connection: &str, _busy_timeout: Duration) -> Result<Store> {
+    pub fn open_server(
+        _target: &crate::config::OdbcTarget,
+        _busy_timeout: Duration,
+    ) -> Result<Store> {
         Err(Error::new(crate::status::ANAF_ERR_NOT_IMPLEMENTED))
     }
 

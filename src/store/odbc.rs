@@ -29,25 +29,25 @@ pub struct OdbcDb {
     reader: Mutex<Connection<'static>>,
     writer: Mutex<Connection<'static>>,
     busy_timeout: Duration,
+    /// How the tables are named here (the ERP's prefix and schema).
+    naming: Naming,
+    /// Kept to connect again when the server drops a connection (restart, failover, an
+    /// idle timeout): the ERP's handle outlives its connections.
+    connection_string: zeroize::Zeroizing<String>,
 }
 
 impl OdbcDb {
     /// Connects twice with `connection_string`, detects the server, creates the schema where
     /// it is missing (or checks the tables a DBA created) and refuses a newer one.
-    pub fn open(connection_string: &str, busy_timeout: Duration) -> Result<OdbcDb> {
+    pub fn open(
+        connection_string: &str,
+        table_prefix: &str,
+        busy_timeout: Duration,
+    ) -> Result<OdbcDb> {
+        let naming = Naming::parse(table_prefix);
         let label = mask_connection_string(connection_string);
         let fail = |e: DbError| describe(&label, e);
-        let env = odbc_api::environment().map_err(|e| fail(odbc_error(e)))?;
-        let connect = || -> DbResult<Connection<'static>> {
-            env.connect_with_connection_string(
-                connection_string,
-                ConnectionOptions {
-                    login_timeout_sec: Some(busy_timeout.as_secs().clamp(1, 60) as u32),
-                    packet_size: None,
-                },
-            )
-            .map_err(odbc_error)
-        };
+        let connect = || connect(connection_string, busy_timeout);
         let reader = connect().map_err(fail)?;
         let dbms = reader
             .database_management_system_name()
@@ -72,6 +72,8 @@ impl OdbcDb {
             reader: Mutex::new(reader),
             writer: Mutex::new(writer),
             busy_timeout,
+            connection_string: zeroize::Zeroizing::new(connection_string.to_string()),
+            naming,
         };
         db.migrate()?;
         Ok(db)
@@ -92,7 +94,7 @@ impl OdbcDb {
     /// The schema version on the server: 0 when there is no `anaf_schema` yet.
     pub fn schema_version(&self) -> DbResult<i64> {
         let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        version_on(&c)
+        version_on(&c, &self.naming)
     }
 
     /// Creates the schema on a server that has none. Each CREATE is tried on its own: one
@@ -102,7 +104,7 @@ impl OdbcDb {
     fn migrate(&self) -> Result<()> {
         let fail = |e: DbError| describe(&self.label, e);
         let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let v = version_on(&c).map_err(fail)?;
+        let v = version_on(&c, &self.naming).map_err(fail)?;
         if v > ANAF_SCHEMA_VERSION {
             return Err(Error::with(
                 ANAF_ERR_DATABASE_NEWER,
@@ -113,7 +115,7 @@ impl OdbcDb {
         if v == 0 {
             let mut denied = None;
             for st in self.dialect.schema() {
-                match exec(&c, &st, &[]) {
+                match exec_named(&c, &self.naming, &st, &[]) {
                     Ok(_) => {}
                     Err(e) if e.kind == Kind::ReadOnly => denied = Some(e),
                     // Already there (or being created by another workstation): checked below.
@@ -127,16 +129,16 @@ impl OdbcDb {
         for t in TABLES {
             let cols: Vec<&str> = t.column_names().collect();
             let probe = format!("SELECT {} FROM {} WHERE 1 = 0", cols.join(", "), t.name);
-            if let Err(e) = query(&c, &probe, &[]) {
+            if let Err(e) = query_named(&c, &self.naming, &probe, &[]) {
                 let file = format!("docs/sql/{}.sql", self.dialect.name());
                 return Err(Error::with(
                     ANAF_ERR_DATABASE,
-                    format!("Server: {}: tabela {} lipsește sau nu are toate coloanele ({}); anaf-bridge nu a putut-o crea. Cereți administratorului bazei de date să ruleze {file} din kitul anaf-bridge, sau să dea utilizatorului dreptul CREATE TABLE. ({e})", self.label, t.name, cols.join(", ")),
-                    format!("Server: {}: table {} is missing or lacks some of its columns ({}); anaf-bridge could not create it. Ask the database administrator to run {file} from the anaf-bridge kit, or to give the user the CREATE TABLE right. ({e})", self.label, t.name, cols.join(", ")),
+                    format!("Server: {}: tabela {} lipsește sau nu are toate coloanele ({}); anaf-bridge nu a putut-o crea. Cereți administratorului bazei de date să ruleze {file} din kitul anaf-bridge, sau să dea utilizatorului dreptul CREATE TABLE. ({e})", self.label, self.naming.table(t.name), cols.join(", ")),
+                    format!("Server: {}: table {} is missing or lacks some of its columns ({}); anaf-bridge could not create it. Ask the database administrator to run {file} from the anaf-bridge kit, or to give the user the CREATE TABLE right. ({e})", self.label, self.naming.table(t.name), cols.join(", ")),
                 ));
             }
         }
-        let v = version_on(&c).map_err(fail)?;
+        let v = version_on(&c, &self.naming).map_err(fail)?;
         if v != ANAF_SCHEMA_VERSION {
             return Err(Error::with(
                 ANAF_ERR_DATABASE,
@@ -148,11 +150,32 @@ impl OdbcDb {
     }
 
     pub fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>) -> DbResult<T> {
-        let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut OdbcConn {
-            conn: &c,
-            dialect: self.dialect,
-        })
+        let mut c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let mut run = |c: &Connection<'static>| {
+            f(&mut OdbcConn {
+                conn: c,
+                dialect: self.dialect,
+                naming: &self.naming,
+            })
+        };
+        match run(&c) {
+            Err(e) if is_connection_lost(&e) => {
+                self.reconnect(&mut c, &e)?;
+                run(&c)
+            }
+            r => r,
+        }
+    }
+
+    /// Replaces a connection the server dropped, with the session set up again.
+    fn reconnect(&self, c: &mut Connection<'static>, why: &DbError) -> DbResult<()> {
+        ::log::warn!(target: "anaf::store", "the server dropped the connection, connecting again: {why}");
+        let fresh = connect(&self.connection_string, self.busy_timeout)?;
+        for st in self.dialect.session_setup(self.busy_timeout) {
+            exec(&fresh, &st, &[])?;
+        }
+        *c = fresh;
+        Ok(())
     }
 
     pub fn write<T>(
@@ -160,16 +183,33 @@ impl OdbcDb {
         w: Write,
         f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>,
     ) -> DbResult<T> {
-        let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let busy = w.busy.unwrap_or(self.busy_timeout);
         let other_busy = busy != self.busy_timeout;
-        if other_busy {
-            for st in self.dialect.session_setup(busy) {
-                exec(&c, &st, &[])?;
-            }
+        // A connection the server dropped since the last write: the transaction never began
+        // there, so connecting again and running it is safe. (One dropped during the
+        // transaction rolls it back on the server; running it again is safe too: every
+        // write of the store checks the row it changes, a retried claim finds its own
+        // lease, a retried commit of a new pair finds it stored.)
+        // (A driver that cannot tell answers an error here: taken as alive.)
+        if c.is_dead().unwrap_or(false) {
+            self.reconnect(
+                &mut c,
+                &DbError::new(Kind::Other, "the driver reports the connection dead"),
+            )?;
         }
         // A deadlock victim is rolled back whole by the server: run it again, a few times.
-        let mut r = transaction(&c, self.dialect, f);
+        let mut r = transaction(&c, self.dialect, &self.naming, f);
+        if matches!(&r, Err(e) if is_connection_lost(e)) {
+            let e = r.err().unwrap_or_else(|| DbError::new(Kind::Other, ""));
+            self.reconnect(&mut c, &e)?;
+            if other_busy {
+                for st in self.dialect.session_setup(busy) {
+                    exec(&c, &st, &[])?;
+                }
+            }
+            r = transaction(&c, self.dialect, &self.naming, f);
+        }
         for attempt in 1..=5 {
             match &r {
                 Err(e) if is_deadlock(e) => {
@@ -177,7 +217,7 @@ impl OdbcDb {
                     std::thread::sleep(Duration::from_millis(
                         5 * attempt + rand::random::<u64>() % 20,
                     ));
-                    r = transaction(&c, self.dialect, f);
+                    r = transaction(&c, self.dialect, &self.naming, f);
                 }
                 _ => break,
             }
@@ -196,7 +236,7 @@ impl OdbcDb {
         for t in TABLES {
             if super::schema::OWN_TABLE_NAMES.contains(&t.name) || t.name == "anaf_lock" {
                 for st in self.dialect.create_table(t) {
-                    let _ = exec(&c, &st, &[]);
+                    let _ = exec_named(&c, &self.naming, &st, &[]);
                 }
             }
         }
@@ -208,11 +248,121 @@ impl OdbcDb {
     }
 }
 
+/// How the DLL's tables are named on a server: `anaf_token`…, or with the ERP's prefix
+/// (`erp_anaf_token`) and schema (`contab.erp_anaf_token`). Applied to every statement, so
+/// the statements of the store stay written once with the plain names; index names take
+/// the prefix but not the schema (servers put an index in its table's schema).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Naming {
+    schema: Option<String>,
+    prefix: String,
+}
+
+/// The names the DLL's statements use for tables and the view.
+const TABLE_NAMES: &[&str] = &[
+    "anaf_schema",
+    "anaf_token",
+    "anaf_token_v",
+    "anaf_upload_journal",
+    "anaf_call_count",
+    "anaf_link",
+    "anaf_lock",
+];
+
+impl Naming {
+    /// From `table_prefix` as the configuration checked it: `[schema.]prefix`.
+    pub fn parse(table_prefix: &str) -> Naming {
+        match table_prefix.split_once('.') {
+            Some((schema, prefix)) => Naming {
+                schema: Some(schema.to_string()),
+                prefix: prefix.to_string(),
+            },
+            None => Naming {
+                schema: None,
+                prefix: table_prefix.to_string(),
+            },
+        }
+    }
+
+    /// The name a table has here.
+    pub fn table(&self, name: &str) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}{name}", self.prefix),
+            None => format!("{}{name}", self.prefix),
+        }
+    }
+
+    /// `sql` with every identifier that starts with `anaf_` renamed.
+    pub fn apply<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.schema.is_none() && self.prefix.is_empty() {
+            return std::borrow::Cow::Borrowed(sql);
+        }
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let mut out = String::with_capacity(sql.len() + 64);
+        let mut rest = sql;
+        while let Some(at) = rest.find("anaf_") {
+            let starts_word = rest[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !ident(c) && c != '.');
+            out.push_str(&rest[..at]);
+            let end = rest[at..]
+                .find(|c: char| !ident(c))
+                .map_or(rest.len(), |e| at + e);
+            let word = &rest[at..end];
+            if !starts_word {
+                out.push_str(word);
+            } else if TABLE_NAMES.contains(&word) {
+                out.push_str(&self.table(word));
+            } else {
+                out.push_str(&self.prefix);
+                out.push_str(word);
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+fn connect(connection_string: &str, busy_timeout: Duration) -> DbResult<Connection<'static>> {
+    let env = odbc_api::environment().map_err(odbc_error)?;
+    env.connect_with_connection_string(
+        connection_string,
+        ConnectionOptions {
+            login_timeout_sec: Some(busy_timeout.as_secs().clamp(1, 60) as u32),
+            packet_size: None,
+        },
+    )
+    .map_err(odbc_error)
+}
+
+/// The server closed the connection (restart, failover, killed session, idle timeout).
+fn is_connection_lost(e: &DbError) -> bool {
+    [
+        "State: 08S01",
+        "State: 08003",
+        "State: 08006",
+        "State: 57P01",
+        "Native error: 2006",
+        "Native error: 2013",
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "could not send data to server",
+        "Lost connection",
+        "has gone away",
+    ]
+    .iter()
+    .any(|s| e.text.contains(s))
+}
+
 /// Runs `f` in a manual-commit transaction; commits on `Ok`, rolls back otherwise and when
 /// `f` panics, and gives the connection back in autocommit.
 fn transaction<T>(
     c: &Connection<'static>,
     dialect: Dialect,
+    naming: &Naming,
     f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>,
 ) -> DbResult<T> {
     struct Autocommit<'c>(&'c Connection<'static>, bool);
@@ -226,7 +376,11 @@ fn transaction<T>(
     }
     c.set_autocommit(false).map_err(odbc_error)?;
     let mut guard = Autocommit(c, false);
-    let v = f(&mut OdbcConn { conn: c, dialect })?;
+    let v = f(&mut OdbcConn {
+        conn: c,
+        dialect,
+        naming,
+    })?;
     c.commit().map_err(odbc_error)?;
     guard.1 = true;
     Ok(v)
@@ -234,8 +388,8 @@ fn transaction<T>(
 
 /// Read in autocommit: PostgreSQL would abort the rest of a transaction after the error
 /// of a missing table.
-fn version_on(c: &Connection<'static>) -> DbResult<i64> {
-    match query(c, "SELECT version FROM anaf_schema WHERE id = 1", &[]) {
+fn version_on(c: &Connection<'static>, n: &Naming) -> DbResult<i64> {
+    match query_named(c, n, "SELECT version FROM anaf_schema WHERE id = 1", &[]) {
         Ok(rows) => rows.first().map_or(Ok(0), |r| r.int(0)),
         Err(e) if e.kind == Kind::MissingTable => Ok(0),
         Err(e) => Err(e),
@@ -245,6 +399,7 @@ fn version_on(c: &Connection<'static>) -> DbResult<i64> {
 struct OdbcConn<'c> {
     conn: &'c Connection<'static>,
     dialect: Dialect,
+    naming: &'c Naming,
 }
 
 fn params(args: &[Arg<'_>]) -> Vec<Box<dyn InputParameter>> {
@@ -260,13 +415,29 @@ fn params(args: &[Arg<'_>]) -> Vec<Box<dyn InputParameter>> {
 }
 
 fn exec(c: &Connection<'static>, sql: &str, args: &[Arg<'_>]) -> DbResult<u64> {
+    exec_named(c, &Naming::default(), sql, args)
+}
+
+fn exec_named(c: &Connection<'static>, n: &Naming, sql: &str, args: &[Arg<'_>]) -> DbResult<u64> {
+    let sql = n.apply(sql);
+    let sql = sql.as_ref();
     let p = params(args);
     let mut st = c.preallocate().map_err(odbc_error)?;
-    st.execute(sql, p.as_slice()).map_err(odbc_error)?;
+    // A statement that answers rows (a SELECT run for its effect) changed none.
+    if st.execute(sql, p.as_slice()).map_err(odbc_error)?.is_some() {
+        return Ok(0);
+    }
     Ok(st.row_count().map_err(odbc_error)?.unwrap_or(0) as u64)
 }
 
-fn query(c: &Connection<'static>, sql: &str, args: &[Arg<'_>]) -> DbResult<Vec<Row>> {
+fn query_named(
+    c: &Connection<'static>,
+    n: &Naming,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> DbResult<Vec<Row>> {
+    let sql = n.apply(sql);
+    let sql = sql.as_ref();
     let p = params(args);
     let mut out = Vec::new();
     let Some(mut cursor) = c.execute(sql, p.as_slice(), None).map_err(odbc_error)? else {
@@ -290,11 +461,11 @@ fn query(c: &Connection<'static>, sql: &str, args: &[Arg<'_>]) -> DbResult<Vec<R
 
 impl Conn for OdbcConn<'_> {
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<u64> {
-        exec(self.conn, sql, args)
+        exec_named(self.conn, self.naming, sql, args)
     }
 
     fn query(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<Vec<Row>> {
-        query(self.conn, sql, args)
+        query_named(self.conn, self.naming, sql, args)
     }
 
     fn insert_returning_id(&mut self, sql: &str, args: &[Arg<'_>]) -> DbResult<i64> {
@@ -304,21 +475,26 @@ impl Conn for OdbcConn<'_> {
                 .int(0)
         };
         match self.dialect.insert_id() {
-            InsertId::Returning => first(query(self.conn, &format!("{sql} RETURNING id"), args)?),
+            InsertId::Returning => first(query_named(
+                self.conn,
+                self.naming,
+                &format!("{sql} RETURNING id"),
+                args,
+            )?),
             InsertId::Output => {
                 let at = sql.find(" VALUES").unwrap_or(sql.len());
                 let sql = format!("{} OUTPUT INSERTED.id{}", &sql[..at], &sql[at..]);
-                first(query(self.conn, &sql, args)?)
+                first(query_named(self.conn, self.naming, &sql, args)?)
             }
             InsertId::Query(q) => {
-                exec(self.conn, sql, args)?;
-                first(query(self.conn, q, &[])?)
+                exec_named(self.conn, self.naming, sql, args)?;
+                first(query_named(self.conn, self.naming, q, &[])?)
             }
             InsertId::MaxUnderLock(q) => {
                 // Held until the commit: no other row can be inserted in between.
                 self.serialize("journal-insert")?;
-                exec(self.conn, sql, args)?;
-                first(query(self.conn, q, &[])?)
+                exec_named(self.conn, self.naming, sql, args)?;
+                first(query_named(self.conn, self.naming, q, &[])?)
             }
         }
     }
@@ -328,13 +504,13 @@ impl Conn for OdbcConn<'_> {
         // exclusive lock at once, where a duplicate check would take a shared one first and
         // two transactions upgrading theirs would deadlock.
         let lock = "UPDATE anaf_lock SET touched = touched + 1 WHERE scope = ?";
-        if exec(self.conn, lock, &[Arg::Text(scope)])? == 0 {
+        if exec_named(self.conn, self.naming, lock, &[Arg::Text(scope)])? == 0 {
             exec(
                 self.conn,
                 self.dialect.insert_lock_if_absent(),
                 &[Arg::Text(scope)],
             )?;
-            exec(self.conn, lock, &[Arg::Text(scope)])?;
+            exec_named(self.conn, self.naming, lock, &[Arg::Text(scope)])?;
         }
         Ok(())
     }
@@ -477,6 +653,28 @@ pub fn mask_connection_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_take_the_prefix_and_schema_indexes_the_prefix() {
+        let n = Naming::parse("contab.erp_");
+        assert_eq!(
+            n.apply("SELECT x FROM anaf_token WHERE z.anaf_q = 1 AND my_anaf_col = 2"),
+            "SELECT x FROM contab.erp_anaf_token WHERE z.anaf_q = 1 AND my_anaf_col = 2"
+        );
+        assert_eq!(
+            n.apply("CREATE INDEX anaf_upload_journal_key ON anaf_upload_journal (cif)"),
+            "CREATE INDEX erp_anaf_upload_journal_key ON contab.erp_anaf_upload_journal (cif)"
+        );
+        assert_eq!(
+            n.apply("CREATE VIEW anaf_token_v AS SELECT 1 FROM anaf_token"),
+            "CREATE VIEW contab.erp_anaf_token_v AS SELECT 1 FROM contab.erp_anaf_token"
+        );
+        assert_eq!(Naming::parse("erp_").table("anaf_lock"), "erp_anaf_lock");
+        assert!(matches!(
+            Naming::default().apply("anaf_token"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn passwords_are_masked() {
