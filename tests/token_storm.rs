@@ -93,6 +93,77 @@ on_every_backend!(
     killed_before_anaf_answers,
     killed_after_rotation
 );
+mod server_gone_during_a_refresh {
+    use super::*;
+    #[test]
+    fn postgresql() {
+        super::server_drops_the_connections_during_a_refresh(Backend::Postgres);
+    }
+    #[test]
+    fn mariadb() {
+        super::server_drops_the_connections_during_a_refresh(Backend::MariaDb);
+    }
+}
+
+/// Drops every session of the fixture's database, as a server restart or failover would.
+fn drop_sessions(b: Backend, conn: &str) {
+    use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
+    let db = conn
+        .split("Database=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let ids = if b == Backend::Postgres {
+        format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        )
+    } else {
+        format!("SELECT id FROM information_schema.processlist WHERE db = '{db}' AND id <> CONNECTION_ID()")
+    };
+    for row in query_for_tests(conn, &ids).unwrap() {
+        let id = row[0].clone().unwrap();
+        let kill = if b == Backend::Postgres {
+            format!("SELECT pg_terminate_backend({id})")
+        } else {
+            format!("KILL {id}")
+        };
+        let _ = exec_for_tests(conn, &kill);
+    }
+}
+
+/// The server drops the DLL's connections while ANAF answers a refresh: the new pair is
+/// still committed (on new connections), ANAF is called once, nothing is lost.
+fn server_drops_the_connections_during_a_refresh(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let old = near_expiry(&f);
+    f.sim.inject_on(
+        TOKEN_PATH,
+        anaf_sim::Fault::Latency(Duration::from_millis(1_500)),
+        1,
+    );
+    let conn = f.odbc.clone().unwrap();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let token = std::thread::scope(|s| {
+        let h = s.spawn(|| c.get_token());
+        wait_for("the lease", Duration::from_secs(10), || {
+            lease_owner(&f).is_some()
+        });
+        drop_sessions(b, &conn);
+        h.join().unwrap()
+    })
+    .unwrap_or_else(|e| panic!("{b:?}: {e:?}"));
+    assert_ne!(token, old.access_token);
+    let k = f.sim.counters();
+    assert_eq!((k.token_refresh_grants, k.refresh_refused), (1, 0), "{k:?}");
+    let row = f.store().load(&profile()).unwrap().unwrap();
+    assert_eq!(
+        (row.version, row.lease_owner),
+        (2, None),
+        "committed, lease cleared"
+    );
+}
 
 /// Many processes and threads on a token near expiry: exactly one refresh reaches ANAF.
 fn refresh_storm(b: Backend) {

@@ -601,6 +601,28 @@ pub fn exec_for_tests(connection: &str, sql: &str) -> std::result::Result<u64, S
     exec(&c, sql, &[]).map_err(|e| e.text)
 }
 
+/// Test support: the rows of a query on a connection of its own, as text.
+#[doc(hidden)]
+pub fn query_for_tests(
+    connection: &str,
+    sql: &str,
+) -> std::result::Result<Vec<Vec<Option<String>>>, String> {
+    let c = connect(connection, Duration::from_secs(10)).map_err(|e| e.text)?;
+    let rows = query_named(&c, &Naming::default(), sql, &[]).map_err(|e| e.text)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            r.0.into_iter()
+                .map(|v| match v {
+                    Value::Text(t) => Some(t),
+                    Value::Null => None,
+                    other => Some(format!("{other:?}")),
+                })
+                .collect()
+        })
+        .collect())
+}
+
 /// Test support: another program's transaction holding the lock of a scope (as an ERP
 /// transaction would hold a row), until dropped.
 #[doc(hidden)]
