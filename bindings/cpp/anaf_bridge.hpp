@@ -76,6 +76,14 @@ inline std::string diagnose_config(const std::string &config_json) {
     return s.str();
 }
 
+/// Moves the token and the upload journal from one configuration's store (the SQLite file)
+/// to another's (the ERP's server, "odbc"); the file's rows are marked moved.
+inline std::string store_migrate(const std::string &from_config_json, const std::string &to_config_json) {
+    dll_string s;
+    check(anaf_store_migrate(from_config_json.c_str(), to_config_json.c_str(), s.out()));
+    return s.str();
+}
+
 /// One ANAF client (one CIF and its token database). Movable, not copyable; thread-safe.
 class client {
 public:

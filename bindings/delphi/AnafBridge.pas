@@ -163,6 +163,9 @@ type
     class function StatusName(AStatus: Integer): string;
     { Checks this computer's setup; returns the JSON report even when it finds problems. }
     class function DiagnoseConfig(const ConfigJson: string): string;
+    { Moves the token and the upload journal from the store of FromConfigJson (the SQLite
+      file) to the store of ToConfigJson (the ERP's server, "odbc"); returns the JSON report. }
+    class function StoreMigrate(const FromConfigJson, ToConfigJson: string): string;
     function Diagnose: string;
 
     { Token }
@@ -354,6 +357,24 @@ begin
   U := AnafToUtf8(ConfigJson);
   P := nil;
   St := anaf_diagnose_config(PAnsiChar(U), @P);
+  try
+    AnafCheck(St);
+    Result := AnafFromUtf8(P);
+  finally
+    anaf_free(P);
+  end;
+end;
+
+class function TAnafClient.StoreMigrate(const FromConfigJson, ToConfigJson: string): string;
+var
+  F, T: UTF8String;
+  P: PAnsiChar;
+  St: Integer;
+begin
+  F := AnafToUtf8(FromConfigJson);
+  T := AnafToUtf8(ToConfigJson);
+  P := nil;
+  St := anaf_store_migrate(PAnsiChar(F), PAnsiChar(T), @P);
   try
     AnafCheck(St);
     Result := AnafFromUtf8(P);

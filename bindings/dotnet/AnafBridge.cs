@@ -331,6 +331,18 @@ namespace AnafBridge
             return s;
         }
 
+        /// <summary>Moves the token and the upload journal from the store of one configuration
+        /// (the SQLite file) to the store of another (the ERP's server, "odbc"); the file's rows
+        /// are marked moved. Returns the JSON report.</summary>
+        public static string StoreMigrate(string fromConfigJson, string toConfigJson)
+        {
+            IntPtr p;
+            int st = AnafNative.anaf_store_migrate(AnafNative.Utf8(fromConfigJson), AnafNative.Utf8(toConfigJson), out p);
+            string s = AnafNative.Take(p);
+            AnafNative.Check(st);
+            return s;
+        }
+
         /// <summary>Checks this computer's setup; the JSON report lists each check with
         /// status ok / warning / problem and what to do.</summary>
         public string Diagnose() { IntPtr p; return Json(AnafNative.anaf_diagnose(h, out p), p); }

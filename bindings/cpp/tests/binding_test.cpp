@@ -58,6 +58,11 @@ int main(int argc, char **argv) {
     }
     std::string r = anaf::diagnose_config(config(dir + "/other.db", "ro"));
     expect(r.find("Seria certificatului") != std::string::npos, "diagnose_config in Romanian", r.substr(0, 200));
+    std::string m = anaf::store_migrate(config(dir + "/cpp.db", "en"), config(dir + "/cpp-moved.db", "en"));
+    expect(m.find("\"journal\"") != std::string::npos && m.find("\"tokens\":[]") != std::string::npos, "store_migrate answers its report", m);
+    got = 0;
+    try { anaf::store_migrate(config(dir + "/cpp.db", "en"), config(dir + "/cpp.db", "en")); } catch (const anaf::error &e) { got = e.status(); }
+    expect(got == ANAF_ERR_INVALID_ARGUMENT, "store_migrate refuses the same store twice", std::to_string(got));
     std::cout << failures << " failures\n";
     return failures;
 }

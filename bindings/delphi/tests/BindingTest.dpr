@@ -101,6 +101,8 @@ begin
   end;
   S := TAnafClient.DiagnoseConfig(Config(Dir + '/other.db', 'ro'));
   Expect(Pos('Seria certificatului', S) > 0, 'DiagnoseConfig in Romanian', Copy(S, 1, 200));
+  S := TAnafClient.StoreMigrate(Config(Dir + '/other.db', 'en'), Config(Dir + '/other-moved.db', 'en'));
+  Expect((Pos('"journal"', S) > 0) and (Pos('"tokens":[]', S) > 0), 'StoreMigrate answers its report', S);
   WriteLn(Failures, ' failures');
   Halt(Failures);
 end.

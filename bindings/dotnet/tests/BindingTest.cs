@@ -61,6 +61,8 @@ static class BindingTest
         Expect(got == 1, "call after Dispose throws ObjectDisposedException", got.ToString());
         string r = AnafClient.DiagnoseConfig(Config(Path.Combine(dir, "other.db"), "ro"));
         Expect(r.Contains("Seria certificatului"), "DiagnoseConfig in Romanian", r.Substring(0, Math.Min(200, r.Length)));
+        string m = AnafClient.StoreMigrate(Config(Path.Combine(dir, "other.db"), "en"), Config(Path.Combine(dir, "other-moved.db"), "en"));
+        Expect(m.Contains("\"journal\"") && m.Contains("\"tokens\":[]"), "StoreMigrate answers its report", m);
         Console.WriteLine(failures + " failures");
         return failures;
     }
