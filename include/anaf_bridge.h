@@ -8,32 +8,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-// ANAF's upload limit for e-Factura.
-#define MAX_UPLOAD ((10 * 1024) * 1024)
-
-// Daily limits (limiteApeluriAPI.txt).
-#define DAILY_STATUS_PER_MESSAGE 100
-
-#define DAILY_DOWNLOADS_PER_MESSAGE 10
-
-#define DAILY_SIMPLE_LISTS_PER_CIF 1500
-
-#define DAILY_PAGED_LISTS_PER_CIF 100000
-
-#define DAILY_RASP_UPLOADS_PER_CIF 1000
-
-// Status checks the wait helper leaves for the ERP's own checks of the day.
-#define STATUS_RESERVE 10
-
-// Downloads [`EFactura::resolve`] spends at most (each counts against the 10 a day of
-// its message).
-#define RESOLVE_MAX_DOWNLOADS 20
-
-// The public services refuse documents over 5 MB ("Marime fisier transmis mai mare de 5 MB").
-#define MAX_PUBLIC ((5 * 1024) * 1024)
-
-// Attempts of a `Retry::Safe` call (the first one included).
-#define ATTEMPTS 3
+// The longest `anaf_last_error` text, in bytes with its NUL: messages quote what was wrong,
+// and what was wrong may be a 50 MB value, cut with " […]".
+#define ANAF_MAX_ERROR_BYTES 4096
 
 // Success.
 #define ANAF_OK 0
@@ -174,11 +151,6 @@
 // The opaque client handle of the C API. Its address is only a key into the registry of
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.
 typedef struct AnafClient AnafClient;
-
-// A database server, as the driver names it (`SQL_DBMS_NAME`).
-typedef struct Dialect Dialect;
-
-
 
 #ifdef __cplusplus
 extern "C" {

@@ -248,6 +248,8 @@ pub fn peek_language(text: &str) -> Option<Lang> {
 impl Config {
     /// Parses and checks the configuration JSON.
     pub fn from_json(text: &str) -> Result<Config> {
+        // Notepad saves UTF-8 with a byte-order mark: it is not part of the JSON.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value = serde_json::from_str(text).map_err(|e| {
             Error::with(
                 ANAF_ERR_INVALID_JSON,
@@ -438,7 +440,8 @@ pub fn join(base: &Url, rel: &str) -> Url {
 /// Checks a Romanian CIF: digits only, no RO prefix, valid control digit.
 pub fn normalize_cif(raw: &str) -> Result<String> {
     let s = raw.trim();
-    if s.len() >= 2 && s[..2].eq_ignore_ascii_case("ro") {
+    // By bytes, not by slicing text: a CIF such as "1ș" must be refused, not split.
+    if s.len() >= 2 && s.as_bytes()[..2].eq_ignore_ascii_case(b"ro") {
         return Err(bad(
             "cif",
             format!("\"{s}\" începe cu RO; ANAF cere CIF-ul fără prefix (doar cifre)."),
@@ -538,6 +541,16 @@ mod tests {
             c.api_base("ETRANSPORT/ws/v1").as_str(),
             "http://127.0.0.1:9/sim/test/ETRANSPORT/ws/v1/"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_text_that_is_not_a_cif() {
+        let with_bom = format!("\u{feff}{}", minimal());
+        assert_eq!(Config::from_json(&with_bom).unwrap().cif, "14399840");
+        for bad in ["1ș", "Rș", "ș1", "１４３９９８４０", "RȘ14399840"] {
+            let e = normalize_cif(bad).unwrap_err();
+            assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG, "{bad}");
+        }
     }
 
     #[test]

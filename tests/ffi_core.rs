@@ -237,3 +237,29 @@ fn a_panic_inside_an_entry_becomes_internal_error() {
     assert_eq!(rc, ANAF_ERR_INTERNAL);
     assert!(last_error().contains("boom in test"), "{}", last_error());
 }
+
+#[test]
+fn an_error_quoting_a_huge_value_is_cut() {
+    let huge = "7".repeat(5_000_000);
+    let config = serde_json::json!({"database": "x.db", "cif": huge}).to_string();
+    let (rc, _) = open(&config);
+    let msg = last_error();
+    assert_eq!(rc, ANAF_ERR_INVALID_CONFIG);
+    assert!(
+        msg.len() <= anaf_bridge::ffi::ANAF_MAX_ERROR_BYTES,
+        "{} bytes",
+        msg.len()
+    );
+    assert!(
+        msg.ends_with("[…]") && msg.contains("cif"),
+        "{}",
+        &msg[..200]
+    );
+    // Cut at a character boundary, whatever the text.
+    let ro = "ș".repeat(3_000);
+    let config =
+        serde_json::json!({"database": "x.db", "cif": "14399840", "cert_serial": ro}).to_string();
+    let (rc, _) = open(&config);
+    assert_eq!(rc, ANAF_ERR_INVALID_CONFIG);
+    assert!(last_error().len() <= anaf_bridge::ffi::ANAF_MAX_ERROR_BYTES);
+}

@@ -24,3 +24,29 @@ fn header_declares_every_status_code() {
         assert!(header.contains(&line), "header lacks `{line}`");
     }
 }
+
+#[test]
+fn the_header_names_nothing_without_the_prefix() {
+    // An ERP includes this header into its own code: a bare name (CURRENT, ATTEMPTS) is a
+    // collision waiting to happen.
+    let header = include_str!(concat!(env!("OUT_DIR"), "/anaf_bridge.h"));
+    for line in header.lines() {
+        let l = line.trim_start();
+        if let Some(rest) = l.strip_prefix("#define ") {
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            assert!(name.starts_with("ANAF_"), "unprefixed macro: {line}");
+        } else if let Some(rest) = l.strip_prefix("typedef struct ") {
+            assert!(rest.starts_with("Anaf"), "unprefixed type: {line}");
+        } else if l.contains('(') && l.ends_with(");") && !l.starts_with("//") {
+            let name = l
+                .split('(')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .last()
+                .unwrap_or_default();
+            let name = name.trim_start_matches('*');
+            assert!(name.starts_with("anaf_"), "unprefixed function: {line}");
+        }
+    }
+}

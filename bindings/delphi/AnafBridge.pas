@@ -47,6 +47,7 @@ type
 
 { BEGIN GENERATED IMPORTS }
 const
+  ANAF_MAX_ERROR_BYTES = 4096; { and what was wrong may be a 50 MB value, cut with " […]". }
   ANAF_OK = 0; { Success. }
   ANAF_PENDING = 1; { Not finished yet: a browser link still waiting, or ANAF still processing a message. }
   ANAF_ALREADY_UPLOADED = 2; { The same XML was already uploaded for this CIF: the answer carries its index_incarcare. }

@@ -37,6 +37,8 @@ namespace AnafBridge
         public const string Lib = "anaf_bridge";
 
         // BEGIN GENERATED IMPORTS
+        /// <summary>and what was wrong may be a 50 MB value, cut with " […]".</summary>
+        public const int ANAF_MAX_ERROR_BYTES = 4096;
         /// <summary>Success.</summary>
         public const int ANAF_OK = 0;
         /// <summary>Not finished yet: a browser link still waiting, or ANAF still processing a message.</summary>

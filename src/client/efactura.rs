@@ -21,15 +21,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// ANAF's upload limit for e-Factura.
-pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
+pub(crate) const MAX_UPLOAD: usize = 10 * 1024 * 1024;
 /// Daily limits (limiteApeluriAPI.txt).
-pub const DAILY_STATUS_PER_MESSAGE: u32 = 100;
-pub const DAILY_DOWNLOADS_PER_MESSAGE: u32 = 10;
-pub const DAILY_SIMPLE_LISTS_PER_CIF: u32 = 1500;
-pub const DAILY_PAGED_LISTS_PER_CIF: u32 = 100_000;
-pub const DAILY_RASP_UPLOADS_PER_CIF: u32 = 1000;
+pub(crate) const DAILY_STATUS_PER_MESSAGE: u32 = 100;
+pub(crate) const DAILY_DOWNLOADS_PER_MESSAGE: u32 = 10;
+pub(crate) const DAILY_SIMPLE_LISTS_PER_CIF: u32 = 1500;
+pub(crate) const DAILY_PAGED_LISTS_PER_CIF: u32 = 100_000;
+pub(crate) const DAILY_RASP_UPLOADS_PER_CIF: u32 = 1000;
 /// Status checks the wait helper leaves for the ERP's own checks of the day.
-pub const STATUS_RESERVE: u32 = 10;
+pub(crate) const STATUS_RESERVE: u32 = 10;
 
 pub const NS_UPLOAD: &str = "mfp:anaf:dgti:spv:respUploadFisier:v1";
 pub const NS_STATUS: &str = "mfp:anaf:dgti:efactura:stareMesajFactura:v1";
@@ -1149,7 +1149,7 @@ pub struct Paged {
 
 /// Downloads [`EFactura::resolve`] spends at most (each counts against the 10 a day of
 /// its message).
-pub const RESOLVE_MAX_DOWNLOADS: usize = 20;
+pub(crate) const RESOLVE_MAX_DOWNLOADS: usize = 20;
 
 /// What [`EFactura::resolve`] found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

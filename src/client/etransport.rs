@@ -13,9 +13,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 /// ANAF's limit for e-Transport ("Marime fisier transmis mai mare de 5 MB").
-pub const MAX_UPLOAD: usize = 5 * 1024 * 1024;
+pub(crate) const MAX_UPLOAD: usize = 5 * 1024 * 1024;
 /// "S-au facut deja 100 de verificari, pentru id-incarcare solicitat, in cursul zilei".
-pub const DAILY_STATUS_PER_MESSAGE: u32 = 100;
+pub(crate) const DAILY_STATUS_PER_MESSAGE: u32 = 100;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorItem {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The public services refuse documents over 5 MB ("Marime fisier transmis mai mare de 5 MB").
-pub const MAX_PUBLIC: usize = 5 * 1024 * 1024;
+pub(crate) const MAX_PUBLIC: usize = 5 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DocStandard {

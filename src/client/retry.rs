@@ -62,7 +62,7 @@ impl From<Error> for Failure {
 }
 
 /// Attempts of a `Retry::Safe` call (the first one included).
-pub const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
 /// The first pause between attempts; doubles each time.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 

@@ -84,12 +84,29 @@ pub(crate) fn entry(f: impl FnOnce() -> Result<i32>) -> i32 {
     }
 }
 
+/// The longest `anaf_last_error` text, in bytes with its NUL: messages quote what was wrong,
+/// and what was wrong may be a 50 MB value, cut with " […]".
+pub const ANAF_MAX_ERROR_BYTES: usize = 4096;
+
 /// Sets the thread's last-error text from an error, in the language of the current call.
 pub(crate) fn note(e: &Error) {
     let lang = CALL_LANG.with(|l| l.get());
     let text = e.message(lang);
-    ::log::debug!(target: "anaf::ffi", "{} ({}): {}", status::name(e.status), e.status, e.message(Lang::En));
-    set_last_text(&text);
+    let en = e.message(Lang::En);
+    ::log::debug!(target: "anaf::ffi", "{} ({}): {}", status::name(e.status), e.status, cut(&en, ANAF_MAX_ERROR_BYTES));
+    set_last_text(cut(&text, ANAF_MAX_ERROR_BYTES).as_ref());
+}
+
+/// `text` cut at a character boundary to at most `max` bytes, with an ellipsis saying so.
+pub(crate) fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub(" […]".len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{} […]", &text[..end]))
 }
 
 fn set_last_text(text: &str) {

@@ -48,29 +48,34 @@ impl SqliteDb {
         flags: OpenFlags,
         network: Option<&'static str>,
     ) -> Result<SqliteDb> {
-        let mut journal_mode = String::new();
-        let mut connect = || -> Result<Connection> {
+        let open = || -> Result<Connection> {
             let conn = Connection::open_with_flags(path, flags).map_err(|e| error(path, e))?;
             conn.busy_timeout(busy_timeout)
                 .map_err(|e| error(path, e))?;
-            // Refused on read-only files, where the file's own journal mode still works.
+            Ok(conn)
+        };
+        let set_up = |conn: &Connection| -> Result<String> {
             let wanted = if network.is_some() { "DELETE" } else { "WAL" };
-            if let Ok(mode) = conn
+            let mode = match conn
                 .pragma_update_and_check(None, "journal_mode", wanted, |r| r.get::<_, String>(0))
             {
-                journal_mode = mode.to_ascii_lowercase();
-            }
+                Ok(mode) => mode.to_ascii_lowercase(),
+                // Another program holds the file: say so now, not after a second wait.
+                Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+                    return Err(error(path, e))
+                }
+                // A read-only file keeps its own journal mode, which still works.
+                Err(_) => String::new(),
+            };
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| error(path, e))?;
             // Room for every statement of the token and journal paths, so none is
             // prepared again because another pushed it out of the cache.
             conn.set_prepared_statement_cache_capacity(64);
-            Ok(conn)
+            Ok(mode)
         };
-        let mut reader = connect()?;
-        schema::migrate(&mut reader).map_err(|e| match e {
-            schema::MigrateError::Sql(e) => error(path, e),
-            schema::MigrateError::Newer(v) => Error::with(
+        let newer = |v: i64| {
+            Error::with(
                 ANAF_ERR_DATABASE_NEWER,
                 format!(
                     "Fișier: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {}).",
@@ -82,9 +87,30 @@ impl SqliteDb {
                     path.display(),
                     schema::ANAF_SCHEMA_VERSION
                 ),
-            ),
+            )
+        };
+        let mut reader = open()?;
+        // A file of a newer DLL is refused before anything writes to it, not even its
+        // journal mode.
+        match schema::version(&reader) {
+            Ok(v) if v > schema::ANAF_SCHEMA_VERSION => return Err(newer(v)),
+            Ok(_) => {}
+            Err(e) => return Err(error(path, e)),
+        }
+        let journal_mode = set_up(&reader)?;
+        schema::migrate(&mut reader).map_err(|e| match e {
+            schema::MigrateError::Sql(e) => error(path, e),
+            schema::MigrateError::Newer(v) => newer(v),
         })?;
-        let writer = connect()?;
+        check_columns(&reader).map_err(|(table, e)| {
+            Error::with(
+                ANAF_ERR_DATABASE,
+                format!("Fișier: {}: tabela {table} nu are coloanele pe care anaf-bridge le scrie; a fost creată de alt program? ({e})", path.display()),
+                format!("File: {}: table {table} lacks the columns anaf-bridge writes; was it made by another program? ({e})", path.display()),
+            )
+        })?;
+        let writer = open()?;
+        set_up(&writer)?;
         if network.is_some() && journal_mode == "wal" {
             // Another program still has the file open in WAL mode: it cannot switch now.
             ::log::warn!(target: "anaf::store", "{} is on a network folder but stays in WAL mode: another program has it open", path.display());
@@ -165,6 +191,25 @@ impl SqliteDb {
     pub fn error(&self, e: DbError) -> Error {
         describe(&self.path, e)
     }
+}
+
+/// Every table the DLL reads has the columns it reads (a table of the same name made by
+/// another program would fail later, in the middle of a refresh).
+fn check_columns(c: &Connection) -> std::result::Result<(), (&'static str, rusqlite::Error)> {
+    for t in super::dialect::TABLES
+        .iter()
+        .filter(|t| t.name != "anaf_lock")
+    {
+        let cols: Vec<&str> = t.column_names().collect();
+        c.prepare(&format!(
+            "SELECT {} FROM {} WHERE 0",
+            cols.join(", "),
+            t.name
+        ))
+        .map(|_| ())
+        .map_err(|e| (t.name, e))?;
+    }
+    Ok(())
 }
 
 struct SqliteConn<'c>(&'c Connection);

@@ -195,7 +195,23 @@ fn pid_alive(pid: u32) -> bool {
     }
     // SAFETY: signal 0 only checks for existence and permission; it sends nothing.
     let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A process that ended but that its parent has not reaped yet (a zombie) still
+    // answers signal 0, and will never finish its refresh.
+    exists && !zombie(pid)
+}
+
+/// Linux: the state field of /proc/<pid>/stat is `Z` (after the command, which is in
+/// parentheses and may itself hold spaces or parentheses).
+#[cfg(unix)]
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|st| {
+            st.rfind(')')
+                .map(|i| st[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(windows)]
@@ -656,6 +672,25 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_dead_but_unreaped_holder_is_dead() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        // Not waited for: once it exits it stays a zombie until reaped.
+        let t = std::time::Instant::now();
+        while !zombie(child.id()) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the child never became a zombie"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let host = process_owner().split('/').next().unwrap().to_string();
+        assert!(!owner_may_be_alive(&format!("{host}/{}/00", child.id())));
+        assert!(owner_may_be_alive(&format!("{host}/1/00")), "init is alive");
+        child.wait().unwrap();
+    }
+
     #[test]
     fn refuse_marks_only_the_spent_token() {
         let (_d, s) = temp();
@@ -776,10 +811,65 @@ mod tests {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute("UPDATE anaf_schema SET version = 99", [])
             .unwrap();
+        // As a newer DLL might leave it: the rollback journal, not WAL.
+        let _: String = c
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap();
         drop(c);
+        let before = std::fs::read(&path).unwrap();
         let e = Store::open(&path).err().unwrap();
         assert_eq!(e.status, ANAF_ERR_DATABASE_NEWER);
         assert!(e.message(crate::status::Lang::En).contains("99"));
+        assert!(
+            std::fs::read(&path).unwrap() == before,
+            "the newer file is left untouched"
+        );
+        assert!(!d.path().join("t.db-wal").exists());
+    }
+
+    #[test]
+    fn a_token_table_of_another_program_is_refused_at_open() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE anaf_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+             INSERT INTO anaf_schema VALUES (1, 4);
+             CREATE TABLE anaf_token (cif TEXT, token TEXT);",
+        )
+        .unwrap();
+        drop(c);
+        let e = Store::open(&path).err().unwrap();
+        assert_eq!(e.status, ANAF_ERR_DATABASE, "{e:?}");
+        assert!(
+            e.message(crate::status::Lang::En)
+                .contains("table anaf_token lacks the columns"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn open_under_another_programs_lock_waits_one_busy_timeout() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        let other = rusqlite::Connection::open(&path).unwrap();
+        let _: String = other
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap();
+        other
+            .execute_batch("BEGIN EXCLUSIVE; UPDATE anaf_schema SET version = version;")
+            .unwrap();
+        let busy = Duration::from_millis(1_500);
+        let t = std::time::Instant::now();
+        let e = Store::open_with(&path, busy).err().unwrap();
+        let waited = t.elapsed();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_LOCKED, "{e:?}");
+        assert!(
+            waited < busy * 3 / 2,
+            "waited {waited:?} for a busy timeout of {busy:?}"
+        );
+        other.execute_batch("ROLLBACK").unwrap();
     }
 
     #[test]
