@@ -389,18 +389,11 @@ fn killed_after_rotation(b: Backend) {
         f.sim.counters().token_refresh_grants == 1
     });
     // ...so it keeps it in the rescue file before anything else.
-    // This fixture's rescue files: beside the file, or in the user's state folder under the
-    // name of this fixture's own server database.
-    let (rescue_dir, prefix) = match &f.odbc {
-        Some(c) => {
-            let base = anaf_bridge::store::rescue::local_base(c);
-            (
-                f.state_dir(),
-                base.file_name().unwrap().to_string_lossy().into_owned(),
-            )
-        }
-        None => (f.dir.path().to_path_buf(), "anaf.db".to_string()),
-    };
+    // This fixture's rescue files: named after the store's local base (the file itself, or
+    // the name a server store gets in the user's state folder), in that folder.
+    let base = f.store().path;
+    let rescue_dir = base.parent().unwrap().to_path_buf();
+    let prefix = base.file_name().unwrap().to_string_lossy().into_owned();
     let rescue = || {
         std::fs::read_dir(&rescue_dir)
             .into_iter()

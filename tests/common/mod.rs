@@ -130,11 +130,6 @@ impl Fixture {
         .expect("store")
     }
 
-    /// Where this process (and its children) keep a server store's rescue files.
-    pub fn state_dir(&self) -> PathBuf {
-        shared_state_dir().join("anaf-bridge")
-    }
-
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("anaf.db")
     }
