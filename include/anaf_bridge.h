@@ -175,10 +175,12 @@ int32_t anaf_close(struct AnafClient *client);
 // empty after a successful call). The pointer stays valid until the next call on this thread.
 const char *anaf_last_error(void);
 
-// Frees a string returned by this library. NULL is accepted.
+// Frees a string returned by this library. NULL is accepted; so is, harmlessly, a pointer
+// the library did not hand out or a string already freed (ignored, and logged).
 //
 // # Safety
-// `s` is NULL or a string this library returned and that was not freed yet.
+// `s` is NULL or any pointer value; it is never dereferenced unless this library handed
+// it out and it was not freed yet.
 void anaf_free(char *s);
 
 // The library version, e.g. "0.1.0" (static; do not free).

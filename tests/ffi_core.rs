@@ -263,3 +263,69 @@ fn an_error_quoting_a_huge_value_is_cut() {
     assert_eq!(rc, ANAF_ERR_INVALID_CONFIG);
     assert!(last_error().len() <= anaf_bridge::ffi::ANAF_MAX_ERROR_BYTES);
 }
+
+#[test]
+fn anaf_free_refuses_what_it_did_not_hand_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rc, client) = open(&format!(
+        r#"{{"database": "{}", "cif": "14399840"}}"#,
+        db(&dir)
+    ));
+    assert_eq!(rc, ANAF_OK);
+    unsafe {
+        // Static texts of the library, a string freed twice, a pointer into the host's stack.
+        anaf_free(anaf_version() as *mut c_char);
+        anaf_free(anaf_last_error() as *mut c_char);
+        anaf_free(anaf_status_name(ANAF_OK) as *mut c_char);
+        let mut out = ptr::null_mut();
+        anaf_bridge::ffi::token::anaf_token_info(client, &mut out);
+        let mut json = ptr::null_mut();
+        assert_eq!(
+            anaf_bridge::ffi::diag::anaf_diagnose_config(
+                CString::new(format!(
+                    r#"{{"database": "{}", "cif": "14399840"}}"#,
+                    db(&dir)
+                ))
+                .unwrap()
+                .as_ptr(),
+                &mut json
+            ),
+            ANAF_OK
+        );
+        assert!(!json.is_null());
+        anaf_free(json);
+        anaf_free(json);
+        let mut local = [0 as c_char; 16];
+        anaf_free(local.as_mut_ptr());
+        // The library still works and its strings still free.
+        assert!(CStr::from_ptr(anaf_version())
+            .to_str()
+            .unwrap()
+            .starts_with(env!("CARGO_PKG_VERSION")));
+        anaf_close(client);
+    }
+}
+
+#[test]
+fn a_length_beyond_any_document_is_refused_before_memory_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rc, client) = open(&format!(
+        r#"{{"database": "{}", "cif": "14399840", "language": "en"}}"#,
+        db(&dir)
+    ));
+    assert_eq!(rc, ANAF_OK);
+    let xml = b"<a/>";
+    let mut out = ptr::null_mut();
+    let rc = unsafe {
+        anaf_bridge::ffi::service::anaf_upload(
+            client,
+            xml.as_ptr(),
+            usize::MAX,
+            ptr::null(),
+            &mut out,
+        )
+    };
+    assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT, "{}", last_error());
+    assert!(last_error().contains("length"), "{}", last_error());
+    unsafe { anaf_close(client) };
+}

@@ -103,6 +103,14 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(not_xml("document gol / empty document".into()));
     }
+    // ANAF takes UTF-8 only; quick-xml reads bytes it does not decode, so bad sequences
+    // (stray bytes, truncated or overlong forms) would reach ANAF and come back rejected.
+    if let Err(e) = std::str::from_utf8(data) {
+        return Err(not_xml(format!(
+            "UTF-8 invalid la octetul {0} / invalid UTF-8 at byte {0}",
+            e.valid_up_to()
+        )));
+    }
     // A slice reader borrows the events from `data`: no copy into a buffer.
     let mut reader = quick_xml::Reader::from_reader(data);
     reader.config_mut().check_end_names = true;
@@ -1270,6 +1278,22 @@ mod tests {
         )
         .is_ok());
         assert!(check_xml(b"\xEF\xBB\xBF<a/>", MAX_UPLOAD).is_ok());
+        // Invalid UTF-8: a stray byte, a truncated sequence, an overlong form, a surrogate.
+        for bad in [
+            &b"<a>\xFF</a>"[..],
+            b"<a>\xC8</a>",
+            b"<a>\xC0\xAF</a>",
+            b"<a>\xED\xA0\x80</a>",
+            b"<a x=\"\xE2\x82\"/>",
+        ] {
+            let e = check_xml(bad, MAX_UPLOAD).unwrap_err();
+            assert_eq!(e.status, ANAF_ERR_NOT_XML, "{bad:?}");
+            assert!(
+                e.message(Lang::En).contains("invalid UTF-8 at byte"),
+                "{e:?}"
+            );
+        }
+        assert!(check_xml("<a>ș</a>".as_bytes(), MAX_UPLOAD).is_ok());
         for bad in [
             &b""[..],
             b"   ",

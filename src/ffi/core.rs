@@ -4,7 +4,7 @@ use super::{entry, last_error_ptr, out, register, text, unregister, AnafClient};
 use crate::client::Session;
 use crate::config::Config;
 use crate::status::ANAF_OK;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 /// Opens a client from a configuration JSON (see the README for its keys): checks the
 /// configuration, opens or creates the token database, and returns a handle in `*out_client`.
@@ -54,15 +54,19 @@ pub extern "C" fn anaf_last_error() -> *const c_char {
     last_error_ptr()
 }
 
-/// Frees a string returned by this library. NULL is accepted.
+/// Frees a string returned by this library. NULL is accepted; so is, harmlessly, a pointer
+/// the library did not hand out or a string already freed (ignored, and logged).
 ///
 /// # Safety
-/// `s` is NULL or a string this library returned and that was not freed yet.
+/// `s` is NULL or any pointer value; it is never dereferenced unless this library handed
+/// it out and it was not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn anaf_free(s: *mut c_char) {
-    if !s.is_null() {
-        let _ = std::panic::catch_unwind(|| drop(CString::from_raw(s)));
-    }
+    let _ = std::panic::catch_unwind(|| {
+        if !s.is_null() && super::take_back(s).is_none() {
+            ::log::warn!(target: "anaf::ffi", "anaf_free of a pointer this library did not hand out (or already freed): ignored");
+        }
+    });
 }
 
 /// The library version, e.g. "0.1.0" (static; do not free).

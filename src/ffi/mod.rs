@@ -223,8 +223,26 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&
         }
         return Err(null_arg(name));
     }
+    // Checked before the memory is touched: (size_t)-1, or any length no document has.
+    if len > MAX_BUFFER {
+        return Err(Error::with(
+            ANAF_ERR_INVALID_ARGUMENT,
+            format!(
+                "Argumentul {name}: lungimea {len} depășește orice document acceptat ({} MB).",
+                MAX_BUFFER >> 20
+            ),
+            format!(
+                "Argument {name}: the length {len} is beyond any document accepted ({} MB).",
+                MAX_BUFFER >> 20
+            ),
+        ));
+    }
     Ok(std::slice::from_raw_parts(p, len))
 }
+
+/// The largest buffer an argument may be: above every limit of ANAF's (10 MB), far below
+/// what `slice::from_raw_parts` allows.
+const MAX_BUFFER: usize = 64 << 20;
 
 /// An output pointer argument, cleared to NULL before any work so the host never sees garbage.
 ///
@@ -243,7 +261,28 @@ pub(crate) fn give(slot: &mut *mut c_char, s: impl Into<Vec<u8>>) {
     let mut v: Vec<u8> = s.into();
     v.retain(|&b| b != 0);
     // No NUL remains, so this cannot fail.
-    *slot = CString::new(v).unwrap_or_default().into_raw();
+    let p = CString::new(v).unwrap_or_default().into_raw();
+    handed_out().insert(p as usize);
+    *slot = p;
+}
+
+/// The strings handed to the host and not freed yet: `anaf_free` frees only these, so a
+/// pointer the DLL did not hand out (the static text of `anaf_version`, `anaf_last_error`,
+/// a string freed twice) is refused instead of corrupting the host's heap.
+fn handed_out() -> std::sync::MutexGuard<'static, std::collections::HashSet<usize>> {
+    static HANDED: once_cell::sync::Lazy<std::sync::Mutex<std::collections::HashSet<usize>>> =
+        once_cell::sync::Lazy::new(Default::default);
+    HANDED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes `p` back if the DLL handed it out and it was not freed yet.
+pub(crate) fn take_back(p: *mut c_char) -> Option<CString> {
+    if p.is_null() || !handed_out().remove(&(p as usize)) {
+        return None;
+    }
+    // SAFETY: `p` came from CString::into_raw in `give` and was not freed since (it was
+    // still in the set, which `give` and this function alone change).
+    Some(unsafe { CString::from_raw(p) })
 }
 
 /// Hands a JSON value to the host as a string.
