@@ -378,6 +378,47 @@ fn delete_revokes_best_effort_then_deletes(b: Backend) {
         .unwrap();
     c.delete_token().unwrap();
     assert_eq!(row_refresh_token(&f), None);
+    f.sim.set_revoke_login_wall(false);
+
+    // A database that cannot take the delete (another program's lock): nothing is revoked,
+    // the working token stays.
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let revokes = f.sim.counters().revokes;
+    let short = CClient::open(&f.config(json!({}))).unwrap();
+    {
+        let _blocker = hold_the_token_row(&f);
+        let e = short.delete_token().unwrap_err();
+        assert_eq!(e.0, ANAF_ERR_DATABASE_LOCKED, "{e:?}");
+    }
+    assert_eq!(
+        f.sim.counters().revokes,
+        revokes,
+        "no revoke for a row that stays"
+    );
+    assert_eq!(
+        row_refresh_token(&f).as_deref(),
+        Some(pair.refresh_token.as_str())
+    );
+}
+
+/// Another program's transaction holding the token (the file's write lock, or the token's
+/// row on a server) until dropped.
+fn hold_the_token_row(f: &Fixture) -> Box<dyn std::any::Any> {
+    match &f.odbc {
+        None => {
+            let c = rusqlite::Connection::open(f.db()).unwrap();
+            c.execute_batch("BEGIN IMMEDIATE;").unwrap();
+            Box::new(c)
+        }
+        Some(conn) => {
+            let p = profile();
+            let scope = format!("token/{}/{}/{}", p.cif, p.client_id, p.environment);
+            // The lock row exists once a write serialized on it.
+            Box::new(anaf_bridge::store::odbc::HeldLockForTests::hold(conn, &scope).unwrap())
+        }
+    }
 }
 
 fn import_rejects_garbage_and_keeps_the_previous_pair(b: Backend) {

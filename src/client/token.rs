@@ -372,11 +372,13 @@ impl Session {
         Err(Error::new(ANAF_ERR_UNAUTHORIZED))
     }
 
-    /// Best-effort revoke at ANAF, then deletes the row. Returns the revoke failure, if
-    /// any, as a note (the local copy is deleted anyway). `ANAF_ERR_NO_TOKEN` if there was none.
+    /// Deletes the row, then revokes its refresh token at ANAF, best effort. The row first:
+    /// a database that cannot take the delete (locked, read-only) must not leave a token
+    /// that ANAF already revoked in the table. Returns the revoke failure, if any, as a
+    /// note (the local copy is gone anyway). `ANAF_ERR_NO_TOKEN` if there was none.
     pub fn delete_token(&self) -> Result<Option<Error>> {
         let p = self.profile()?;
-        let row = self.store.load(&p)?.ok_or_else(no_token)?;
+        let row = self.store.remove(&p)?.ok_or_else(no_token)?;
         let note = if self.config.oauth().is_ok() && !Self::refresh_dead(&row, now()) {
             run(oauth::revoke(&self.http, &self.config, &row.refresh_token)).err()
         } else {
@@ -385,7 +387,6 @@ impl Session {
         if let Some(e) = &note {
             ::log::warn!(target: "anaf::token", "revoke at ANAF failed (the local token is deleted anyway): {e:?}");
         }
-        self.store.delete(&p)?;
         Ok(note)
     }
 

@@ -38,6 +38,10 @@ impl SqliteDb {
             flags,
             crate::platform::network_filesystem(path),
         )
+        .map_err(|e| match e.status {
+            ANAF_ERR_DATABASE if !path.exists() => folder_refuses(path).unwrap_or(e),
+            _ => e,
+        })
     }
 
     /// As [`SqliteDb::open`], told whether the file is on a network folder (tests can make
@@ -190,6 +194,35 @@ impl SqliteDb {
     /// The message of a failure, naming the file.
     pub fn error(&self, e: DbError) -> Error {
         describe(&self.path, e)
+    }
+}
+
+/// A database that does not exist yet, in a folder this user may not create files in (the
+/// ERP's folder under Program Files): SQLite only says "unable to open database file".
+fn folder_refuses(path: &Path) -> Option<Error> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return None;
+    }
+    let probe = folder.join(format!(
+        ".anaf-probe-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(Error::with(
+            ANAF_ERR_DATABASE_READONLY,
+            format!("Fișier: {} nu există încă, iar folderul {} nu permite acestui utilizator să-l creeze. Alegeți un folder în care utilizatorii Windows pot scrie (nu Program Files), sau dați-le drept de scriere pe el.", path.display(), folder.display()),
+            format!("File: {} does not exist yet, and the folder {} does not let this user create it. Choose a folder the Windows users can write to (not Program Files), or give them write permission on it.", path.display(), folder.display()),
+        )),
+        Err(_) => None,
     }
 }
 
@@ -472,6 +505,57 @@ mod tests {
         drop(db);
         assert_eq!(mode(&path), "delete", "the file itself left WAL");
         assert!(!d.path().join("n.db-wal").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_in_a_folder_the_user_cannot_write_is_read_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let folder = d.path().join("Program Files");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        std::fs::set_permissions(
+            &folder,
+            std::fs::Permissions::from_mode(if root { 0o755 } else { 0o555 }),
+        )
+        .unwrap();
+        let path = folder.join("anaf.db");
+        let p = path.clone();
+        // root writes anywhere: the open runs on a thread whose file-system identity is
+        // `nobody` (setfsuid is per thread).
+        let e = std::thread::spawn(move || {
+            // SAFETY: changes only this thread's file-system credentials.
+            if root {
+                unsafe {
+                    libc::setfsgid(65534);
+                    libc::setfsuid(65534);
+                }
+            }
+            let r = SqliteDb::open(
+                &p,
+                Duration::from_secs(1),
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            );
+            if root {
+                unsafe {
+                    libc::setfsuid(libc::getuid());
+                    libc::setfsgid(libc::getgid());
+                }
+            }
+            r.err().expect("no database can be made there")
+        })
+        .join()
+        .unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_READONLY, "{e:?}");
+        assert!(
+            e.message(crate::status::Lang::En).contains("Program Files"),
+            "{e:?}"
+        );
+        assert!(!path.exists());
     }
 
     #[test]

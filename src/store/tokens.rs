@@ -394,6 +394,19 @@ impl Store {
         self.write(Write::durable(), |c| release_in(c, p, owner).map(|_| ()))
     }
 
+    /// Deletes the row and answers it as it was (its refresh token is what a revoke needs).
+    pub fn remove(&self, p: &Profile) -> Result<Option<TokenRow>> {
+        self.write(Write::durable(), |c| {
+            lock_in(c, p)?;
+            let row = load_in(c, p)?;
+            c.execute(
+                "DELETE FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![&p.cif, &p.client_id, &p.environment],
+            )?;
+            Ok(row)
+        })
+    }
+
     /// Deletes the row; `true` if there was one.
     pub fn delete(&self, p: &Profile) -> Result<bool> {
         self.write(Write::durable(), |c| {
