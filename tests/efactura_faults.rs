@@ -330,3 +330,43 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
         call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, 999_999, 2, o) });
     assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT);
 }
+
+/// The double click on "send": the same new invoice from eight threads (two handles) at
+/// once. One upload reaches ANAF; the others wait for it and answer ALREADY_UPLOADED with
+/// its index, instead of "the answer never came" while it is merely in flight.
+#[test]
+fn the_same_invoice_sent_eight_times_at_once_is_uploaded_once() {
+    let fx = Fixture::new();
+    fx.sim.set_processing_secs(0);
+    let handles = [client(&fx, json!({})), client(&fx, json!({}))];
+    let xml = invoice_numbered("7301");
+    fx.sim
+        .inject_on(UPLOAD, Fault::Latency(Duration::from_millis(800)), 1);
+    let barrier = std::sync::Barrier::new(8);
+    let results: Vec<(i32, Option<serde_json::Value>, String)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|i| {
+                let (cl, b, xml) = (&handles[i % 2], &barrier, &xml);
+                s.spawn(move || {
+                    b.wait();
+                    upload(cl, xml, None)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(uploads(&fx), 1, "one upload reached ANAF");
+    let ok: Vec<_> = results.iter().filter(|r| r.0 == ANAF_OK).collect();
+    let already: Vec<_> = results
+        .iter()
+        .filter(|r| r.0 == ANAF_ALREADY_UPLOADED)
+        .collect();
+    assert_eq!((ok.len(), already.len()), (1, 7), "{results:?}");
+    let index = ok[0].1.as_ref().unwrap()["index_incarcare"].clone();
+    assert!(
+        already
+            .iter()
+            .all(|r| r.1.as_ref().unwrap()["index_incarcare"] == index),
+        "{results:?}"
+    );
+}

@@ -432,6 +432,50 @@ pub(crate) enum Journaled<T> {
     Uncertain(Entry),
 }
 
+/// [`journal::begin`], except that an attempt of the same document still in flight (state
+/// `sending`, started within the time an upload may take) is waited for, by any thread or
+/// process: the double click on "send" then answers ALREADY_UPLOADED with ANAF's index, or
+/// sends again if that attempt was refused. A `sending` row older than that is a crash's,
+/// and stays uncertain.
+fn begin_after_any_in_flight(
+    s: &Session,
+    key: &UploadKey,
+    size: usize,
+    force: bool,
+) -> Result<Begin> {
+    let budget = s.config.timeout + s.config.connect_timeout + Duration::from_secs(5);
+    let give_up = Instant::now() + budget;
+    loop {
+        let b = journal::begin(&s.store, key, size, force, s.config.journal_sync_full)?;
+        let Begin::Uncertain(e) = &b else {
+            return Ok(b);
+        };
+        let started = chrono::DateTime::parse_from_rfc3339(&e.started_at)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let age = (chrono::Utc::now() - started).to_std().unwrap_or_default();
+        if e.state() != State::Sending || age > budget {
+            return Ok(b);
+        }
+        // Poll the row until that attempt ends, then decide again.
+        loop {
+            if Instant::now() >= give_up {
+                return Ok(b);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            match journal::get(&s.store, e.id)? {
+                Some(now) if now.state() == State::Sending => continue,
+                Some(now) if now.state() == State::Uploaded => {
+                    return Ok(Begin::AlreadyUploaded(now))
+                }
+                Some(now) if now.state() == State::Unknown => return Ok(Begin::Uncertain(now)),
+                // Refused, failed before ANAF, or the row is gone: try the begin again.
+                _ => break,
+            }
+        }
+    }
+}
+
 /// Sends an upload through the journal: records the attempt before sending (or returns
 /// the earlier upload that blocks it), runs `before_send` (a quota check), sends `call`
 /// and records how it ended. `parse` gives the typed answer, the index and the UIT.
@@ -444,7 +488,7 @@ pub(crate) fn journaled<T>(
     call: &Call,
     parse: impl FnOnce(&Reply) -> Result<(T, String, Option<String>)>,
 ) -> Result<Journaled<T>> {
-    let id = match journal::begin(&s.store, key, size, force, s.config.journal_sync_full)? {
+    let id = match begin_after_any_in_flight(s, key, size, force)? {
         Begin::Send(id) => id,
         Begin::AlreadyUploaded(e) => return Ok(Journaled::Already(e)),
         Begin::Uncertain(e) => return Ok(Journaled::Uncertain(e)),
