@@ -453,7 +453,10 @@ int32_t anaf_authorize_url(struct AnafClient *client, const char *state, char **
 int32_t anaf_exchange_code(struct AnafClient *client, const char *code_or_redirect_url);
 
 // Stores a token pair obtained elsewhere (an ERP's previous DLL, another tool): the
-// expiries and the certificate serial are read from the JWTs. Replaces the stored pair.
+// expiries and the certificate serial are read from the JWTs. Replaces the stored pair,
+// once checked: two JWTs of at most 16 KB, access and refresh not swapped, the refresh
+// token not expired, the configured `cert_serial` where the tokens name one; otherwise
+// `ANAF_ERR_INVALID_ARGUMENT` and the stored pair is kept.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `access_token` and `refresh_token` are

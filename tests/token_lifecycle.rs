@@ -423,7 +423,7 @@ fn hold_the_token_row(f: &Fixture) -> Box<dyn std::any::Any> {
 
 fn import_rejects_garbage_and_keeps_the_previous_pair(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
-    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let c = CClient::open(&f.config(json!({ "cert_serial": SERIAL }))).unwrap();
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     c.import_token(&pair.access_token, &pair.refresh_token)
         .unwrap();
@@ -434,7 +434,38 @@ fn import_rejects_garbage_and_keeps_the_previous_pair(b: Backend) {
         c.import_token("a b", "x").unwrap_err().0,
         ANAF_ERR_INVALID_ARGUMENT
     );
+    // What black-box tests imported with ANAF_OK, each replacing a working pair before.
+    let other = f.sim.mint_tokens(CIF, "99AA");
+    let junk = "x".repeat(10 << 20);
+    for (a, r, why) in [
+        ("abc", "def", "not a JWT"),
+        (
+            pair.refresh_token.as_str(),
+            pair.access_token.as_str(),
+            "swapped",
+        ),
+        (junk.as_str(), junk.as_str(), "longer than 16 KB"),
+        ("a.!!!.c", "a.@@@.c", "not a JWT"),
+        (
+            other.access_token.as_str(),
+            other.refresh_token.as_str(),
+            "certificate 99AA",
+        ),
+    ] {
+        let e = c.import_token(a, r).unwrap_err();
+        assert_eq!(e.0, ANAF_ERR_INVALID_ARGUMENT, "{why}: {e:?}");
+        assert!(
+            e.1.contains(why) && e.1.contains("unchanged"),
+            "{why}: {}",
+            &e.1[..e.1.len().min(300)]
+        );
+    }
     assert_eq!(c.get_token().unwrap(), pair.access_token);
+    assert_eq!(
+        c.token_info().unwrap()["version"],
+        1,
+        "nothing replaced the pair"
+    );
 }
 
 #[test]

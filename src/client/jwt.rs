@@ -14,7 +14,8 @@ pub struct Claims {
     pub serial: Option<String>,
     /// The OAuth application (ANAF's `clientappid`).
     pub client_app_id: Option<String>,
-    /// `token_type` claim (ANAF writes "access" / "refresh" in some versions).
+    /// What the token is: the `token_use` claim ("access" / "refresh"), else `token_type`
+    /// (some versions of ANAF's tokens).
     pub token_type: Option<String>,
 }
 
@@ -52,7 +53,7 @@ pub fn claims(token: &str) -> Option<Claims> {
         iat: int("iat"),
         serial: string("serial").map(|s| normalize_serial(&s)),
         client_app_id: string("clientappid").or_else(|| string("client_id")),
-        token_type: string("token_type"),
+        token_type: string("token_use").or_else(|| string("token_type")),
     })
 }
 

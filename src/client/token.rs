@@ -301,6 +301,84 @@ impl Session {
         Ok(self.info_of(&p, &row))
     }
 
+    /// Stores a pair obtained elsewhere (an ERP's previous DLL, another tool), after checking
+    /// that it is what it claims to be, before it replaces anything: two JWTs, not over
+    /// 16 KB, the access token saying "access" and the refresh token "refresh" where they
+    /// say what they are, a refresh token not expired, and the configured certificate's
+    /// serial where both name one. A garbage import used to replace a working pair.
+    pub fn import_token(&self, access_token: &str, refresh_token: &str) -> Result<TokenInfo> {
+        let refuse = |name: &str, ro: &str, en: &str| {
+            Error::with(
+                ANAF_ERR_INVALID_ARGUMENT,
+                format!("\"{name}\": {ro} Tokenul existent a rămas neschimbat."),
+                format!("\"{name}\": {en} The stored token is unchanged."),
+            )
+        };
+        if access_token.trim().is_empty() || refresh_token.trim().is_empty() {
+            // Refused there, naming the empty one, before anything is stored.
+            return self.store_token_response(access_token, refresh_token, None);
+        }
+        let now = now();
+        for (token, name, kind) in [
+            (access_token.trim(), "access_token", "access"),
+            (refresh_token.trim(), "refresh_token", "refresh"),
+        ] {
+            if token.len() > 16 * 1024 {
+                return Err(refuse(
+                    name,
+                    "este mai lung de 16 KB: nu este un token ANAF.",
+                    "is longer than 16 KB: not an ANAF token.",
+                ));
+            }
+            let Some(c) = super::jwt::claims(token) else {
+                return Err(refuse(
+                    name,
+                    "nu este un JWT (trei părți base64url, cu date JSON).",
+                    "is not a JWT (three base64url parts carrying JSON).",
+                ));
+            };
+            if let Some(t) = c.token_type.as_deref() {
+                if !t.eq_ignore_ascii_case(kind) {
+                    return Err(refuse(
+                        name,
+                        &format!("este un token „{t}”, nu „{kind}” (tokenurile sunt inversate?)."),
+                        &format!("is a \"{t}\" token, not \"{kind}\" (are the tokens swapped?)."),
+                    ));
+                }
+            }
+            let Some(exp) = c.exp else {
+                return Err(refuse(
+                    name,
+                    "nu are data de expirare (exp).",
+                    "has no expiry (exp).",
+                ));
+            };
+            if kind == "refresh" && exp <= now {
+                return Err(refuse(
+                    name,
+                    "a expirat: este necesară o autentificare nouă cu certificatul.",
+                    "has expired: a new login with the certificate is needed.",
+                ));
+            }
+            if let (Some(want), Some(got)) =
+                (self.config.cert_serial.as_deref(), c.serial.as_deref())
+            {
+                if want.trim_start_matches('0') != got.trim_start_matches('0') {
+                    return Err(refuse(
+                        name,
+                        &format!(
+                            "a fost obținut cu certificatul {got}, nu cu cel configurat ({want})."
+                        ),
+                        &format!(
+                            "was obtained with certificate {got}, not the configured one ({want})."
+                        ),
+                    ));
+                }
+            }
+        }
+        self.store_token_response(access_token, refresh_token, None)
+    }
+
     /// Expiries, days left, serial, profile and last refresh of the stored token.
     pub fn token_info(&self) -> Result<TokenInfo> {
         let p = self.profile()?;

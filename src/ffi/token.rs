@@ -52,7 +52,10 @@ pub unsafe extern "C" fn anaf_exchange_code(
 }
 
 /// Stores a token pair obtained elsewhere (an ERP's previous DLL, another tool): the
-/// expiries and the certificate serial are read from the JWTs. Replaces the stored pair.
+/// expiries and the certificate serial are read from the JWTs. Replaces the stored pair,
+/// once checked: two JWTs of at most 16 KB, access and refresh not swapped, the refresh
+/// token not expired, the configured `cert_serial` where the tokens name one; otherwise
+/// `ANAF_ERR_INVALID_ARGUMENT` and the stored pair is kept.
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`; `access_token` and `refresh_token` are
@@ -67,7 +70,7 @@ pub unsafe extern "C" fn anaf_import_token(
         let s = session(client)?;
         let a = text(access_token, "access_token")?;
         let r = text(refresh_token, "refresh_token")?;
-        s.store_token_response(a, r, None)?;
+        s.import_token(a, r)?;
         Ok(ANAF_OK)
     })
 }
