@@ -332,7 +332,8 @@ int32_t anaf_upload(struct AnafClient *client, const uint8_t *xml, size_t xml_le
 // NUL-terminated strings; `out_json` is NULL or writable.
 int32_t anaf_upload_file(struct AnafClient *client, const char *xml_path, const char *options_json, char **out_json);
 
-// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok"}`.
+// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok",
+// "errors"}` (`errors`: ANAF's messages when it sent them with the state).
 // Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
 // "nok" / "XML cu erori nepreluat de sistem" (the JSON is filled in every case). Each
 // call counts against ANAF's 100 checks per message per day (checked before sending).

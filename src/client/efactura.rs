@@ -1025,6 +1025,8 @@ pub struct MessageState {
     pub stare: String,
     /// The download id (for the invoice on `ok`, for the error list on `nok`).
     pub id_descarcare: Option<String>,
+    /// ANAF's own messages when the answer carries a state and errors together.
+    pub errors: Vec<String>,
 }
 
 impl MessageState {
@@ -1044,14 +1046,15 @@ impl MessageState {
 
 pub fn parse_status(reply: &Reply) -> Result<MessageState> {
     let h = parse_header(reply, NS_STATUS)?;
-    if !h.errors.is_empty() {
-        return Err(answer::anaf_messages_error(&h.errors));
-    }
     match h.attrs.get("stare") {
+        // A state and errors together ("nok" with ANAF's reasons): the state is the
+        // answer, the errors go with it.
         Some(s) if !s.trim().is_empty() => Ok(MessageState {
             stare: s.trim().to_string(),
             id_descarcare: h.attrs.get("id_descarcare").cloned(),
+            errors: h.errors,
         }),
+        _ if !h.errors.is_empty() => Err(answer::anaf_messages_error(&h.errors)),
         _ => Err(answer::bad_response(
             "stare",
             reply,
@@ -1285,6 +1288,14 @@ mod tests {
         let e = p("<header xmlns=\"mfp:anaf:dgti:efactura:stareMesajFactura:v1\"><Errors errorMessage=\"Nu exista factura cu id_incarcare= 15000\"/></header>").unwrap_err();
         assert_eq!(e.status, ANAF_ERR_REJECTED);
         assert!(e.message(Lang::En).contains("id_incarcare= 15000"));
+        // A state and ANAF's reasons together: the state is kept, with the reasons.
+        let nok = p("<header xmlns=\"mfp:anaf:dgti:efactura:stareMesajFactura:v1\" stare=\"nok\" id_descarcare=\"77\"><Errors errorMessage=\"XML cu erori: BR-CO-15\"/></header>").unwrap();
+        assert_eq!(
+            (nok.stare.as_str(), nok.id_descarcare.as_deref()),
+            ("nok", Some("77"))
+        );
+        assert_eq!(nok.errors, ["XML cu erori: BR-CO-15"]);
+        assert!(nok.is_final() && !nok.is_ok());
     }
 
     #[test]

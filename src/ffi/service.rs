@@ -249,10 +249,15 @@ fn state_status(st: &efactura::MessageState) -> Result<i32> {
         Ok(ANAF_PENDING)
     } else {
         let id = st.id_descarcare.clone().unwrap_or_default();
+        let said = if st.errors.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", st.errors.join("; "))
+        };
         Err(Error::with(
             ANAF_ERR_REJECTED,
             format!(
-                "ANAF: stare=\"{}\"{}",
+                "ANAF: stare=\"{}\"{said}{}",
                 st.stare,
                 if id.is_empty() {
                     String::new()
@@ -261,7 +266,7 @@ fn state_status(st: &efactura::MessageState) -> Result<i32> {
                 }
             ),
             format!(
-                "ANAF: stare=\"{}\"{}",
+                "ANAF: stare=\"{}\"{said}{}",
                 st.stare,
                 if id.is_empty() {
                     String::new()
@@ -274,10 +279,11 @@ fn state_status(st: &efactura::MessageState) -> Result<i32> {
 }
 
 fn state_json(st: &efactura::MessageState) -> Value {
-    json!({ "stare": st.stare, "id_descarcare": st.id_descarcare, "final": st.is_final(), "ok": st.is_ok() })
+    json!({ "stare": st.stare, "id_descarcare": st.id_descarcare, "final": st.is_final(), "ok": st.is_ok(), "errors": st.errors })
 }
 
-/// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok"}`.
+/// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok",
+/// "errors"}` (`errors`: ANAF's messages when it sent them with the state).
 /// Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
 /// "nok" / "XML cu erori nepreluat de sistem" (the JSON is filled in every case). Each
 /// call counts against ANAF's 100 checks per message per day (checked before sending).
