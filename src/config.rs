@@ -66,6 +66,9 @@ pub struct Config {
     /// leaves (`journal_sync` "full", the default) or only for the operating system
     /// ("normal": survives a crash of the ERP, not a power cut).
     pub journal_sync_full: bool,
+    /// A token from the browser link obtained with another certificate than `cert_serial`:
+    /// refused (`"link_serial": "refuse"`) instead of stored with a warning (`"warn"`).
+    pub link_serial_refuse: bool,
     /// What was normalised on the way in, for the log.
     pub notes: Vec<String>,
 }
@@ -177,6 +180,7 @@ pub const KEYS: &[&str] = &[
     "rate_limit_per_minute",
     "webview2_folder",
     "journal_sync",
+    "link_serial",
 ];
 
 fn bad(field: &str, ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
@@ -309,6 +313,17 @@ impl Config {
                 ))
             }
         };
+        let link_serial_refuse = match f.string("link_serial")?.as_deref() {
+            None | Some("warn") => false,
+            Some("refuse") => true,
+            Some(other) => {
+                return Err(bad(
+                    "link_serial",
+                    format!("\"{other:.40}\" nu este permis; folosiți \"warn\" sau \"refuse\"."),
+                    format!("\"{other:.40}\" is not allowed; use \"warn\" or \"refuse\"."),
+                ))
+            }
+        };
         let cif = normalize_cif(&f.required("cif")?)?;
         let cert_serial = match f.string("cert_serial")? {
             None => None,
@@ -381,6 +396,7 @@ impl Config {
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
             webview2_folder: path("webview2_folder")?,
             journal_sync_full,
+            link_serial_refuse,
             notes,
         })
     }

@@ -595,3 +595,42 @@ fn another_process_finishes_the_link() {
     assert_eq!(erp.token_info().unwrap()["serial"], SERIAL);
     assert_eq!(erp.poll().0, ANAF_ERR_NO_LINK);
 }
+
+/// Whoever opens the link chooses the certificate. A token obtained with another one than
+/// the configured `cert_serial` is stored with a warning, or refused with
+/// `"link_serial": "refuse"`.
+#[test]
+fn a_link_used_with_another_certificate_is_said_or_refused() {
+    let env = Env::new();
+    // Refused first: nothing is stored, so the second case starts from an empty table.
+    for (refuse, extra) in [
+        (
+            true,
+            json!({ "cert_serial": "99AA", "link_serial": "refuse", "language": "en" }),
+        ),
+        (false, json!({ "cert_serial": "99AA" })),
+    ] {
+        let erp = env.open_with(extra);
+        let url = erp.begin().expect("link");
+        let (s, page, _) = env.browser(true).open_link(&url);
+        assert_eq!(s, 200, "{page}");
+        let (rc, v, err) = erp.poll();
+        if refuse {
+            assert_eq!(rc, ANAF_ERR_LINK_FAILED, "{v} {err}");
+            assert!(
+                err.contains(SERIAL) && err.contains("99AA") && err.contains("not kept"),
+                "{err}"
+            );
+            assert_eq!(
+                erp.token_info().unwrap_err().0,
+                ANAF_ERR_NO_TOKEN,
+                "nothing stored"
+            );
+        } else {
+            assert_eq!(rc, ANAF_OK, "{v} {err}");
+            let w = v["token"]["warning"].as_str().unwrap_or_default();
+            assert!(w.contains(SERIAL) && w.contains("99AA"), "{v}");
+            assert_eq!(erp.token_info().unwrap()["serial"], SERIAL);
+        }
+    }
+}

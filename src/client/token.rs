@@ -53,6 +53,10 @@ pub struct TokenInfo {
     pub login_required: bool,
     /// ANAF's words when it refused the refresh token.
     pub refresh_error: Option<String>,
+    /// Something the ERP should show about this token (a browser link used with another
+    /// certificate than `cert_serial`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 pub(crate) fn now() -> i64 {
@@ -485,6 +489,7 @@ impl Session {
             version: row.version,
             login_required: Self::refresh_dead(row, now),
             refresh_error: row.refresh_error.clone(),
+            warning: None,
         }
     }
 

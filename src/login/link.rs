@@ -412,7 +412,29 @@ fn finish(session: &Session, p: &Profile, row: &Row, sealed_text: &str) -> Resul
     });
     crate::log::forget_me_not(access);
     crate::log::forget_me_not(refresh);
-    let info = session.store_token_response(access, refresh, expires_in)?;
+    // Whoever opened the link chose the certificate: it may not be the configured one.
+    let got = crate::client::jwt::claims(access).and_then(|c| c.serial);
+    let mismatch = match (session.config.cert_serial.as_deref(), got.as_deref()) {
+        (Some(want), Some(got)) if want.trim_start_matches('0') != got.trim_start_matches('0') => {
+            Some((want.to_string(), got.to_string()))
+        }
+        _ => None,
+    };
+    if let (Some((want, got)), true) = (&mismatch, session.config.link_serial_refuse) {
+        delete_row(session, p, &row.link_id)?;
+        return Err(Error::with(
+            ANAF_ERR_LINK_FAILED,
+            format!("Linkul a fost folosit cu certificatul {got}, nu cu cel configurat ({want}); tokenul nu a fost păstrat (\"link_serial\": \"refuse\"). Generați un link nou și folosiți certificatul {want}."),
+            format!("The link was used with certificate {got}, not the configured one ({want}); the token was not kept (\"link_serial\": \"refuse\"). Create a new link and use certificate {want}."),
+        ));
+    }
+    let mut info = session.store_token_response(access, refresh, expires_in)?;
+    if let Some((want, got)) = mismatch {
+        ::log::warn!(target: "anaf::link", "the link's token was obtained with certificate {got}, not the configured {want}");
+        info.warning = Some(format!(
+            "the token was obtained with certificate {got}, not the configured cert_serial {want}"
+        ));
+    }
     delete_row(session, p, &row.link_id)?;
     ::log::info!(
         target: "anaf::link",
