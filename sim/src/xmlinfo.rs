@@ -81,7 +81,7 @@ pub fn parse(bytes: &[u8]) -> Result<XmlInfo, String> {
                 }
             }
             Ok(Event::Text(t)) => {
-                if let Ok(s) = t.xml_content() {
+                if let Ok(s) = t.xml_content(quick_xml::XmlVersion::default()) {
                     current.push_str(&s);
                 }
             }
@@ -136,7 +136,7 @@ fn collect_attrs(
     for a in e.attributes().flatten() {
         let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
         let val = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::default())
             .map(|v| v.into_owned())
             .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
         out.push((element.to_string(), key, val));

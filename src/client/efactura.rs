@@ -242,7 +242,7 @@ pub fn parse_header(reply: &Reply, namespace: &str) -> Result<XmlHeader> {
                     let a = a.map_err(|er| bad(&er.to_string()))?;
                     let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
                     let val = a
-                        .unescape_value()
+                        .normalized_value(quick_xml::XmlVersion::default())
                         .map_err(|er| bad(&er.to_string()))?
                         .into_owned();
                     attrs.insert(key, val);
