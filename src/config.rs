@@ -228,13 +228,31 @@ impl Fields<'_> {
         let text = self.string(key)?;
         let s = text.as_deref().unwrap_or(default);
         match Url::parse(s) {
-            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Ok(u),
+            Ok(u) if u.scheme() == "https" => Ok(u),
+            // Plain HTTP carries the bearer token and the client secret in the clear: only
+            // to this computer (a simulator, a local relay behind a TLS proxy).
+            Ok(u) if u.scheme() == "http" && loopback(&u) => Ok(u),
+            Ok(u) if u.scheme() == "http" => Err(bad(
+                key,
+                format!("\"{s:.200}\" folosește http:// fără TLS; este permis doar către acest calculator (127.0.0.1, localhost). Folosiți https://."),
+                format!("\"{s:.200}\" uses http:// without TLS; that is allowed only to this computer (127.0.0.1, localhost). Use https://."),
+            )),
             _ => Err(bad(
                 key,
-                format!("\"{s}\" nu este o adresă http(s) validă."),
-                format!("\"{s}\" is not a valid http(s) URL."),
+                format!("\"{s:.200}\" nu este o adresă http(s) validă."),
+                format!("\"{s:.200}\" is not a valid http(s) URL."),
             )),
         }
+    }
+}
+
+/// A URL to this computer: 127.0.0.0/8, ::1 or localhost.
+fn loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -566,6 +584,37 @@ mod tests {
         for bad in ["1ș", "Rș", "ș1", "１４３９９８４０", "RȘ14399840"] {
             let e = normalize_cif(bad).unwrap_err();
             assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG, "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_this_computer() {
+        let with = |k: &str, u: &str| {
+            Config::from_json(&format!(
+                r#"{{"database":"d","cif":"14399840","{k}":"{u}"}}"#
+            ))
+        };
+        for k in ["idp_url", "api_url", "public_url", "relay_url"] {
+            for ok in [
+                "http://127.0.0.1:9/x",
+                "http://127.8.0.1/",
+                "http://localhost:8080/",
+                "http://[::1]:9/",
+                "https://api.anaf.ro",
+            ] {
+                assert!(with(k, ok).is_ok(), "{k} {ok}");
+            }
+            for bad in [
+                "http://api.anaf.ro",
+                "http://10.0.0.5/anaf/",
+                "http://erp.example.ro/anaf/",
+            ] {
+                let e = with(k, bad).unwrap_err();
+                assert!(
+                    e.message(Lang::En).contains("without TLS"),
+                    "{k} {bad}: {e:?}"
+                );
+            }
         }
     }
 
