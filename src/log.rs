@@ -92,6 +92,7 @@ pub fn redact(line: &str) -> String {
         rest = &tail[end..];
     }
     result.push_str(rest);
+    let mut result = without_url_credentials(&result);
     for key in [
         "code=",
         "refresh_token=",
@@ -102,6 +103,30 @@ pub fn redact(line: &str) -> String {
         result = mask_after(&result, key);
     }
     result
+}
+
+/// `scheme://user:password@host` → `scheme://***@host`: proxy URLs from `HTTPS_PROXY` or
+/// the Windows settings carry their credentials that way.
+pub fn without_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        let tail = &rest[i + 3..];
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn mask_after(line: &str, key: &str) -> String {
@@ -161,6 +186,22 @@ fn rotate(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        assert_eq!(
+            redact("proxy https=Some(\"http://ana:Parola1@proxy.firma.local:3128\") bypass"),
+            "proxy https=Some(\"http://***@proxy.firma.local:3128\") bypass"
+        );
+        assert_eq!(
+            without_url_credentials("http://proxy:3128/x"),
+            "http://proxy:3128/x"
+        );
+        assert_eq!(
+            without_url_credentials("a https://u@h/p and socks5://x:y@z:1"),
+            "a https://***@h/p and socks5://***@z:1"
+        );
+    }
 
     #[test]
     fn redaction_masks_tokens_and_secrets() {

@@ -771,7 +771,10 @@ fn check_proxy() -> Check {
             "No proxy: direct connection to ANAF.",
         ),
         Some(p) => {
-            let shown = p.https.clone().or(p.http.clone()).unwrap_or_default();
+            // What the report shows is read by support staff: no proxy password in it.
+            let mask = |u: &Option<String>| u.as_deref().map(crate::log::without_url_credentials);
+            let (https, http) = (mask(&p.https), mask(&p.http));
+            let shown = https.clone().or(http.clone()).unwrap_or_default();
             let source_ro = if p.source == "windows" {
                 "din Opțiuni Internet Windows"
             } else {
@@ -782,13 +785,11 @@ fn check_proxy() -> Check {
             } else {
                 "from the environment variables"
             };
-            c.data(
-                json!({ "source": p.source, "https": p.https, "http": p.http, "bypass": p.bypass }),
-            )
-            .msg(
-                format!("Conexiunile trec prin proxy-ul {shown} ({source_ro})."),
-                format!("Connections go through the proxy {shown} ({source_en})."),
-            )
+            c.data(json!({ "source": p.source, "https": https, "http": http, "bypass": p.bypass }))
+                .msg(
+                    format!("Conexiunile trec prin proxy-ul {shown} ({source_ro})."),
+                    format!("Connections go through the proxy {shown} ({source_en})."),
+                )
         }
     }
 }
