@@ -471,6 +471,24 @@ fn a_dropped_connection_is_replaced_and_a_held_lock_is_reported_as_locked() {
         let held =
             anaf_bridge::store::odbc::HeldLockForTests::hold(&conn, "token/14399840/cid/test")
                 .unwrap();
+        // A first, short commit attempt waits its own bound, not the store's (5 s here).
+        let t = std::time::Instant::now();
+        let e = s
+            .finish_within(
+                Duration::from_millis(300),
+                &p,
+                "me",
+                "r1",
+                &pair("a2", "r2"),
+                2,
+            )
+            .unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_DATABASE_LOCKED, "{name}: {e:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{name}: waited {:?}",
+            t.elapsed()
+        );
         let short = Store::open_odbc(&conn, Duration::from_millis(500)).unwrap();
         let t = std::time::Instant::now();
         let e = short.claim(&p, "me", None, 0, 1000).unwrap_err();
@@ -553,6 +571,9 @@ fn tables_with_the_erps_prefix_and_schema() {
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let p = profile("14399840");
         s.delete(&p).unwrap();
+        // No lock row left by an earlier run (the store's SQL is prefixed): the one checked
+        // below must come from these writes.
+        s.run_sql_for_tests("DELETE FROM anaf_lock").unwrap();
         s.put(&p, &pair("a1", "r1"), 1).unwrap();
         assert!(
             matches!(
@@ -597,6 +618,14 @@ fn tables_with_the_erps_prefix_and_schema() {
                 "UPDATE {t} SET token_type = 'Bearer' WHERE cif = '14399840'"
             ))
             .unwrap_or_else(|e| panic!("{name}: {t} is where the row is: {e:?}"));
+        // The writes serialized on the prefixed lock table, not on a plain anaf_lock.
+        let lock = prefix.to_string() + "anaf_lock";
+        let rows = plain
+            .run_sql_for_tests(&format!(
+                "UPDATE {lock} SET touched = touched + 1 WHERE scope = 'token/14399840/cid/test'"
+            ))
+            .unwrap();
+        assert_eq!(rows, 1, "{name}: the token's lock row is in {lock}");
         assert_eq!(
             Store::open_server(&target, Duration::from_secs(5))
                 .unwrap()

@@ -198,6 +198,11 @@ impl OdbcDb {
                 &DbError::new(Kind::Other, "the driver reports the connection dead"),
             )?;
         }
+        if other_busy {
+            for st in self.dialect.session_setup(busy) {
+                exec(&c, &st, &[])?;
+            }
+        }
         // A deadlock victim is rolled back whole by the server: run it again, a few times.
         let mut r = transaction(&c, self.dialect, &self.naming, f);
         if matches!(&r, Err(e) if is_connection_lost(e)) {
@@ -505,8 +510,9 @@ impl Conn for OdbcConn<'_> {
         // two transactions upgrading theirs would deadlock.
         let lock = "UPDATE anaf_lock SET touched = touched + 1 WHERE scope = ?";
         if exec_named(self.conn, self.naming, lock, &[Arg::Text(scope)])? == 0 {
-            exec(
+            exec_named(
                 self.conn,
+                self.naming,
                 self.dialect.insert_lock_if_absent(),
                 &[Arg::Text(scope)],
             )?;
