@@ -198,23 +198,25 @@ impl OdbcDb {
                 &DbError::new(Kind::Other, "the driver reports the connection dead"),
             )?;
         }
-        if other_busy {
-            for st in self.dialect.session_setup(busy) {
-                exec(&c, &st, &[])?;
+        // The caller's lock wait (a short first attempt) and the transaction, together: a
+        // connection found dropped by either is replaced and both run again.
+        let run = |c: &Connection<'static>, f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>| {
+            if other_busy {
+                for st in self.dialect.session_setup(busy) {
+                    exec(c, &st, &[])?;
+                }
+            }
+            transaction(c, self.dialect, &self.naming, f)
+        };
+        let mut r = run(&c, f);
+        if let Err(e) = &r {
+            if is_connection_lost(e) {
+                let e = e.clone();
+                self.reconnect(&mut c, &e)?;
+                r = run(&c, f);
             }
         }
         // A deadlock victim is rolled back whole by the server: run it again, a few times.
-        let mut r = transaction(&c, self.dialect, &self.naming, f);
-        if matches!(&r, Err(e) if is_connection_lost(e)) {
-            let e = r.err().unwrap_or_else(|| DbError::new(Kind::Other, ""));
-            self.reconnect(&mut c, &e)?;
-            if other_busy {
-                for st in self.dialect.session_setup(busy) {
-                    exec(&c, &st, &[])?;
-                }
-            }
-            r = transaction(&c, self.dialect, &self.naming, f);
-        }
         for attempt in 1..=5 {
             match &r {
                 Err(e) if is_deadlock(e) => {
