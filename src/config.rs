@@ -510,6 +510,30 @@ fn cif_control_ok(cif: &str) -> bool {
     (if c == 10 { 0 } else { c }) == control[0]
 }
 
+/// The comparable form of a serial: hex digits only, upper case, no leading zeros. Windows
+/// shows "1a 2b 3c" or "00 1A 2B 3C"; users type spaces, colons, lower case, a leading zero
+/// byte (DER adds one when the first bit is set).
+pub fn comparable_serial(serial: &str) -> String {
+    let hex: String = serial
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() && !hex.is_empty() {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Whether two serials, written in any of the usual ways, are the same number: the one
+/// rule for the login window's choice, an import, a browser link.
+pub fn same_serial(a: &str, b: &str) -> bool {
+    let (a, b) = (comparable_serial(a), comparable_serial(b));
+    !a.is_empty() && a == b
+}
+
 /// Normalises a certificate serial as Windows shows it ("1a 2b 3c", "1A:2B:3C") to
 /// upper-case hex; refuses anything that is not hex (diacritics, letters past F).
 pub fn normalize_serial(raw: &str) -> Result<String> {

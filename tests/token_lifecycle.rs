@@ -388,7 +388,7 @@ fn delete_revokes_best_effort_then_deletes(b: Backend) {
     let revokes = f.sim.counters().revokes;
     let short = CClient::open(&f.config(json!({}))).unwrap();
     {
-        let _blocker = hold_the_token_row(&f);
+        let _blocker = f.hold_the_token_row();
         let e = short.delete_token().unwrap_err();
         assert_eq!(e.0, ANAF_ERR_DATABASE_LOCKED, "{e:?}");
     }
@@ -401,24 +401,6 @@ fn delete_revokes_best_effort_then_deletes(b: Backend) {
         row_refresh_token(&f).as_deref(),
         Some(pair.refresh_token.as_str())
     );
-}
-
-/// Another program's transaction holding the token (the file's write lock, or the token's
-/// row on a server) until dropped.
-fn hold_the_token_row(f: &Fixture) -> Box<dyn std::any::Any> {
-    match &f.odbc {
-        None => {
-            let c = rusqlite::Connection::open(f.db()).unwrap();
-            c.execute_batch("BEGIN IMMEDIATE;").unwrap();
-            Box::new(c)
-        }
-        Some(conn) => {
-            let p = profile();
-            let scope = format!("token/{}/{}/{}", p.cif, p.client_id, p.environment);
-            // The lock row exists once a write serialized on it.
-            Box::new(anaf_bridge::store::odbc::HeldLockForTests::hold(conn, &scope).unwrap())
-        }
-    }
 }
 
 fn import_rejects_garbage_and_keeps_the_previous_pair(b: Backend) {
@@ -631,24 +613,20 @@ fn move_from_the_file_to_the_server(b: Backend) {
         assert_eq!(rc, ANAF_OK, "{}", last_error());
         serde_json::from_str(&take(out).unwrap()).unwrap()
     };
+    let outcomes = |r: &serde_json::Value| -> Vec<String> {
+        r["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["outcome"].as_str().unwrap().to_string())
+            .collect()
+    };
     let r = run();
-    let outcomes: Vec<&str> = r["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["moved", "moved"], "{r}");
+    assert_eq!(outcomes(&r), ["moved", "moved"], "{r}");
     assert_eq!(r["journal"]["copied"], 1, "{r}");
     // Twice: nothing moves again.
     let r = run();
-    let outcomes: Vec<&str> = r["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["already_moved", "already_moved"], "{r}");
+    assert_eq!(outcomes(&r), ["already_moved", "already_moved"], "{r}");
     assert_eq!(r["journal"]["copied"], 0, "{r}");
 
     // On the server: the same token, the journal's protection, and a refresh that works.

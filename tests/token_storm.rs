@@ -260,41 +260,6 @@ fn lease_owner(f: &Fixture) -> Option<String> {
         .and_then(|r| r.lease_owner)
 }
 
-/// Another program's transaction on the token: SQLite's write lock on the file, or the lock
-/// of the token's row on a server; released when dropped.
-enum Blocker {
-    File(rusqlite::Connection),
-    /// Held for its Drop: the server rolls the transaction back.
-    Server(#[allow(dead_code)] anaf_bridge::store::odbc::HeldLockForTests),
-}
-
-impl Blocker {
-    fn hold(f: &Fixture) -> Blocker {
-        match &f.odbc {
-            None => {
-                let c = rusqlite::Connection::open(f.db()).unwrap();
-                c.execute_batch("BEGIN IMMEDIATE;").unwrap();
-                Blocker::File(c)
-            }
-            Some(conn) => {
-                let p = profile();
-                let scope = format!("token/{}/{}/{}", p.cif, p.client_id, p.environment);
-                Blocker::Server(
-                    anaf_bridge::store::odbc::HeldLockForTests::hold(conn, &scope).unwrap(),
-                )
-            }
-        }
-    }
-}
-
-impl Drop for Blocker {
-    fn drop(&mut self) {
-        if let Blocker::File(c) = self {
-            let _ = c.execute_batch("ROLLBACK;");
-        }
-    }
-}
-
 fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
     let t = Instant::now();
     while !ok() {
@@ -384,7 +349,7 @@ fn killed_after_rotation(b: Backend) {
     // Another program locks the database (the file, or the token's row on a server) while
     // ANAF answers the child: the child cannot commit the new pair, which exists only in
     // its memory...
-    let blocker = Blocker::hold(&f);
+    let blocker = f.hold_the_token_row();
     wait_for("ANAF's rotation", Duration::from_secs(10), || {
         f.sim.counters().token_refresh_grants == 1
     });

@@ -367,7 +367,7 @@ impl Session {
             if let (Some(want), Some(got)) =
                 (self.config.cert_serial.as_deref(), c.serial.as_deref())
             {
-                if want.trim_start_matches('0') != got.trim_start_matches('0') {
+                if !crate::config::same_serial(want, got) {
                     return Err(refuse(
                         name,
                         &format!(

@@ -7,26 +7,7 @@
 use crate::error::Error;
 use crate::status::ANAF_ERR_CERT_NOT_FOUND;
 
-/// The comparable form of a serial: hex digits only, upper case, no leading zeros.
-pub fn comparable(serial: &str) -> String {
-    let hex: String = serial
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() && !hex.is_empty() {
-        "0".to_string()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-/// Whether two serials, written in any of the usual ways, are the same number.
-pub fn same_serial(a: &str, b: &str) -> bool {
-    let (a, b) = (comparable(a), comparable(b));
-    !a.is_empty() && a == b
-}
+pub use crate::config::{comparable_serial as comparable, same_serial};
 
 /// What to do when the server asks for a client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -415,7 +415,7 @@ fn finish(session: &Session, p: &Profile, row: &Row, sealed_text: &str) -> Resul
     // Whoever opened the link chose the certificate: it may not be the configured one.
     let got = crate::client::jwt::claims(access).and_then(|c| c.serial);
     let mismatch = match (session.config.cert_serial.as_deref(), got.as_deref()) {
-        (Some(want), Some(got)) if want.trim_start_matches('0') != got.trim_start_matches('0') => {
+        (Some(want), Some(got)) if !super::cert::same_serial(want, got) => {
             Some((want.to_string(), got.to_string()))
         }
         _ => None,

@@ -167,11 +167,19 @@ fn select_same(no_flags: bool) -> &'static str {
     &SQL[no_flags as usize]
 }
 
+/// Makes the rest of a write transaction exclusive for one document of the journal.
+fn lock_document(
+    c: &mut dyn Conn,
+    cif: &str,
+    environment: &str,
+    service: &str,
+    sha256: &str,
+) -> DbResult<()> {
+    c.serialize(&format!("journal/{cif}/{environment}/{service}/{sha256}"))
+}
+
 fn begin_in(c: &mut dyn Conn, key: &UploadKey, size: usize, force: bool) -> DbResult<Begin> {
-    c.serialize(&format!(
-        "journal/{}/{}/{}/{}",
-        key.cif, key.environment, key.service, key.sha256
-    ))?;
+    lock_document(c, &key.cif, &key.environment, &key.service, &key.sha256)?;
     if !force {
         let no_flags = key.flags.is_empty();
         let k = args![
@@ -291,10 +299,7 @@ pub fn copy_into(store: &Store, entries: &[Entry]) -> Result<usize> {
     store.write(Write::durable(), |c| {
         let mut n = 0;
         for e in entries {
-            c.serialize(&format!(
-                "journal/{}/{}/{}/{}",
-                e.cif, e.environment, e.service, e.sha256
-            ))?;
+            lock_document(c, &e.cif, &e.environment, &e.service, &e.sha256)?;
             let here = c.query_row(
                 "SELECT id FROM anaf_upload_journal WHERE cif = ? AND environment = ?
                    AND service = ? AND sha256 = ? AND started_at = ?",

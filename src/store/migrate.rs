@@ -107,7 +107,7 @@ impl Store {
     fn adopt(&self, p: &Profile, row: &TokenRow) -> Result<&'static str> {
         let fresh = |r: &TokenRow| r.refreshed_at.unwrap_or(r.obtained_at).max(r.obtained_at);
         self.write(Write::durable(), |c| {
-            c.serialize(&format!("token/{}/{}/{}", p.cif, p.client_id, p.environment))?;
+            super::tokens::lock_in(c, p)?;
             let here = c.query_row(
                 "SELECT version, obtained_at, refreshed_at FROM anaf_token
                   WHERE cif = ? AND client_id = ? AND environment = ?",

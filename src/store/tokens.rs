@@ -125,12 +125,15 @@ fn load_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<TokenRow>> {
         .transpose()
 }
 
+/// The scope a write transaction serializes on for this profile's row (`Conn::serialize`;
+/// on a server, the row of `anaf_lock` another program would hold to block the token).
+pub fn lock_scope(p: &Profile) -> String {
+    format!("token/{}/{}/{}", p.cif, p.client_id, p.environment)
+}
+
 /// Makes the rest of a write transaction exclusive for this profile's row.
-fn lock_in(c: &mut dyn Conn, p: &Profile) -> DbResult<()> {
-    c.serialize(&format!(
-        "token/{}/{}/{}",
-        p.cif, p.client_id, p.environment
-    ))
+pub(super) fn lock_in(c: &mut dyn Conn, p: &Profile) -> DbResult<()> {
+    c.serialize(&lock_scope(p))
 }
 
 /// This process's identity in `lease_owner`: `host/pid/nonce`.
@@ -409,13 +412,7 @@ impl Store {
 
     /// Deletes the row; `true` if there was one.
     pub fn delete(&self, p: &Profile) -> Result<bool> {
-        self.write(Write::durable(), |c| {
-            c.execute(
-                "DELETE FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
-                args![&p.cif, &p.client_id, &p.environment],
-            )
-            .map(|n| n > 0)
-        })
+        self.remove(p).map(|row| row.is_some())
     }
 }
 

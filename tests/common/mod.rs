@@ -121,6 +121,23 @@ impl Fixture {
         Some(f)
     }
 
+    /// Another program's transaction holding the token until the value is dropped: the
+    /// file's write lock (BEGIN IMMEDIATE), or on a server the lock row of the token's
+    /// scope (which exists once a write has serialized on it).
+    pub fn hold_the_token_row(&self) -> Box<dyn std::any::Any> {
+        match &self.odbc {
+            None => {
+                let c = rusqlite::Connection::open(self.db()).unwrap();
+                c.execute_batch("BEGIN IMMEDIATE;").unwrap();
+                Box::new(c)
+            }
+            Some(conn) => {
+                let scope = anaf_bridge::store::tokens::lock_scope(&profile());
+                Box::new(anaf_bridge::store::odbc::HeldLockForTests::hold(conn, &scope).unwrap())
+            }
+        }
+    }
+
     /// The fixture's store, opened the way the DLL opens it.
     pub fn store(&self) -> anaf_bridge::store::Store {
         match &self.odbc {
