@@ -60,16 +60,25 @@ impl SqliteDb {
         };
         let set_up = |conn: &Connection| -> Result<String> {
             let wanted = if network.is_some() { "DELETE" } else { "WAL" };
-            let mode = match conn
-                .pragma_update_and_check(None, "journal_mode", wanted, |r| r.get::<_, String>(0))
-            {
-                Ok(mode) => mode.to_ascii_lowercase(),
-                // Another program holds the file: say so now, not after a second wait.
-                Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
-                    return Err(error(path, e))
+            // Switching the journal mode needs the file to itself. SQLite answers BUSY at once
+            // while another connection is switching it too (two workstations opening a new
+            // file together): try again. Once the busy timeout is spent (another program
+            // holds the file), say so now, not after a second wait.
+            let started = std::time::Instant::now();
+            let mode = loop {
+                match conn.pragma_update_and_check(None, "journal_mode", wanted, |r| {
+                    r.get::<_, String>(0)
+                }) {
+                    Ok(mode) => break mode.to_ascii_lowercase(),
+                    Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => {
+                        if started.elapsed() >= busy_timeout {
+                            return Err(error(path, e));
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    // A read-only file keeps its own journal mode, which still works.
+                    Err(_) => break String::new(),
                 }
-                // A read-only file keeps its own journal mode, which still works.
-                Err(_) => String::new(),
             };
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| error(path, e))?;

@@ -859,6 +859,23 @@ mod tests {
     }
 
     #[test]
+    fn workstations_opening_a_new_file_together_all_get_it() {
+        for _ in 0..5 {
+            let d = tempfile::tempdir().unwrap();
+            let path = d.path().join("new.db");
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|sc| {
+                for _ in 0..8 {
+                    sc.spawn(|| {
+                        barrier.wait();
+                        Store::open(&path).map(drop).unwrap();
+                    });
+                }
+            });
+        }
+    }
+
+    #[test]
     fn open_under_another_programs_lock_waits_one_busy_timeout() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
