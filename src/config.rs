@@ -69,6 +69,15 @@ pub struct Config {
     /// A token from the browser link obtained with another certificate than `cert_serial`:
     /// refused (`"link_serial": "refuse"`) instead of stored with a warning (`"warn"`).
     pub link_serial_refuse: bool,
+    /// The secret the token columns and the rescue file are sealed under, instead of one
+    /// derived from `client_secret` (store::seal).
+    pub token_key: Option<String>,
+    /// The `client_secret` or `token_key` the stored secrets were sealed under before it
+    /// changed: they are opened with it and sealed again under the current key.
+    pub token_key_previous: Option<String>,
+    /// The access token is kept readable in `anaf_token` and `anaf_token_v`, for ERPs that
+    /// call ANAF with it themselves; the refresh token stays sealed.
+    pub share_access_token: bool,
     /// What was normalised on the way in, for the log.
     pub notes: Vec<String>,
 }
@@ -181,6 +190,9 @@ pub const KEYS: &[&str] = &[
     "webview2_folder",
     "journal_sync",
     "link_serial",
+    "token_key",
+    "token_key_previous",
+    "share_access_token",
 ];
 
 fn bad(field: &str, ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
@@ -201,6 +213,18 @@ impl Fields<'_> {
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
             Some(_) => Err(bad(key, "trebuie să fie text.", "must be a string.")),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<bool> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(bad(
+                key,
+                "trebuie să fie true sau false.",
+                "must be true or false.",
+            )),
         }
     }
 
@@ -372,6 +396,23 @@ impl Config {
                 }
             }
         }
+        // Not trimmed: a key is used exactly as the ERP wrote it.
+        let token_key = match f.0.get("token_key") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(k))
+                if k.chars().count() >= crate::store::seal::MIN_TOKEN_KEY_CHARS =>
+            {
+                Some(k.clone())
+            }
+            Some(_) => {
+                let n = crate::store::seal::MIN_TOKEN_KEY_CHARS;
+                return Err(bad(
+                    "token_key",
+                    format!("trebuie să fie un text de cel puțin {n} caractere (aceeași valoare pe toate stațiile)."),
+                    format!("must be a text of at least {n} characters (the same value on every workstation)."),
+                ));
+            }
+        };
         let relay_url = match f.string("relay_url")? {
             None => None,
             Some(_) => Some(f.url("relay_url", "")?),
@@ -415,6 +456,14 @@ impl Config {
             webview2_folder: path("webview2_folder")?,
             journal_sync_full,
             link_serial_refuse,
+            token_key,
+            token_key_previous: f
+                .0
+                .get("token_key_previous")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
+            share_access_token: f.boolean("share_access_token")?,
             notes,
         })
     }

@@ -352,10 +352,17 @@ fn link_generated_in_a_remote_browser_lands_in_the_table() {
     assert_eq!(env.sim.counters().token_code_grants, 1);
 
     // No secret in either log.
-    let refresh: String = rusqlite::Connection::open(env.db())
+    let cfg = anaf_bridge::config::Config::from_json(&env.config(json!({}))).unwrap();
+    let refresh = anaf_bridge::store::Store::for_config(&cfg)
         .unwrap()
-        .query_row("SELECT refresh_token FROM anaf_token", [], |r| r.get(0))
-        .unwrap();
+        .load(&anaf_bridge::store::Profile {
+            cif: CIF.into(),
+            client_id: CLIENT_ID.into(),
+            environment: "test".into(),
+        })
+        .unwrap()
+        .unwrap()
+        .refresh_token;
     let secrets = [CLIENT_SECRET, &secret, &access, &refresh, &code, &link_id];
     assert_clean("relay log", &env.relay().log_text(), &secrets);
     let dll_log = std::fs::read_to_string(env.log_file()).unwrap();

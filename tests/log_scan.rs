@@ -99,14 +99,12 @@ fn pieces(secret: &str) -> Vec<String> {
     v
 }
 
-fn stored_refresh_token(db: &std::path::Path) -> String {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(
-        "SELECT refresh_token FROM anaf_token WHERE cif = ?1",
-        [CIF],
-        |r| r.get(0),
-    )
-    .unwrap()
+fn stored_refresh_token(f: &Fixture) -> String {
+    f.store()
+        .load(&common::profile())
+        .unwrap()
+        .unwrap()
+        .refresh_token
 }
 
 #[test]
@@ -132,14 +130,14 @@ fn a_full_run_leaves_no_secret_in_the_log() {
     secrets.push(("authorization code", code.clone()));
     c.exchange_code(&code).expect("exchange the code");
     secrets.push(("access token (code)", c.get_token().unwrap()));
-    secrets.push(("refresh token (code)", stored_refresh_token(&f.db())));
+    secrets.push(("refresh token (code)", stored_refresh_token(&f)));
     // A second code spent twice: the error path logs ANAF's answer, never the code.
     let code2 = f.auth_code(&session, SERIAL);
     secrets.push(("second authorization code", code2.clone()));
     c.exchange_code(&code2).expect("second exchange");
     assert!(c.exchange_code(&code2).is_err(), "a spent code is refused");
     secrets.push(("access token (code 2)", c.get_token().unwrap()));
-    secrets.push(("refresh token (code 2)", stored_refresh_token(&f.db())));
+    secrets.push(("refresh token (code 2)", stored_refresh_token(&f)));
 
     // An imported pair, then a refresh (rotation: new access and refresh token).
     let t = f.sim.mint_tokens(CIF, SERIAL);
@@ -150,7 +148,7 @@ fn a_full_run_leaves_no_secret_in_the_log() {
     c.test_token().expect("TestOauth");
     c.refresh().expect("refresh");
     secrets.push(("refreshed access token", c.get_token().unwrap()));
-    secrets.push(("refreshed refresh token", stored_refresh_token(&f.db())));
+    secrets.push(("refreshed refresh token", stored_refresh_token(&f)));
     assert!(c.token_info().is_ok());
 
     // e-Factura: upload, a 401 on the status call (refresh and retry), status, list, download.
@@ -164,7 +162,7 @@ fn a_full_run_leaves_no_secret_in_the_log() {
     let (rc, st) = status_wait(&c, &index);
     assert_eq!(rc, 0, "status: {}", common::last_error());
     secrets.push(("access token after 401", c.get_token().unwrap()));
-    secrets.push(("refresh token after 401", stored_refresh_token(&f.db())));
+    secrets.push(("refresh token after 401", stored_refresh_token(&f)));
     let id = field(&st, "id_descarcare");
     assert_eq!(list(&c).0, 0, "list: {}", common::last_error());
     let (rc, _) = download(&c, &id, &f.dir.path().join("answer.zip"));

@@ -6,6 +6,7 @@
 use anaf_bridge::status::*;
 use anaf_bridge::store::journal::{self, Begin, State, UploadKey};
 use anaf_bridge::store::links::LinkRow;
+use anaf_bridge::store::seal::{self, Sealer};
 use anaf_bridge::store::{Claim, Finish, NewTokens, Profile, Store};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -23,7 +24,7 @@ fn backends(test: &str) -> (std::sync::MutexGuard<'static, ()>, Backends) {
     let dir = tempfile::tempdir().unwrap();
     let mut out = vec![(
         "sqlite".to_string(),
-        Store::open(&dir.path().join("t.db")).unwrap(),
+        keyed(Store::open(&dir.path().join("t.db")).unwrap()),
         Some(dir),
     )];
     for (name, var) in [
@@ -32,8 +33,10 @@ fn backends(test: &str) -> (std::sync::MutexGuard<'static, ()>, Backends) {
     ] {
         match std::env::var(var) {
             Ok(conn) => {
-                let s = Store::open_odbc(&conn, Duration::from_secs(5))
-                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                let s = keyed(
+                    Store::open_odbc(&conn, Duration::from_secs(5))
+                        .unwrap_or_else(|e| panic!("{name}: {e:?}")),
+                );
                 clear(&conn, &s);
                 out.push((name.to_string(), s, None));
             }
@@ -46,6 +49,12 @@ fn backends(test: &str) -> (std::sync::MutexGuard<'static, ()>, Backends) {
         }
     }
     (guard, out)
+}
+
+/// The store with a sealing key, as the DLL opens it.
+fn keyed(s: Store) -> Store {
+    s.sealed_with(Some(Sealer::derive("test secret", "client_secret")))
+        .unwrap()
 }
 
 /// Empties the DLL's tables on a server (the tests share one database).
@@ -89,7 +98,7 @@ fn token_rows_and_the_refresh_lease() {
         assert_eq!((r.version, r.obtained_at), (1, 100), "{name}");
         let r = s.put(&p, &pair("a2", "r2"), 200).unwrap();
         assert_eq!(r.version, 2, "{name}");
-        assert_eq!(r.previous_refresh_token.as_deref(), Some("r1"), "{name}");
+        assert_eq!(r.previous_refresh_hash, Some(seal::hash("r1")), "{name}");
         assert_eq!(s.load(&p).unwrap().unwrap(), r, "{name}");
         // Fast path.
         let fresh = |now| {
@@ -108,7 +117,7 @@ fn token_rows_and_the_refresh_lease() {
             panic!("{name}")
         };
         assert!(!interrupted, "{name}");
-        assert_eq!(row.lease_refresh_token.as_deref(), Some("r2"), "{name}");
+        assert_eq!(row.lease_refresh_hash, Some(seal::hash("r2")), "{name}");
         match s
             .claim(&p, "other-host/1/00", Some(2), 2_000, 5_000)
             .unwrap()
@@ -169,18 +178,20 @@ fn one_claim_wins_among_threads_with_their_own_connections() {
         let r = s.put(&p, &pair("a1", "r1"), 1).unwrap();
         // Eight handles (eight connections), each claiming the same version at once.
         let stores: Vec<Store> = (0..8)
-            .map(|_| match (&d, name.as_str()) {
-                (Some(d), _) => Store::open(&d.path().join("t.db")).unwrap(),
-                (None, "postgresql") => Store::open_odbc(
-                    &std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap(),
-                    Duration::from_secs(10),
-                )
-                .unwrap(),
-                (None, _) => Store::open_odbc(
-                    &std::env::var("ANAF_TEST_ODBC_MARIADB").unwrap(),
-                    Duration::from_secs(10),
-                )
-                .unwrap(),
+            .map(|_| {
+                keyed(match (&d, name.as_str()) {
+                    (Some(d), _) => Store::open(&d.path().join("t.db")).unwrap(),
+                    (None, "postgresql") => Store::open_odbc(
+                        &std::env::var("ANAF_TEST_ODBC_POSTGRES").unwrap(),
+                        Duration::from_secs(10),
+                    )
+                    .unwrap(),
+                    (None, _) => Store::open_odbc(
+                        &std::env::var("ANAF_TEST_ODBC_MARIADB").unwrap(),
+                        Duration::from_secs(10),
+                    )
+                    .unwrap(),
+                })
             })
             .collect();
         let barrier = Arc::new(Barrier::new(stores.len()));
@@ -355,7 +366,11 @@ fn reopening_finds_the_schema_and_a_newer_one_is_refused() {
             ),
         };
         assert_eq!(
-            reopen().unwrap().load(&p).unwrap().unwrap().access_token,
+            keyed(reopen().unwrap())
+                .load(&p)
+                .unwrap()
+                .unwrap()
+                .access_token,
             "a1",
             "{name}"
         );
@@ -409,7 +424,7 @@ fn tables_a_dba_created_need_no_create_right_and_their_absence_is_explained() {
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     // docs/sql/postgresql.sql run by the DBA; the DLL's user may only read and write.
-    let s = Store::open_odbc(&dml, Duration::from_secs(5)).unwrap();
+    let s = keyed(Store::open_odbc(&dml, Duration::from_secs(5)).unwrap());
     let p = profile("14399840");
     s.delete(&p).unwrap();
     s.put(&p, &pair("a1", "r1"), 1).unwrap();
@@ -489,7 +504,7 @@ fn a_dropped_connection_is_replaced_and_a_held_lock_is_reported_as_locked() {
             "{name}: waited {:?}",
             t.elapsed()
         );
-        let short = Store::open_odbc(&conn, Duration::from_millis(500)).unwrap();
+        let short = keyed(Store::open_odbc(&conn, Duration::from_millis(500)).unwrap());
         let t = std::time::Instant::now();
         let e = short.claim(&p, "me", None, 0, 1000).unwrap_err();
         assert_eq!(e.status, ANAF_ERR_DATABASE_LOCKED, "{name}: {e:?}");
@@ -567,8 +582,10 @@ fn tables_with_the_erps_prefix_and_schema() {
             connection: conn.clone(),
             table_prefix: prefix.into(),
         };
-        let s = Store::open_server(&target, Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let s = keyed(
+            Store::open_server(&target, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("{name}: {e:?}")),
+        );
         let p = profile("14399840");
         s.delete(&p).unwrap();
         // No lock row left by an earlier run (the store's SQL is prefixed): the one checked
@@ -627,13 +644,133 @@ fn tables_with_the_erps_prefix_and_schema() {
             .unwrap();
         assert_eq!(rows, 1, "{name}: the token's lock row is in {lock}");
         assert_eq!(
-            Store::open_server(&target, Duration::from_secs(5))
-                .unwrap()
+            keyed(Store::open_server(&target, Duration::from_secs(5)).unwrap())
                 .load(&p)
                 .unwrap()
                 .unwrap()
                 .access_token,
             "a1"
         );
+    }
+}
+
+#[test]
+fn tokens_are_sealed_on_every_backend_and_the_view_shows_none() {
+    let (_serial, list) = backends("tokens_are_sealed_on_every_backend_and_the_view_shows_none");
+    for (name, s, d) in list {
+        let p = profile("14399840");
+        s.put(&p, &pair("access-1", "refresh-1"), 1).unwrap();
+        let sql = "SELECT t.access_token, t.refresh_token, t.refresh_hash, v.access_token \
+                   FROM anaf_token t JOIN anaf_token_v v ON v.cif = t.cif";
+        let row: Vec<Option<String>> = match &d {
+            Some(d) => {
+                let c = rusqlite::Connection::open(d.path().join("t.db")).unwrap();
+                c.query_row(sql, [], |r| {
+                    (0..4).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()
+                })
+                .unwrap()
+            }
+            None => {
+                let var = if name == "postgresql" {
+                    "ANAF_TEST_ODBC_POSTGRES"
+                } else {
+                    "ANAF_TEST_ODBC_MARIADB"
+                };
+                anaf_bridge::store::odbc::query_for_tests(&std::env::var(var).unwrap(), sql)
+                    .unwrap()
+                    .remove(0)
+            }
+        };
+        assert!(seal::is_sealed(row[0].as_ref().unwrap()), "{name}: {row:?}");
+        assert!(seal::is_sealed(row[1].as_ref().unwrap()), "{name}: {row:?}");
+        assert_eq!(row[2], Some(seal::hash("refresh-1")), "{name}");
+        assert_eq!(row[3], None, "{name}: the view shows no sealed value");
+        assert_eq!(
+            s.load(&p).unwrap().unwrap().access_token,
+            "access-1",
+            "{name}"
+        );
+    }
+}
+
+/// Tables of schema 4 on a server (the first ODBC release) are upgraded in place, and the
+/// tokens they hold as they are get sealed, without a new login.
+#[test]
+fn schema_4_tables_on_a_server_are_upgraded_and_sealed() {
+    use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, var) in [
+        ("postgresql", "ANAF_TEST_ODBC_POSTGRES"),
+        ("mariadb", "ANAF_TEST_ODBC_MARIADB"),
+    ] {
+        let Ok(conn) = std::env::var(var) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var} is not set under CI"
+            );
+            eprintln!("!!! schema 4 upgrade: {name} NOT TESTED");
+            continue;
+        };
+        let run = |sql: &str| exec_for_tests(&conn, sql).map(|_| ());
+        let _ = run("DROP VIEW v4_anaf_token_v");
+        for t in [
+            "token",
+            "schema",
+            "upload_journal",
+            "call_count",
+            "link",
+            "lock",
+        ] {
+            let _ = run(&format!("DROP TABLE v4_anaf_{t}"));
+        }
+        let target = anaf_bridge::config::OdbcTarget {
+            connection: conn.clone(),
+            table_prefix: "v4_".into(),
+        };
+        drop(Store::open_server(&target, Duration::from_secs(5)).unwrap());
+        // Back to the shape schema 4 had, with a row as it kept it.
+        for st in [
+            "DROP VIEW v4_anaf_token_v",
+            "ALTER TABLE v4_anaf_token RENAME COLUMN previous_refresh_hash TO previous_refresh_token",
+            "ALTER TABLE v4_anaf_token RENAME COLUMN lease_refresh_hash TO lease_refresh_token",
+            "ALTER TABLE v4_anaf_token DROP COLUMN refresh_hash",
+            "CREATE VIEW v4_anaf_token_v AS SELECT cif, access_token FROM v4_anaf_token",
+            "UPDATE v4_anaf_schema SET version = 4",
+            "INSERT INTO v4_anaf_token (cif, client_id, environment, access_token, refresh_token,
+                 access_expires_at, refresh_expires_at, obtained_at, previous_refresh_token)
+             VALUES ('14399840', 'cid', 'test', 'a0', 'r0', 2000000000, 2100000000, 5, 'r-1')",
+        ] {
+            run(st).unwrap_or_else(|e| panic!("{name}: {st}: {e}"));
+        }
+        let s = keyed(
+            Store::open_server(&target, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("{name}: {e:?}")),
+        );
+        assert_eq!(s.schema_version().unwrap(), 5, "{name}");
+        let p = profile("14399840");
+        let row = s.load(&p).unwrap().unwrap();
+        assert_eq!(
+            (row.access_token.as_str(), row.refresh_token.as_str()),
+            ("a0", "r0")
+        );
+        assert_eq!(row.previous_refresh_hash, Some(seal::hash("r-1")), "{name}");
+        let raw = query_for_tests(
+            &conn,
+            "SELECT t.access_token, t.refresh_token, v.access_token
+               FROM v4_anaf_token t JOIN v4_anaf_token_v v ON v.cif = t.cif",
+        )
+        .unwrap()
+        .remove(0);
+        assert!(seal::is_sealed(raw[0].as_ref().unwrap()), "{name}: {raw:?}");
+        assert!(seal::is_sealed(raw[1].as_ref().unwrap()), "{name}: {raw:?}");
+        assert_eq!(raw[2], None, "{name}: the upgraded view");
+        // The refresh protocol works on the upgraded table.
+        let Claim::Claimed { .. } = s.claim(&p, "me", None, 0, 1000).unwrap() else {
+            panic!("{name}")
+        };
+        let Finish::Committed(r) = s.finish(&p, "me", "r0", &pair("a1", "r1"), 9).unwrap() else {
+            panic!("{name}")
+        };
+        assert_eq!(r.previous_refresh_hash, Some(seal::hash("r0")), "{name}");
     }
 }

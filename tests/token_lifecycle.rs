@@ -21,6 +21,7 @@ on_every_backend!(
     refresh_token_refused_by_anaf_is_marked_and_not_spent_again,
     idp_failures_keep_the_refresh_token,
     wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token,
+    a_changed_client_secret_is_named_and_token_key_previous_carries_the_token,
     delete_revokes_best_effort_then_deletes,
     import_rejects_garbage_and_keeps_the_previous_pair,
 );
@@ -350,14 +351,52 @@ fn idp_failures_keep_the_refresh_token(b: Backend) {
 fn wrong_client_secret_on_refresh_is_invalid_client_and_keeps_the_token(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
     let pair = f.sim.mint_tokens(CIF, SERIAL);
-    let c = CClient::open(&f.config(json!({"client_secret": "nope"}))).unwrap();
+    // The token is sealed under the ERP's own `token_key`, so a wrong client secret only
+    // fails where ANAF checks it.
+    let key = json!("the ERP's token key, 32 chars..");
+    let c = CClient::open(&f.config(json!({"client_secret": "nope", "token_key": key}))).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
         .unwrap();
     let e = c.refresh().unwrap_err();
     assert_eq!(e.0, ANAF_ERR_INVALID_CLIENT, "{e:?}");
     assert_eq!(c.token_info().unwrap()["login_required"], false);
-    let good = CClient::open(&f.config(json!({}))).unwrap();
+    assert_eq!(c.get_token().unwrap(), pair.access_token);
+    let good = CClient::open(&f.config(json!({"token_key": key}))).unwrap();
     good.refresh().unwrap();
+}
+
+/// The key comes from the client secret when the ERP gives no `token_key`: a workstation
+/// with another secret is told so and changes nothing, and after the vendor rotates the
+/// secret, `token_key_previous` carries the token over to the new key without a login.
+fn a_changed_client_secret_is_named_and_token_key_previous_carries_the_token(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let old = CClient::open(&f.config(json!({}))).unwrap();
+    old.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let old_secret = "sim-client-secret";
+    // The vendor regenerates the secret in SPV (the same application, a new secret).
+    f.sim.register_app(
+        "sim-client-id",
+        "rotated-in-spv",
+        "https://localhost:9443/anaf/callback",
+    );
+    let rotated = CClient::open(&f.config(json!({"client_secret": "rotated-in-spv"}))).unwrap();
+    let e = rotated.get_token().unwrap_err();
+    assert_eq!(e.0, ANAF_ERR_INVALID_CONFIG, "{e:?}");
+    assert!(e.1.contains("token_key_previous"), "{}", e.1);
+    assert_eq!(f.sim.counters().token_refresh_grants, 0);
+    let carried = CClient::open(&f.config(json!({
+        "client_secret": "rotated-in-spv", "token_key_previous": old_secret
+    })))
+    .unwrap();
+    assert_eq!(carried.get_token().unwrap(), pair.access_token);
+    carried.refresh().unwrap();
+    // Sealed under the new key now: the previous one is no longer needed.
+    drop(carried);
+    let after = CClient::open(&f.config(json!({"client_secret": "rotated-in-spv"}))).unwrap();
+    assert_eq!(after.token_info().unwrap()["login_required"], false);
+    after.refresh().unwrap();
 }
 
 fn delete_revokes_best_effort_then_deletes(b: Backend) {
@@ -460,15 +499,21 @@ fn bad_databases_get_clear_statuses_and_are_left_alone() {
 
     // A damaged row.
     let raw = rusqlite::Connection::open(f.db()).unwrap();
+    let sealed_refresh = |raw: &rusqlite::Connection| -> String {
+        raw.query_row("SELECT refresh_token FROM anaf_token", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = sealed_refresh(&raw);
     raw.execute("UPDATE anaf_token SET access_expires_at = 'tomorrow'", [])
         .unwrap();
     let e = c.get_token().unwrap_err();
     assert_eq!(e.0, ANAF_ERR_DATABASE_CORRUPT, "{e:?}");
     assert!(e.1.contains("damaged"), "{}", e.1);
-    let rt: String = raw
-        .query_row("SELECT refresh_token FROM anaf_token", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rt, pair.refresh_token, "nothing was deleted");
+    assert_eq!(
+        sealed_refresh(&raw),
+        before,
+        "nothing was deleted or rewritten"
+    );
 
     // A file from a newer anaf-bridge.
     raw.execute("UPDATE anaf_schema SET version = version + 1", [])

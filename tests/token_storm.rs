@@ -407,7 +407,7 @@ fn without_a_rescue_file_a_spent_token_gives_a_clear_login_required() {
     let raw = rusqlite::Connection::open(f.db()).unwrap();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     raw.execute(
-        "UPDATE anaf_token SET lease_owner = ?1, lease_until = ?2, lease_refresh_token = refresh_token",
+        "UPDATE anaf_token SET lease_owner = ?1, lease_until = ?2, lease_refresh_hash = refresh_hash",
         rusqlite::params![format!("{}/4194305/00", host.trim()), unix_ms() as i64 + 60_000],
     )
     .unwrap();

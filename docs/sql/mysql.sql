@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on mysql, schema version 4.
+-- anaf-bridge: the tables of the token store on mysql, schema version 5.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -21,12 +21,13 @@ CREATE TABLE anaf_token (
     obtained_at BIGINT NOT NULL,
     refreshed_at BIGINT,
     version BIGINT DEFAULT 1 NOT NULL,
-    previous_refresh_token TEXT,
+    previous_refresh_hash VARCHAR(200),
     refresh_refused_at BIGINT,
     refresh_error TEXT,
     lease_owner VARCHAR(200),
     lease_until BIGINT,
-    lease_refresh_token TEXT,
+    lease_refresh_hash VARCHAR(200),
+    refresh_hash VARCHAR(200),
     PRIMARY KEY (cif, client_id, environment)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
@@ -88,7 +89,8 @@ CREATE TABLE anaf_lock (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+SELECT cif, client_id, environment, token_type, cert_serial, version,
+       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
        DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
        DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
        (access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
@@ -98,5 +100,23 @@ SELECT cif, client_id, environment, token_type, cert_serial, version, access_tok
        CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 FROM anaf_token;
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 4);
+INSERT INTO anaf_schema (id, version) VALUES (1, 5);
+
+-- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
+-- ALTER TABLE anaf_token RENAME COLUMN previous_refresh_token TO previous_refresh_hash;
+-- ALTER TABLE anaf_token RENAME COLUMN lease_refresh_token TO lease_refresh_hash;
+-- ALTER TABLE anaf_token ADD COLUMN refresh_hash VARCHAR(200);
+-- DROP VIEW anaf_token_v;
+-- CREATE VIEW anaf_token_v AS
+--   SELECT cif, client_id, environment, token_type, cert_serial, version,
+--          CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+--          (access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+--          (refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+--          CASE WHEN refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+--          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
+--   FROM anaf_token;
+-- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on oracle, schema version 4.
+-- anaf-bridge: the tables of the token store on oracle, schema version 5.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -21,12 +21,13 @@ CREATE TABLE anaf_token (
     obtained_at NUMBER(19) NOT NULL,
     refreshed_at NUMBER(19),
     version NUMBER(19) DEFAULT 1 NOT NULL,
-    previous_refresh_token VARCHAR2(4000),
+    previous_refresh_hash VARCHAR2(200),
     refresh_refused_at NUMBER(19),
     refresh_error VARCHAR2(4000),
     lease_owner VARCHAR2(200),
     lease_until NUMBER(19),
-    lease_refresh_token VARCHAR2(4000),
+    lease_refresh_hash VARCHAR2(200),
+    refresh_hash VARCHAR2(200),
     PRIMARY KEY (cif, client_id, environment)
 );
 
@@ -88,7 +89,8 @@ CREATE TABLE anaf_lock (
 );
 
 CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+SELECT cif, client_id, environment, token_type, cert_serial, version,
+       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
        TO_CHAR(DATE '1970-01-01' + access_expires_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS access_expires_utc,
        TO_CHAR(DATE '1970-01-01' + refresh_expires_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS refresh_expires_utc,
        TRUNC((access_expires_at - ROUND((CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE) - DATE '1970-01-01') * 86400)) / 86400) AS access_days_left,
@@ -98,5 +100,23 @@ SELECT cif, client_id, environment, token_type, cert_serial, version, access_tok
        CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 FROM anaf_token;
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 4);
+INSERT INTO anaf_schema (id, version) VALUES (1, 5);
+
+-- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
+-- ALTER TABLE anaf_token RENAME COLUMN previous_refresh_token TO previous_refresh_hash;
+-- ALTER TABLE anaf_token RENAME COLUMN lease_refresh_token TO lease_refresh_hash;
+-- ALTER TABLE anaf_token ADD refresh_hash VARCHAR2(200);
+-- DROP VIEW anaf_token_v;
+-- CREATE VIEW anaf_token_v AS
+--   SELECT cif, client_id, environment, token_type, cert_serial, version,
+--          CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
+--          TO_CHAR(DATE '1970-01-01' + access_expires_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS access_expires_utc,
+--          TO_CHAR(DATE '1970-01-01' + refresh_expires_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS refresh_expires_utc,
+--          TRUNC((access_expires_at - ROUND((CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE) - DATE '1970-01-01') * 86400)) / 86400) AS access_days_left,
+--          TRUNC((refresh_expires_at - ROUND((CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE) - DATE '1970-01-01') * 86400)) / 86400) AS refresh_days_left,
+--          TO_CHAR(DATE '1970-01-01' + obtained_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS obtained_utc,
+--          CASE WHEN refreshed_at IS NULL THEN NULL ELSE TO_CHAR(DATE '1970-01-01' + refreshed_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END AS refreshed_utc,
+--          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
+--   FROM anaf_token;
+-- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

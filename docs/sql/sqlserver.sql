@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on sqlserver, schema version 4.
+-- anaf-bridge: the tables of the token store on sqlserver, schema version 5.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -21,12 +21,13 @@ CREATE TABLE anaf_token (
     obtained_at BIGINT NOT NULL,
     refreshed_at BIGINT,
     version BIGINT DEFAULT 1 NOT NULL,
-    previous_refresh_token NVARCHAR(4000),
+    previous_refresh_hash NVARCHAR(200),
     refresh_refused_at BIGINT,
     refresh_error NVARCHAR(4000),
     lease_owner NVARCHAR(200),
     lease_until BIGINT,
-    lease_refresh_token NVARCHAR(4000),
+    lease_refresh_hash NVARCHAR(200),
+    refresh_hash NVARCHAR(200),
     PRIMARY KEY (cif, client_id, environment)
 );
 
@@ -88,7 +89,8 @@ CREATE TABLE anaf_lock (
 );
 
 CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+SELECT cif, client_id, environment, token_type, cert_serial, version,
+       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
        CONVERT(NVARCHAR(19), DATEADD(SECOND, access_expires_at % 86400, DATEADD(DAY, access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
        CONVERT(NVARCHAR(19), DATEADD(SECOND, refresh_expires_at % 86400, DATEADD(DAY, refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
        (access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
@@ -98,5 +100,23 @@ SELECT cif, client_id, environment, token_type, cert_serial, version, access_tok
        CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 FROM anaf_token;
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 4);
+INSERT INTO anaf_schema (id, version) VALUES (1, 5);
+
+-- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
+-- EXEC sp_rename 'anaf_token.previous_refresh_token', 'previous_refresh_hash', 'COLUMN';
+-- EXEC sp_rename 'anaf_token.lease_refresh_token', 'lease_refresh_hash', 'COLUMN';
+-- ALTER TABLE anaf_token ADD refresh_hash NVARCHAR(200);
+-- DROP VIEW anaf_token_v;
+-- CREATE VIEW anaf_token_v AS
+--   SELECT cif, client_id, environment, token_type, cert_serial, version,
+--          CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, access_expires_at % 86400, DATEADD(DAY, access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, refresh_expires_at % 86400, DATEADD(DAY, refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+--          (access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+--          (refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, obtained_at % 86400, DATEADD(DAY, obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+--          CASE WHEN refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, refreshed_at % 86400, DATEADD(DAY, refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+--          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
+--   FROM anaf_token;
+-- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

@@ -33,13 +33,16 @@ impl Session {
         if let Some(s) = &config.client_secret {
             crate::log::forget_me_not(s);
         }
-        if let Some(p) = &config.client_cert_password {
-            crate::log::forget_me_not(p);
+        for secret in [&config.client_cert_password, &config.token_key]
+            .into_iter()
+            .flatten()
+        {
+            crate::log::forget_me_not(secret);
         }
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");
         }
-        let store = Store::open_config(&config.storage)?;
+        let store = Store::for_config(&config)?;
         let http = http::build_client(&config)?;
         ::log::info!(
             target: "anaf::session",

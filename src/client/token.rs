@@ -603,7 +603,7 @@ impl Session {
                     if interrupted {
                         // The previous holder died after spending this token: if ANAF's
                         // answer reached its rescue file, commit that instead of spending.
-                        if let Some(t) = rescue::load(&self.store.path, p, &r.refresh_token) {
+                        if let Some(t) = rescue::load(&self.store, p, &r.refresh_token) {
                             ::log::warn!(target: "anaf::token", "committing the pair rescued by an interrupted refresh");
                             return self.commit_pair(p, owner, &r.refresh_token, &t);
                         }
@@ -688,7 +688,7 @@ impl Session {
         let mut busy = Duration::from_millis(300);
         let mut rescue = |why: &Error| {
             if !rescued {
-                match rescue::save(&db, p, spent, t) {
+                match rescue::save(&self.store, p, spent, t) {
                     Ok(path) => ::log::warn!(
                         target: "anaf::token",
                         "refreshed token kept in {} until the database takes it ({why:?})",
@@ -848,6 +848,8 @@ mod tests {
             Duration::from_millis(200),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
+        .unwrap()
+        .sealed_with(crate::store::seal::Sealer::from_config(&ro.config))
         .unwrap();
         // Within the margin: the current token is still handed out...
         assert_eq!(ro.access_token().unwrap(), pair.access_token);

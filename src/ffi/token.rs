@@ -203,10 +203,7 @@ pub unsafe extern "C" fn anaf_store_migrate(
             #[cfg(not(feature = "odbc"))]
             Storage::Odbc(_) => "odbc".to_string(),
         };
-        let (source, target) = (
-            Store::open_config(&from.storage)?,
-            Store::open_config(&to.storage)?,
-        );
+        let (source, target) = (Store::for_config(&from)?, Store::for_config(&to)?);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)

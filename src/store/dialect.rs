@@ -123,12 +123,13 @@ pub const TABLES: &[Table] = &[
             col("obtained_at", BigInt),
             null("refreshed_at", BigInt),
             with_default("version", BigInt, "1"),
-            null("previous_refresh_token", Long),
+            null("previous_refresh_hash", Short),
             null("refresh_refused_at", BigInt),
             null("refresh_error", Long),
             null("lease_owner", Short),
             null("lease_until", BigInt),
-            null("lease_refresh_token", Long),
+            null("lease_refresh_hash", Short),
+            null("refresh_hash", Short),
         ],
         primary_key: &["cif", "client_id", "environment"],
         indexes: &[],
@@ -361,7 +362,8 @@ impl Dialect {
         };
         format!(
             "CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version, access_token,
+SELECT cif, client_id, environment, token_type, cert_serial, version,
+       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
        {} AS access_expires_utc,
        {} AS refresh_expires_utc,
        {} AS access_days_left,
@@ -390,6 +392,38 @@ FROM anaf_token",
         out
     }
 
+    /// The statements that take a server schema from `from` to `from + 1`, the version row
+    /// last. Each may fail because another workstation ran it first; what counts is the
+    /// shape afterwards, which the caller checks.
+    pub fn upgrade(self, from: i64) -> Vec<String> {
+        use Dialect::*;
+        let rename = |a: &str, b: &str| match self {
+            MsSql => format!("EXEC sp_rename 'anaf_token.{a}', '{b}', 'COLUMN'"),
+            Firebird => format!("ALTER TABLE anaf_token ALTER COLUMN {a} TO {b}"),
+            _ => format!("ALTER TABLE anaf_token RENAME COLUMN {a} TO {b}"),
+        };
+        let add = |c: &str, t: Type| match self {
+            MsSql | Oracle | Firebird => format!("ALTER TABLE anaf_token ADD {c} {}", self.ty(t)),
+            _ => format!("ALTER TABLE anaf_token ADD COLUMN {c} {}", self.ty(t)),
+        };
+        let mut out = match from {
+            // Tokens at rest (schema.rs, migration 4 -> 5).
+            4 => vec![
+                rename("previous_refresh_token", "previous_refresh_hash"),
+                rename("lease_refresh_token", "lease_refresh_hash"),
+                add("refresh_hash", Short),
+                "DROP VIEW anaf_token_v".to_string(),
+                self.create_view(),
+            ],
+            _ => return vec![],
+        };
+        out.push(format!(
+            "UPDATE anaf_schema SET version = {} WHERE id = 1 AND version = {from}",
+            from + 1
+        ));
+        out
+    }
+
     /// The DDL file for the DBA who creates the tables himself.
     pub fn ddl_file(self) -> String {
         let mut s = format!(
@@ -401,6 +435,19 @@ FROM anaf_token",
         for st in self.schema() {
             s.push_str(&st);
             s.push_str(";\n\n");
+        }
+        for from in 1..ANAF_SCHEMA_VERSION {
+            let steps = self.upgrade(from);
+            if steps.is_empty() {
+                continue;
+            }
+            s.push_str(&format!(
+                "-- Upgrading tables of schema version {from} instead (the DLL does this itself where it may ALTER them):\n"
+            ));
+            for st in steps {
+                s.push_str(&format!("-- {};\n", st.replace('\n', "\n--   ")));
+            }
+            s.push('\n');
         }
         s
     }

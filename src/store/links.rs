@@ -1,9 +1,11 @@
 //! The pending browser links (`anaf_link`), one row per profile, so that a poll from
 //! another handle or another process (the ERP's token form reopened) can finish a link.
 //! The protocol (one poller at a time, what each answer of the relay does) is
-//! `login::link`'s; this module only keeps the rows.
+//! `login::link`'s; this module only keeps the rows. The retrieval secret and the private
+//! key are sealed in the table (`seal`), like the token pair.
 
 use super::db::{args, Conn, DbResult, Row, Write};
+use super::seal::{self, place};
 use super::{Profile, Store};
 use crate::error::Result;
 use zeroize::Zeroizing;
@@ -53,24 +55,88 @@ fn read(r: &Row) -> DbResult<LinkRow> {
     })
 }
 
+fn load_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<LinkRow>> {
+    c.query_row(
+        "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
+                sealed_answer, last_reason, last_detail, last_attempt
+         FROM anaf_link WHERE cif = ? AND client_id = ? AND environment = ?",
+        args![&p.cif, &p.client_id, &p.environment],
+    )?
+    .as_ref()
+    .map(read)
+    .transpose()
+}
+
+/// Seals the secrets of links made before sealing (a link lives 5 hours, so at most the
+/// one pending while the DLL was upgraded).
+pub(super) fn seal_old_rows(store: &Store) -> Result<()> {
+    let Some(s) = store.seal.as_ref() else {
+        return Ok(());
+    };
+    let profiles = store.read(|c| {
+        c.query(
+            "SELECT cif, client_id, environment FROM anaf_link
+              WHERE retrieval_secret NOT LIKE 'anafseal1:%' OR private_key NOT LIKE 'anafseal1:%'",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Profile {
+                cif: r.text(0)?,
+                client_id: r.text(1)?,
+                environment: r.text(2)?,
+            })
+        })
+        .collect::<DbResult<Vec<_>>>()
+    })?;
+    for p in profiles {
+        store.write(Write::durable(), |c| {
+            let Some(r) = load_in(c, &p)? else {
+                return Ok(());
+            };
+            let sealed = |v: &str, column: &str| {
+                if seal::is_sealed(v) {
+                    v.to_string()
+                } else {
+                    s.seal(v, &place(column, &p))
+                }
+            };
+            c.execute(
+                &format!("UPDATE anaf_link SET retrieval_secret = ?, private_key = ? {WHERE_LINK}"),
+                args![
+                    &sealed(&r.secret, "retrieval_secret"),
+                    &sealed(&r.private_key, "private_key"),
+                    &p.cif,
+                    &p.client_id,
+                    &p.environment,
+                    &r.link_id
+                ],
+            )
+            .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 impl Links<'_> {
     /// The profile's pending link, if any.
     pub fn load(&self, p: &Profile) -> Result<Option<LinkRow>> {
-        self.0.read(|c| {
-            c.query_row(
-                "SELECT link_id, url, relay_url, retrieval_secret, private_key, expires_at,
-                        sealed_answer, last_reason, last_detail, last_attempt
-                 FROM anaf_link WHERE cif = ? AND client_id = ? AND environment = ?",
-                args![&p.cif, &p.client_id, &p.environment],
-            )?
-            .as_ref()
-            .map(read)
-            .transpose()
-        })
+        let raw = self.0.read(|c| load_in(c, p))?;
+        let Some(mut row) = raw else { return Ok(None) };
+        row.secret = self
+            .0
+            .open_value(&row.secret, &place("retrieval_secret", p))?;
+        row.private_key = self
+            .0
+            .open_value(&row.private_key, &place("private_key", p))?;
+        Ok(Some(row))
     }
 
     /// Keeps a new link as the profile's pending one, replacing any earlier.
     pub fn put(&self, p: &Profile, link: &LinkRow, created_at: i64) -> Result<()> {
+        let s = self.0.sealer()?;
+        let secret = s.seal(&link.secret, &place("retrieval_secret", p));
+        let private_key = s.seal(&link.private_key, &place("private_key", p));
         self.0.write(Write::durable(), |c| {
             c.execute(
                 "DELETE FROM anaf_link WHERE cif = ? AND client_id = ? AND environment = ?",
@@ -88,8 +154,8 @@ impl Links<'_> {
                     &link.link_id,
                     &link.url,
                     &link.relay_url,
-                    link.secret.as_str(),
-                    link.private_key.as_str(),
+                    &secret,
+                    &private_key,
                     created_at,
                     link.expires_at
                 ],

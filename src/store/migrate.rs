@@ -106,6 +106,16 @@ impl Store {
     /// fresh (obtained or refreshed later): `"moved"` or `"kept_newer"`.
     fn adopt(&self, p: &Profile, row: &TokenRow) -> Result<&'static str> {
         let fresh = |r: &TokenRow| r.refreshed_at.unwrap_or(r.obtained_at).max(r.obtained_at);
+        let pair = super::NewTokens {
+            access_token: row.access_token.clone(),
+            refresh_token: row.refresh_token.clone(),
+            token_type: row.token_type.clone(),
+            access_expires_at: row.access_expires_at,
+            refresh_expires_at: row.refresh_expires_at,
+            cert_serial: row.cert_serial.clone(),
+        };
+        // Sealed under this store's key (the target's configuration may have its own).
+        let sealed = self.sealed(p, &pair)?;
         self.write(Write::durable(), |c| {
             super::tokens::lock_in(c, p)?;
             let here = c.query_row(
@@ -113,14 +123,16 @@ impl Store {
                   WHERE cif = ? AND client_id = ? AND environment = ?",
                 args![&p.cif, &p.client_id, &p.environment],
             )?;
-            let cols = "access_token = ?, refresh_token = ?, token_type = ?, access_expires_at = ?,
+            let cols = "access_token = ?, refresh_token = ?, refresh_hash = ?, token_type = ?,
+                access_expires_at = ?,
                 refresh_expires_at = ?, cert_serial = ?, obtained_at = ?, refreshed_at = ?,
                 version = ?, refresh_refused_at = ?, refresh_error = ?, lease_owner = NULL,
-                lease_until = NULL, lease_refresh_token = NULL";
+                lease_until = NULL, lease_refresh_hash = NULL";
             let values = |version: i64| {
                 args![
-                    &row.access_token,
-                    &row.refresh_token,
+                    &sealed.access,
+                    &sealed.refresh,
+                    &sealed.refresh_hash,
                     &row.token_type,
                     row.access_expires_at,
                     row.refresh_expires_at,
@@ -152,11 +164,11 @@ impl Store {
                 }
                 None => {
                     c.execute(
-                        "INSERT INTO anaf_token (access_token, refresh_token, token_type,
-                             access_expires_at, refresh_expires_at, cert_serial, obtained_at,
-                             refreshed_at, version, refresh_refused_at, refresh_error,
-                             cif, client_id, environment)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO anaf_token (access_token, refresh_token, refresh_hash,
+                             token_type, access_expires_at, refresh_expires_at, cert_serial,
+                             obtained_at, refreshed_at, version, refresh_refused_at,
+                             refresh_error, cif, client_id, environment)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &values(row.version),
                     )?;
                 }

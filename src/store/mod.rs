@@ -1,6 +1,7 @@
 //! What the DLL keeps, and where: the token rows and their refresh lease (`tokens`), the
 //! upload journal and the daily call counters (`journal`), the pending browser links
-//! (`links`), the rescue of a pair whose commit failed (`rescue`).
+//! (`links`), the rescue of a pair whose commit failed (`rescue`); the sealing of the
+//! secrets among them (`seal`).
 //!
 //! Those modules hold the protocols and their SQL, written once against the seam in `db`;
 //! the backend behind it today is the SQLite file (`sqlite`). The schema is public (the
@@ -17,6 +18,7 @@ pub mod migrate;
 pub mod odbc;
 pub mod rescue;
 pub mod schema;
+pub mod seal;
 pub mod sqlite;
 pub mod tokens;
 
@@ -38,6 +40,8 @@ pub struct Store {
     pub path: PathBuf,
     backend: Backend,
     busy_timeout: Duration,
+    /// The key the secrets are sealed under; `None` for a configuration without one.
+    seal: Option<seal::Sealer>,
 }
 
 enum Backend {
@@ -84,15 +88,59 @@ impl Store {
             path: path.to_path_buf(),
             backend: Backend::Sqlite(Box::new(db)),
             busy_timeout,
+            seal: None,
         })
     }
 
-    /// Opens the store a configuration names: the SQLite file of `"database"`, or the
-    /// server of `"odbc"`.
-    pub fn open_config(storage: &crate::config::Storage) -> Result<Store> {
-        match storage {
-            crate::config::Storage::Sqlite(path) => Self::open(path),
-            crate::config::Storage::Odbc(target) => Self::open_server(target, BUSY_TIMEOUT),
+    /// Opens the store a configuration names (the SQLite file of `"database"`, or the
+    /// server of `"odbc"`) with its sealing key.
+    pub fn for_config(cfg: &crate::config::Config) -> Result<Store> {
+        let store = match &cfg.storage {
+            crate::config::Storage::Sqlite(path) => Self::open(path)?,
+            crate::config::Storage::Odbc(target) => Self::open_server(target, BUSY_TIMEOUT)?,
+        };
+        store.sealed_with(seal::Sealer::from_config(cfg))
+    }
+
+    /// Gives the store its sealing key, and seals what rows written before sealing (or by
+    /// the ERP itself) hold readable. Without a key, only the hashes are brought up to date.
+    pub fn sealed_with(mut self, sealer: Option<seal::Sealer>) -> Result<Store> {
+        self.seal = sealer;
+        if let Err(e) = self.seal_old_rows() {
+            // The rows stay as they are and work; the next open tries again.
+            if e.status == crate::status::ANAF_ERR_DATABASE_LOCKED
+                || e.status == crate::status::ANAF_ERR_DATABASE_READONLY
+            {
+                ::log::warn!(target: "anaf::store", "old rows not sealed yet: {e:?}");
+            } else {
+                return Err(e);
+            }
+        }
+        Ok(self)
+    }
+
+    fn seal_old_rows(&self) -> Result<()> {
+        tokens::seal_old_rows(self)?;
+        links::seal_old_rows(self)?;
+        rescue::settle_orphans(self, now_secs());
+        Ok(())
+    }
+
+    /// The sealing key, or the error of a configuration without one.
+    pub(crate) fn sealer(&self) -> Result<&seal::Sealer> {
+        self.seal.as_ref().ok_or_else(seal::no_key)
+    }
+
+    /// A stored secret opened: a sealed one needs the key, one stored readable is itself.
+    pub(crate) fn open_value(
+        &self,
+        stored: &str,
+        place: &str,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        if seal::is_sealed(stored) {
+            self.sealer()?.open(stored, place)
+        } else {
+            Ok(zeroize::Zeroizing::new(stored.to_string()))
         }
     }
 
@@ -118,6 +166,7 @@ impl Store {
             path: rescue::local_base(&format!("{};{}", target.connection, target.table_prefix)),
             backend: Backend::Odbc(db),
             busy_timeout,
+            seal: None,
         })
     }
 
@@ -214,6 +263,13 @@ impl Store {
             Backend::Odbc(_) => panic!("not a SQLite store"),
         }
     }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The database's words for a missing table of the DLL's own (not `anaf_token`).

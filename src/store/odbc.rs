@@ -99,8 +99,9 @@ impl OdbcDb {
 
     /// Creates the schema on a server that has none. Each CREATE is tried on its own: one
     /// that fails because the table exists (a DBA created it from docs/sql, or another
-    /// workstation is creating it right now) is fine; then every table must have every
-    /// column, and the version must be one this DLL knows.
+    /// workstation is creating it right now) is fine. Tables of an older schema are
+    /// upgraded the same way, statement by statement. Then every table must have every
+    /// column, and the version must be this DLL's.
     fn migrate(&self) -> Result<()> {
         let fail = |e: DbError| describe(&self.label, e);
         let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -124,6 +125,15 @@ impl OdbcDb {
             }
             if let Some(e) = denied {
                 ::log::warn!(target: "anaf::store", "no right to create the tables: {e}");
+            }
+        }
+        for from in (1..ANAF_SCHEMA_VERSION).filter(|&from| v > 0 && from >= v) {
+            for st in self.dialect.upgrade(from) {
+                if let Err(e) = exec_named(&c, &self.naming, &st, &[]) {
+                    // Done already by another workstation, or no ALTER right: the shape
+                    // is checked below either way.
+                    ::log::warn!(target: "anaf::store", "upgrade statement from schema {from} failed: {e}");
+                }
             }
         }
         for t in TABLES {

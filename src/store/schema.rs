@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-pub const ANAF_SCHEMA_VERSION: i64 = 4;
+pub const ANAF_SCHEMA_VERSION: i64 = 5;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -59,7 +59,38 @@ pub const MIGRATIONS: &[&str] = &[
      ALTER TABLE anaf_call_count RENAME COLUMN day TO call_day;
      ALTER TABLE anaf_call_count RENAME COLUMN key TO call_key;
      ALTER TABLE anaf_call_count RENAME COLUMN count TO calls;",
+    // 4 -> 5: tokens at rest. The table keeps hashes of the refresh tokens it compares
+    // (the one a pair replaced, the one being spent, the current one) instead of second
+    // copies of them; the tokens themselves are sealed by the store when it opens the file
+    // (store::seal), and the report view shows no sealed value.
+    concat!(
+        "ALTER TABLE anaf_token RENAME COLUMN previous_refresh_token TO previous_refresh_hash;
+         ALTER TABLE anaf_token RENAME COLUMN lease_refresh_token TO lease_refresh_hash;
+         ALTER TABLE anaf_token ADD COLUMN refresh_hash TEXT;
+         DROP VIEW IF EXISTS anaf_token_v;",
+        token_view!(),
+        ";"
+    ),
 ];
+
+/// The report view at schema 5: what migration 1 -> 2 made, with the access token only
+/// where it is stored readable (`share_access_token`).
+macro_rules! token_view {
+    () => {
+        "CREATE VIEW IF NOT EXISTS anaf_token_v AS
+     SELECT cif, client_id, environment, token_type, cert_serial, version,
+            CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
+            strftime('%Y-%m-%dT%H:%M:%SZ', access_expires_at, 'unixepoch')  AS access_expires_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', refresh_expires_at, 'unixepoch') AS refresh_expires_utc,
+            (access_expires_at  - CAST(strftime('%s', 'now') AS INTEGER)) / 86400 AS access_days_left,
+            (refresh_expires_at - CAST(strftime('%s', 'now') AS INTEGER)) / 86400 AS refresh_days_left,
+            strftime('%Y-%m-%dT%H:%M:%SZ', obtained_at, 'unixepoch')  AS obtained_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', refreshed_at, 'unixepoch') AS refreshed_utc,
+            refresh_refused_at IS NOT NULL AS login_required
+     FROM anaf_token"
+    };
+}
+use token_view;
 
 /// The upload journal, the daily call counters and the pending browser links, in their
 /// current shape. Every statement is idempotent: [`restore_own_tables`] runs it again when

@@ -29,9 +29,29 @@ pub struct SqliteDb {
     journal_mode: String,
 }
 
+/// Creates a missing database file owner-only where the platform has such modes (Unix;
+/// SQLite gives its journal and WAL files the database's mode). An empty file is an empty
+/// database. Any failure is left for SQLite to report as it opens the path.
+fn create_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl SqliteDb {
     /// Opens (creating if needed) the file and brings its schema up to date.
     pub fn open(path: &Path, busy_timeout: Duration, flags: OpenFlags) -> Result<SqliteDb> {
+        if flags.contains(OpenFlags::SQLITE_OPEN_CREATE) {
+            create_private(path);
+        }
         Self::open_on(
             path,
             busy_timeout,
@@ -82,6 +102,10 @@ impl SqliteDb {
             };
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| error(path, e))?;
+            // Freed pages (a replaced token's) are overwritten, not left for a reader of
+            // the file to find.
+            conn.pragma_update(None, "secure_delete", "ON")
+                .map_err(|e| error(path, e))?;
             // Room for every statement of the token and journal paths, so none is
             // prepared again because another pushed it out of the cache.
             conn.set_prepared_statement_cache_capacity(64);
@@ -111,17 +135,25 @@ impl SqliteDb {
             Err(e) => return Err(error(path, e)),
         }
         let journal_mode = set_up(&reader)?;
-        schema::migrate(&mut reader).map_err(|e| match e {
-            schema::MigrateError::Sql(e) => error(path, e),
-            schema::MigrateError::Newer(v) => newer(v),
-        })?;
-        check_columns(&reader).map_err(|(table, e)| {
+        let foreign = |(table, e): (&str, rusqlite::Error)| {
             Error::with(
                 ANAF_ERR_DATABASE,
                 format!("Fișier: {}: tabela {table} nu are coloanele pe care anaf-bridge le scrie; a fost creată de alt program? ({e})", path.display()),
                 format!("File: {}: table {table} lacks the columns anaf-bridge writes; was it made by another program? ({e})", path.display()),
             )
+        };
+        schema::migrate(&mut reader).map_err(|e| match e {
+            // A migration that finds a column missing: a table of another program.
+            schema::MigrateError::Sql(e) if e.to_string().contains("no such column") => {
+                check_columns(&reader)
+                    .err()
+                    .map(foreign)
+                    .unwrap_or_else(|| error(path, e))
+            }
+            schema::MigrateError::Sql(e) => error(path, e),
+            schema::MigrateError::Newer(v) => newer(v),
         })?;
+        check_columns(&reader).map_err(foreign)?;
         let writer = open()?;
         set_up(&writer)?;
         if network.is_some() && journal_mode == "wal" {

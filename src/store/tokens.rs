@@ -4,18 +4,23 @@
 //! called. The refresh protocol (see docs/token-table.md):
 //! 1. [`Store::claim`]: under the row's write lock, if the row's `version` is still the one
 //!    the caller saw and no live process holds the lease, write `lease_owner`,
-//!    `lease_until` and `lease_refresh_token` (the refresh token about to be spent), and
-//!    commit.
+//!    `lease_until` and `lease_refresh_hash` (the hash of the refresh token about to be
+//!    spent), and commit.
 //! 2. Call ANAF with that refresh token (no lock held). The row keeps the old pair, so a
 //!    crash before ANAF answers leaves the table exactly as before.
 //! 3. [`Store::finish`]: under the row's write lock, if the row still holds the spent
-//!    refresh token, write the new pair, `previous_refresh_token`, `version + 1`, clear the
+//!    refresh token, write the new pair, `previous_refresh_hash`, `version + 1`, clear the
 //!    lease.
 //!
 //! Others that find the lease taken wait for `version` to change (or the lease to lapse).
 //! The SQL is portable (no upsert, no engine-only functions): the decisions are made here.
+//!
+//! The tokens are sealed in the table (`seal`); the statements here move the stored text as
+//! it is and compare refresh tokens by their hashes. Only the `Store` methods, at the edge,
+//! seal what they write and open what they answer.
 
 use super::db::{args, Arg, Conn, DbResult, Row, Write};
+use super::seal::{self, place};
 use super::Store;
 use crate::error::Result;
 use once_cell::sync::Lazy;
@@ -28,7 +33,8 @@ pub struct Profile {
     pub environment: String,
 }
 
-/// One row of `anaf_token`. Times are seconds since 1970 UTC (`lease_until`: milliseconds).
+/// One row of `anaf_token`, its tokens opened. Times are seconds since 1970 UTC
+/// (`lease_until`: milliseconds). Hashes are [`seal::hash`]es of refresh tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRow {
     pub access_token: String,
@@ -40,12 +46,16 @@ pub struct TokenRow {
     pub obtained_at: i64,
     pub refreshed_at: Option<i64>,
     pub version: i64,
-    pub previous_refresh_token: Option<String>,
+    /// The refresh token this pair replaced.
+    pub previous_refresh_hash: Option<String>,
     pub refresh_refused_at: Option<i64>,
     pub refresh_error: Option<String>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
-    pub lease_refresh_token: Option<String>,
+    /// The refresh token the lease holder is spending.
+    pub lease_refresh_hash: Option<String>,
+    /// This pair's refresh token (what the statements compare).
+    pub refresh_hash: Option<String>,
 }
 
 /// A pair to store, from a login, an import or a refresh.
@@ -91,8 +101,8 @@ pub enum Finish {
 
 const COLUMNS: &str = "access_token, refresh_token, token_type, access_expires_at, \
     refresh_expires_at, cert_serial, obtained_at, refreshed_at, version, \
-    previous_refresh_token, refresh_refused_at, refresh_error, lease_owner, lease_until, \
-    lease_refresh_token";
+    previous_refresh_hash, refresh_refused_at, refresh_error, lease_owner, lease_until, \
+    lease_refresh_hash, refresh_hash";
 
 /// The SELECT of a whole row.
 pub static SELECT_ROW: Lazy<String> = Lazy::new(|| {
@@ -110,13 +120,31 @@ fn read_row(r: &Row) -> DbResult<TokenRow> {
         obtained_at: r.int(6)?,
         refreshed_at: r.opt_int(7)?,
         version: r.int(8)?,
-        previous_refresh_token: r.opt_text(9)?,
+        previous_refresh_hash: r.opt_text(9)?,
         refresh_refused_at: r.opt_int(10)?,
         refresh_error: r.opt_text(11)?,
         lease_owner: r.opt_text(12)?,
         lease_until: r.opt_int(13)?,
-        lease_refresh_token: r.opt_text(14)?,
+        lease_refresh_hash: r.opt_text(14)?,
+        refresh_hash: r.opt_text(15)?,
     })
+}
+
+/// The hash of a stored row's refresh token: its `refresh_hash`, or for a row written
+/// before sealing (or by the ERP itself) the hash of the token it holds as it is.
+fn refresh_hash_of(raw: &TokenRow) -> Option<String> {
+    raw.refresh_hash
+        .clone()
+        .or_else(|| (!seal::is_sealed(&raw.refresh_token)).then(|| seal::hash(&raw.refresh_token)))
+}
+
+/// A pair as it is written: the tokens sealed (the access token readable when the ERP
+/// opted in), the refresh token's hash.
+pub(super) struct Sealed<'a> {
+    t: &'a NewTokens,
+    pub(super) access: String,
+    pub(super) refresh: String,
+    pub(super) refresh_hash: String,
 }
 
 fn load_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<TokenRow>> {
@@ -289,33 +317,50 @@ impl Store {
                 && r.opt_int(4)?.is_none();
             usable.then(|| r.text(0)).transpose()
         };
-        Ok(fresh().unwrap_or(None))
+        let Some(stored) = fresh().unwrap_or(None) else {
+            return Ok(None);
+        };
+        let p = Profile {
+            cif: cif.into(),
+            client_id: client_id.into(),
+            environment: environment.into(),
+        };
+        // A value that does not open goes to the slow path too, which says why.
+        Ok(self
+            .open_value(&stored, &place("access_token", &p))
+            .ok()
+            .map(|t| t.to_string()))
     }
 
     /// The row of a profile, if any.
     pub fn load(&self, p: &Profile) -> Result<Option<TokenRow>> {
-        self.read(|c| load_in(c, p))
+        let raw = self.read(|c| load_in(c, p))?;
+        raw.map(|r| self.opened(p, r)).transpose()
     }
 
     /// Stores a pair from a new login or an import: replaces the tokens, counts a new
     /// version, clears any refusal and lease (a refresh still in flight elsewhere will find
-    /// its refresh token gone and discard its answer). The replaced refresh token is kept
-    /// in `previous_refresh_token`.
+    /// its refresh token gone and discard its answer). The replaced refresh token's hash is
+    /// kept in `previous_refresh_hash`.
     pub fn put(&self, p: &Profile, t: &NewTokens, now: i64) -> Result<TokenRow> {
-        self.write(Write::durable(), |c| {
+        let sealed = self.sealed(p, t)?;
+        let raw = self.write(Write::durable(), |c| {
             lock_in(c, p)?;
-            let updated = replace_pair_in(c, p, t, now, Source::Login)?;
+            let updated = replace_pair_in(c, p, &sealed, now, Source::Login)?;
             if updated == 0 {
                 c.execute(
-                    "INSERT INTO anaf_token (access_token, refresh_token, token_type,
+                    "INSERT INTO anaf_token (access_token, refresh_token, refresh_hash, token_type,
                          access_expires_at, refresh_expires_at, cert_serial, obtained_at,
                          cif, client_id, environment, refreshed_at, version)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)",
-                    &pair_args(p, t, now),
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)",
+                    &pair_args(p, &sealed, now),
                 )?;
             }
             Ok(load_in(c, p)?.expect("row just written"))
-        })
+        })?;
+        // A pair rescued from the token this login replaced is obsolete now.
+        super::rescue::settle_orphans(self, now);
+        self.opened(p, raw)
     }
 
     /// Tries to take the refresh lease (step 1 of the protocol). `seen_version` is the
@@ -328,8 +373,21 @@ impl Store {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<Claim> {
-        self.write(Write::durable(), |c| {
+        let claim = self.write(Write::durable(), |c| {
             claim_in(c, p, owner, seen_version, now_ms, ttl_ms)
+        })?;
+        Ok(match claim {
+            Claim::Claimed { row, interrupted } => Claim::Claimed {
+                row: self.opened(p, row)?,
+                interrupted,
+            },
+            Claim::Changed(row) => Claim::Changed(self.opened(p, row)?),
+            Claim::Busy { row, owner, until } => Claim::Busy {
+                row: self.opened(p, row)?,
+                owner,
+                until,
+            },
+            Claim::Missing => Claim::Missing,
         })
     }
 
@@ -356,17 +414,50 @@ impl Store {
         t: &NewTokens,
         now: i64,
     ) -> Result<Finish> {
-        self.write(Write::within(busy), |c| {
+        self.finish_hashed(busy, p, Some(owner), &seal::hash(spent), t, now)
+    }
+
+    /// Commits a pair found in a rescue file if the row still holds the refresh token
+    /// spent for it; `false` when the row holds another (or there is none).
+    pub fn commit_rescued(
+        &self,
+        p: &Profile,
+        spent_hash: &str,
+        t: &NewTokens,
+        now: i64,
+    ) -> Result<bool> {
+        let fin = self.finish_hashed(self.busy_timeout(), p, None, spent_hash, t, now)?;
+        Ok(matches!(fin, Finish::Committed(_)))
+    }
+
+    fn finish_hashed(
+        &self,
+        busy: std::time::Duration,
+        p: &Profile,
+        owner: Option<&str>,
+        spent_hash: &str,
+        t: &NewTokens,
+        now: i64,
+    ) -> Result<Finish> {
+        let sealed = self.sealed(p, t)?;
+        let fin = self.write(Write::within(busy), |c| {
             lock_in(c, p)?;
             let Some(row) = load_in(c, p)? else {
                 return Ok(Finish::Deleted);
             };
-            if row.refresh_token != spent {
-                release_in(c, p, owner)?;
+            if refresh_hash_of(&row).as_deref() != Some(spent_hash) {
+                if let Some(owner) = owner {
+                    release_in(c, p, owner)?;
+                }
                 return Ok(Finish::Superseded(load_in(c, p)?.unwrap_or(row)));
             }
-            replace_pair_in(c, p, t, now, Source::Refresh)?;
+            replace_pair_in(c, p, &sealed, now, Source::Refresh)?;
             Ok(Finish::Committed(load_in(c, p)?.expect("row just updated")))
+        })?;
+        Ok(match fin {
+            Finish::Committed(row) => Finish::Committed(self.opened(p, row)?),
+            Finish::Superseded(row) => Finish::Superseded(self.opened(p, row)?),
+            Finish::Deleted => Finish::Deleted,
         })
     }
 
@@ -381,15 +472,22 @@ impl Store {
         why: &str,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        self.write(Write::durable(), |c| {
-            c.execute(
-                "UPDATE anaf_token SET refresh_refused_at = ?, refresh_error = ?
-                 WHERE cif = ? AND client_id = ? AND environment = ? AND refresh_token = ?",
-                args![now, why, &p.cif, &p.client_id, &p.environment, spent],
-            )?;
+        let spent = seal::hash(spent);
+        let raw = self.write(Write::durable(), |c| {
+            lock_in(c, p)?;
+            let holds_spent =
+                load_in(c, p)?.and_then(|r| refresh_hash_of(&r)).as_deref() == Some(&spent);
+            if holds_spent {
+                c.execute(
+                    "UPDATE anaf_token SET refresh_refused_at = ?, refresh_error = ?
+                     WHERE cif = ? AND client_id = ? AND environment = ?",
+                    args![now, why, &p.cif, &p.client_id, &p.environment],
+                )?;
+            }
             release_in(c, p, owner)?;
             load_in(c, p)
-        })
+        })?;
+        raw.map(|r| self.opened(p, r)).transpose()
     }
 
     /// Gives the lease back without changing the tokens (the refresh failed transiently).
@@ -397,22 +495,46 @@ impl Store {
         self.write(Write::durable(), |c| release_in(c, p, owner).map(|_| ()))
     }
 
-    /// Deletes the row and answers it as it was (its refresh token is what a revoke needs).
+    /// Deletes the row and answers it as it was (its refresh token is what a revoke
+    /// needs; `Err` when it cannot be opened, after the row is gone).
     pub fn remove(&self, p: &Profile) -> Result<Option<TokenRow>> {
-        self.write(Write::durable(), |c| {
-            lock_in(c, p)?;
-            let row = load_in(c, p)?;
-            c.execute(
-                "DELETE FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
-                args![&p.cif, &p.client_id, &p.environment],
-            )?;
-            Ok(row)
+        let raw = self.write(Write::durable(), |c| remove_in(c, p))?;
+        raw.map(|r| self.opened(p, r)).transpose()
+    }
+
+    /// Deletes the row; `true` if there was one (nothing to open: no key needed).
+    pub fn delete(&self, p: &Profile) -> Result<bool> {
+        Ok(self.write(Write::durable(), |c| remove_in(c, p))?.is_some())
+    }
+
+    /// A pair as it is written (the store's key is needed: no token is written readable,
+    /// except an access token the ERP opted in to read).
+    pub(super) fn sealed<'a>(&self, p: &Profile, t: &'a NewTokens) -> Result<Sealed<'a>> {
+        let s = self.sealer()?;
+        Ok(Sealed {
+            t,
+            access: if s.share_access_token {
+                t.access_token.clone()
+            } else {
+                s.seal(&t.access_token, &place("access_token", p))
+            },
+            refresh: s.seal(&t.refresh_token, &place("refresh_token", p)),
+            refresh_hash: seal::hash(&t.refresh_token),
         })
     }
 
-    /// Deletes the row; `true` if there was one.
-    pub fn delete(&self, p: &Profile) -> Result<bool> {
-        self.remove(p).map(|row| row.is_some())
+    /// A row as read, its tokens opened.
+    fn opened(&self, p: &Profile, mut raw: TokenRow) -> Result<TokenRow> {
+        raw.access_token = self
+            .open_value(&raw.access_token, &place("access_token", p))?
+            .to_string();
+        raw.refresh_token = self
+            .open_value(&raw.refresh_token, &place("refresh_token", p))?
+            .to_string();
+        if raw.refresh_hash.is_none() {
+            raw.refresh_hash = Some(seal::hash(&raw.refresh_token));
+        }
+        Ok(raw)
     }
 }
 
@@ -428,7 +550,7 @@ enum Source {
 fn replace_pair_in(
     c: &mut dyn Conn,
     p: &Profile,
-    t: &NewTokens,
+    t: &Sealed<'_>,
     now: i64,
     source: Source,
 ) -> DbResult<u64> {
@@ -436,14 +558,14 @@ fn replace_pair_in(
         Source::Login => ("?", "obtained_at = ?, refreshed_at = NULL"),
         Source::Refresh => ("COALESCE(?, cert_serial)", "refreshed_at = ?"),
     };
-    // previous_refresh_token is assigned before refresh_token: MySQL reads the columns of
-    // a SET left to right, already updated.
+    // previous_refresh_hash is assigned before refresh_hash: MySQL reads the columns of a
+    // SET left to right, already updated.
     let sql = format!(
-        "UPDATE anaf_token SET previous_refresh_token = refresh_token,
-             access_token = ?, refresh_token = ?, token_type = ?,
+        "UPDATE anaf_token SET previous_refresh_hash = refresh_hash,
+             access_token = ?, refresh_token = ?, refresh_hash = ?, token_type = ?,
              access_expires_at = ?, refresh_expires_at = ?, cert_serial = {serial}, {times},
              version = version + 1, refresh_refused_at = NULL, refresh_error = NULL,
-             lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
+             lease_owner = NULL, lease_until = NULL, lease_refresh_hash = NULL
          WHERE cif = ? AND client_id = ? AND environment = ?"
     );
     c.execute(&sql, &pair_args(p, t, now))
@@ -451,14 +573,15 @@ fn replace_pair_in(
 
 /// The arguments of [`replace_pair_in`] and of the INSERT of a new row: the pair, the time,
 /// the key.
-fn pair_args<'a>(p: &'a Profile, t: &'a NewTokens, now: i64) -> [Arg<'a>; 10] {
+fn pair_args<'a>(p: &'a Profile, t: &'a Sealed<'_>, now: i64) -> [Arg<'a>; 11] {
     [
-        Arg::from(&t.access_token),
-        Arg::from(&t.refresh_token),
-        Arg::from(&t.token_type),
-        Arg::from(t.access_expires_at),
-        Arg::from(t.refresh_expires_at),
-        Arg::from(t.cert_serial.as_ref()),
+        Arg::from(&t.access),
+        Arg::from(&t.refresh),
+        Arg::from(&t.refresh_hash),
+        Arg::from(&t.t.token_type),
+        Arg::from(t.t.access_expires_at),
+        Arg::from(t.t.refresh_expires_at),
+        Arg::from(t.t.cert_serial.as_ref()),
         Arg::from(now),
         Arg::from(&p.cif),
         Arg::from(&p.client_id),
@@ -466,9 +589,19 @@ fn pair_args<'a>(p: &'a Profile, t: &'a NewTokens, now: i64) -> [Arg<'a>; 10] {
     ]
 }
 
+fn remove_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<TokenRow>> {
+    lock_in(c, p)?;
+    let row = load_in(c, p)?;
+    c.execute(
+        "DELETE FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+        args![&p.cif, &p.client_id, &p.environment],
+    )?;
+    Ok(row)
+}
+
 fn release_in(c: &mut dyn Conn, p: &Profile, owner: &str) -> DbResult<u64> {
     c.execute(
-        "UPDATE anaf_token SET lease_owner = NULL, lease_until = NULL, lease_refresh_token = NULL
+        "UPDATE anaf_token SET lease_owner = NULL, lease_until = NULL, lease_refresh_hash = NULL
          WHERE cif = ? AND client_id = ? AND environment = ? AND lease_owner = ?",
         args![&p.cif, &p.client_id, &p.environment, owner],
     )
@@ -491,6 +624,7 @@ fn claim_in(
             return Ok(Claim::Changed(row));
         }
     }
+    let current = refresh_hash_of(&row);
     let mut interrupted = false;
     if let (Some(o), Some(until)) = (&row.lease_owner, row.lease_until) {
         let live = until > now_ms && o != owner && owner_may_be_alive(o);
@@ -502,23 +636,111 @@ fn claim_in(
             });
         }
         // A lapsed or dead lease: its holder may have spent this very refresh token.
-        interrupted = row.lease_refresh_token.as_deref() == Some(row.refresh_token.as_str());
+        interrupted = current.is_some() && row.lease_refresh_hash == current;
         ::log::warn!(
             target: "anaf::store",
             "taking over the refresh lease of {o} (until {until}, now {now_ms}; refresh token in flight: {interrupted})"
         );
     }
     c.execute(
-        "UPDATE anaf_token SET lease_owner = ?, lease_until = ?, lease_refresh_token = refresh_token
+        "UPDATE anaf_token SET lease_owner = ?, lease_until = ?, lease_refresh_hash = ?
          WHERE cif = ? AND client_id = ? AND environment = ?",
-        args![owner, now_ms + ttl_ms, &p.cif, &p.client_id, &p.environment],
+        args![
+            owner,
+            now_ms + ttl_ms,
+            current.as_ref(),
+            &p.cif,
+            &p.client_id,
+            &p.environment
+        ],
     )?;
     let row = load_in(c, p)?.expect("row just updated");
     Ok(Claim::Claimed { row, interrupted })
 }
 
+/// Brings the rows of `anaf_token` written before sealing (schema 4 and older, or by the
+/// ERP itself) to what this DLL writes: the tokens sealed, the compared refresh tokens
+/// hashed. The tokens themselves do not change (nor the version): a refresh in flight in
+/// another process commits as usual. Rows already sealed are only read.
+pub(super) fn seal_old_rows(store: &Store) -> Result<()> {
+    let sealer = store.seal.as_ref();
+    for p in store.profiles()? {
+        let Some(raw) = store.read(|c| load_in(c, &p))? else {
+            continue;
+        };
+        if brought_up_to_date(raw, sealer, &p).is_none() {
+            continue;
+        }
+        store.write(Write::durable(), |c| {
+            lock_in(c, &p)?;
+            let Some(r) = load_in(c, &p)?.and_then(|r| brought_up_to_date(r, sealer, &p)) else {
+                return Ok(());
+            };
+            c.execute(
+                "UPDATE anaf_token SET access_token = ?, refresh_token = ?, refresh_hash = ?,
+                     previous_refresh_hash = ?, lease_refresh_hash = ?
+                 WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![
+                    &r.access_token,
+                    &r.refresh_token,
+                    r.refresh_hash.as_ref(),
+                    r.previous_refresh_hash.as_ref(),
+                    r.lease_refresh_hash.as_ref(),
+                    &p.cif,
+                    &p.client_id,
+                    &p.environment
+                ],
+            )
+            .map(|_| ())
+        })?;
+        ::log::info!(target: "anaf::store", "token row of CIF {} sealed", p.cif);
+    }
+    Ok(())
+}
+
+/// A stored row as this DLL would write it, or `None` if it already is (or cannot be
+/// improved: a value under a key this configuration does not have stays as it is).
+fn brought_up_to_date(
+    raw: TokenRow,
+    sealer: Option<&seal::Sealer>,
+    p: &Profile,
+) -> Option<TokenRow> {
+    let mut r = raw.clone();
+    let hash_kept = |h: &mut Option<String>| {
+        if let Some(v) = h.as_mut().filter(|v| !seal::is_hash(v)) {
+            *v = seal::hash(v);
+        }
+    };
+    hash_kept(&mut r.previous_refresh_hash);
+    hash_kept(&mut r.lease_refresh_hash);
+    if r.refresh_hash.is_none() {
+        r.refresh_hash = if seal::is_sealed(&r.refresh_token) {
+            sealer
+                .and_then(|s| s.open(&r.refresh_token, &place("refresh_token", p)).ok())
+                .map(|t| seal::hash(&t))
+        } else {
+            Some(seal::hash(&r.refresh_token))
+        };
+    }
+    if let Some(s) = sealer {
+        // Readable, or sealed under a previous key that opens: sealed under this one.
+        let reseal = |v: &mut String, column: &str, readable_ok: bool| {
+            let at = place(column, p);
+            if s.is_current(v) || (readable_ok && !seal::is_sealed(v)) {
+                return;
+            }
+            if let Ok(plain) = s.open(v, &at) {
+                *v = s.seal(&plain, &at);
+            }
+        };
+        reseal(&mut r.refresh_token, "refresh_token", false);
+        reseal(&mut r.access_token, "access_token", s.share_access_token);
+    }
+    (r != raw).then_some(r)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::status::*;
     use std::time::Duration;
@@ -544,8 +766,13 @@ mod tests {
 
     fn temp() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();
-        let s = Store::open(&d.path().join("t.db")).unwrap();
+        let s = keyed(Store::open(&d.path().join("t.db")).unwrap());
         (d, s)
+    }
+
+    pub(crate) fn keyed(s: Store) -> Store {
+        s.sealed_with(Some(seal::Sealer::derive("test secret", "client_secret")))
+            .unwrap()
     }
 
     #[test]
@@ -558,7 +785,10 @@ mod tests {
         assert_eq!(r.obtained_at, 100);
         let r = s.put(&p, &pair("a2", "r2"), 200).unwrap();
         assert_eq!(r.version, 2);
-        assert_eq!(r.previous_refresh_token.as_deref(), Some("r1"));
+        assert_eq!(
+            r.previous_refresh_hash.as_deref(),
+            Some(seal::hash("r1").as_str())
+        );
         assert_eq!(s.load(&p).unwrap().unwrap(), r);
         let other = Profile {
             environment: "prod".into(),
@@ -628,7 +858,10 @@ mod tests {
             panic!()
         };
         assert!(!interrupted);
-        assert_eq!(row.lease_refresh_token.as_deref(), Some("r1"));
+        assert_eq!(
+            row.lease_refresh_hash.as_deref(),
+            Some(seal::hash("r1").as_str())
+        );
         // Another (remote, so presumed alive) owner is told to wait while the lease runs...
         let remote = "other-host/1/00";
         match s.claim(&p, remote, Some(r.version), 2_000, 5_000).unwrap() {
@@ -653,7 +886,10 @@ mod tests {
         };
         assert_eq!(row.version, r.version + 1);
         assert_eq!(row.refresh_token, "r2");
-        assert_eq!(row.previous_refresh_token.as_deref(), Some("r1"));
+        assert_eq!(
+            row.previous_refresh_hash.as_deref(),
+            Some(seal::hash("r1").as_str())
+        );
         assert_eq!(row.refreshed_at, Some(300));
         assert_eq!(row.lease_owner, None);
         // A second answer for the same spent token is not written over it.
@@ -731,7 +967,7 @@ mod tests {
     fn locked_database_is_reported_as_locked() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
-        let s = Store::open_with(&path, Duration::from_millis(200)).unwrap();
+        let s = keyed(Store::open_with(&path, Duration::from_millis(200)).unwrap());
         s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE;").unwrap();
@@ -751,7 +987,7 @@ mod tests {
         use std::sync::atomic::{AtomicBool, Ordering};
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
-        let s = Store::open_with(&path, Duration::from_millis(1_500)).unwrap();
+        let s = keyed(Store::open_with(&path, Duration::from_millis(1_500)).unwrap());
         s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE;").unwrap();
@@ -776,16 +1012,17 @@ mod tests {
     fn read_only_database_reads_but_refuses_to_claim() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
-        Store::open(&path)
-            .unwrap()
+        keyed(Store::open(&path).unwrap())
             .put(&profile(), &pair("a1", "r1"), 1)
             .unwrap();
-        let ro = Store::open_flags(
-            &path,
-            Duration::from_millis(200),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
+        let ro = keyed(
+            Store::open_flags(
+                &path,
+                Duration::from_millis(200),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap(),
+        );
         assert_eq!(ro.load(&profile()).unwrap().unwrap().refresh_token, "r1");
         let e = ro.claim(&profile(), "me", None, 0, 1000).unwrap_err();
         assert_eq!(e.status, ANAF_ERR_DATABASE_READONLY, "{e:?}");
@@ -795,7 +1032,7 @@ mod tests {
     fn corrupt_row_and_file_are_reported() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("t.db");
-        let s = Store::open(&path).unwrap();
+        let s = keyed(Store::open(&path).unwrap());
         s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
         s.sqlite(|c| c.execute("UPDATE anaf_token SET access_expires_at = 'soon'", []))
             .unwrap();
@@ -937,5 +1174,222 @@ mod tests {
             })
             .unwrap();
         assert!(days > 0);
+    }
+
+    fn raw_columns(s: &Store, cols: &str) -> Vec<Option<String>> {
+        let n = cols.split(',').count();
+        s.sqlite(|c| {
+            c.query_row(&format!("SELECT {cols} FROM anaf_token"), [], |r| {
+                (0..n)
+                    .map(|i| r.get(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_table_holds_no_token_and_the_view_shows_none() {
+        let (_d, s) = temp();
+        let p = profile();
+        s.put(&p, &pair("access-1", "refresh-1"), 1).unwrap();
+        s.put(&p, &pair("access-2", "refresh-2"), 2).unwrap();
+        let Claim::Claimed { .. } = s.claim(&p, "me", None, 0, 1000).unwrap() else {
+            panic!()
+        };
+        let raw = raw_columns(
+            &s,
+            "access_token, refresh_token, previous_refresh_hash, lease_refresh_hash, refresh_hash",
+        );
+        for v in raw.iter().flatten() {
+            assert!(!v.contains("access-") && !v.contains("refresh-"), "{v}");
+        }
+        assert!(seal::is_sealed(raw[0].as_ref().unwrap()));
+        assert!(seal::is_sealed(raw[1].as_ref().unwrap()));
+        assert_eq!(raw[2], Some(seal::hash("refresh-1")));
+        assert_eq!(raw[3], Some(seal::hash("refresh-2")));
+        assert_eq!(raw[4], Some(seal::hash("refresh-2")));
+        let view: Option<String> = s
+            .sqlite(|c| c.query_row("SELECT access_token FROM anaf_token_v", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(view, None, "the view shows no sealed value");
+        // The file itself has neither token in it anywhere (secure_delete, no plain copy).
+        drop(s);
+        for f in ["t.db", "t.db-wal"] {
+            if let Ok(bytes) = std::fs::read(_d.path().join(f)) {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    !text.contains("refresh-1") && !text.contains("refresh-2"),
+                    "{f}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_access_token_the_erp_opted_in_to_is_readable_and_the_refresh_token_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        let mut key = seal::Sealer::derive("test secret", "client_secret");
+        key.share_access_token = true;
+        let s = Store::open(&d.path().join("t.db"))
+            .unwrap()
+            .sealed_with(Some(key))
+            .unwrap();
+        s.put(&profile(), &pair("access-1", "refresh-1"), 1)
+            .unwrap();
+        let raw = raw_columns(&s, "access_token, refresh_token");
+        assert_eq!(raw[0].as_deref(), Some("access-1"));
+        assert!(seal::is_sealed(raw[1].as_ref().unwrap()));
+        let view: Option<String> = s
+            .sqlite(|c| c.query_row("SELECT access_token FROM anaf_token_v", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(view.as_deref(), Some("access-1"));
+        assert_eq!(
+            s.load(&profile()).unwrap().unwrap().refresh_token,
+            "refresh-1"
+        );
+    }
+
+    #[test]
+    fn a_schema_4_file_is_sealed_on_first_open_and_its_refresh_goes_on() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        {
+            let mut c = rusqlite::Connection::open(&path).unwrap();
+            super::super::schema::migrate_to(&mut c, 4).unwrap();
+            // A refresh of r0 in flight by a process on another host, as schema 4 kept it.
+            c.execute(
+                "INSERT INTO anaf_token (cif, client_id, environment, access_token, refresh_token,
+                    access_expires_at, refresh_expires_at, obtained_at, previous_refresh_token,
+                    lease_owner, lease_until, lease_refresh_token)
+                 VALUES ('14399840', 'cid', 'test', 'a0', 'r0', 2000000000, 2100000000, 5,
+                    'r-1', 'other-host/1/00', 1, 'r0')",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO anaf_link (cif, client_id, environment, link_id, url, relay_url,
+                    retrieval_secret, private_key, created_at, expires_at)
+                 VALUES ('14399840', 'cid', 'test', 'L1', 'u', 'r', 'secret-x', 'key-x', 1, 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let s = keyed(Store::open(&path).unwrap());
+        let raw = raw_columns(
+            &s,
+            "access_token, refresh_token, previous_refresh_hash, lease_refresh_hash, refresh_hash",
+        );
+        assert!(seal::is_sealed(raw[0].as_ref().unwrap()), "{raw:?}");
+        assert!(seal::is_sealed(raw[1].as_ref().unwrap()), "{raw:?}");
+        assert_eq!(raw[2], Some(seal::hash("r-1")));
+        assert_eq!(raw[3], Some(seal::hash("r0")));
+        assert_eq!(raw[4], Some(seal::hash("r0")));
+        let link: (String, String) = s
+            .sqlite(|c| {
+                c.query_row(
+                    "SELECT retrieval_secret, private_key FROM anaf_link",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .unwrap();
+        assert!(
+            seal::is_sealed(&link.0) && seal::is_sealed(&link.1),
+            "{link:?}"
+        );
+        let l = s.links().load(&profile()).unwrap().unwrap();
+        assert_eq!(
+            (l.secret.as_str(), l.private_key.as_str()),
+            ("secret-x", "key-x")
+        );
+        // The lapsed holder was spending r0: whoever takes over knows it.
+        match s.claim(&profile(), "me", None, 10, 1000).unwrap() {
+            Claim::Claimed { row, interrupted } => {
+                assert!(interrupted);
+                assert_eq!(
+                    (row.access_token.as_str(), row.refresh_token.as_str()),
+                    ("a0", "r0")
+                );
+            }
+            c => panic!("{c:?}"),
+        }
+        let Finish::Committed(row) = s
+            .finish(&profile(), "me", "r0", &pair("a1", "r1"), 20)
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(row.previous_refresh_hash, Some(seal::hash("r0")));
+    }
+
+    #[test]
+    fn another_key_is_named_and_the_row_stays_as_it_is() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("t.db");
+        keyed(Store::open(&path).unwrap())
+            .put(&profile(), &pair("a1", "r1"), 1)
+            .unwrap();
+        let before = raw_columns(
+            &keyed(Store::open(&path).unwrap()),
+            "access_token, refresh_token",
+        );
+        let other = Store::open(&path)
+            .unwrap()
+            .sealed_with(Some(seal::Sealer::derive(
+                "rotated secret",
+                "client_secret",
+            )))
+            .unwrap();
+        let e = other.load(&profile()).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_CONFIG, "{e:?}");
+        assert!(
+            e.message(crate::status::Lang::En).contains("another key"),
+            "{e:?}"
+        );
+        assert_eq!(
+            other
+                .fresh_access_token("14399840", "cid", "test", 1_000_000_000, 100)
+                .unwrap(),
+            None,
+            "the fast path leaves it to the slow one, which says why"
+        );
+        assert!(other.claim(&profile(), "me", None, 0, 1000).is_err());
+        assert_eq!(raw_columns(&other, "access_token, refresh_token"), before);
+        let nokey = Store::open(&path).unwrap();
+        assert_eq!(
+            nokey.load(&profile()).unwrap_err().status,
+            ANAF_ERR_INVALID_CONFIG
+        );
+        assert_eq!(
+            nokey
+                .put(&profile(), &pair("a2", "r2"), 2)
+                .unwrap_err()
+                .status,
+            ANAF_ERR_INVALID_CONFIG,
+            "no token is written unsealed"
+        );
+    }
+
+    #[test]
+    fn the_file_is_owner_only_and_deletes_securely() {
+        let (d, s) = temp();
+        let on: i64 = s
+            .sqlite(|c| c.query_row("PRAGMA secure_delete", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(on, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            s.put(&profile(), &pair("a1", "r1"), 1).unwrap();
+            for f in ["t.db", "t.db-wal"] {
+                let mode = std::fs::metadata(d.path().join(f))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o077, 0, "{f}: {mode:o}");
+            }
+        }
+        let _ = d;
     }
 }

@@ -138,13 +138,10 @@ impl Fixture {
         }
     }
 
-    /// The fixture's store, opened the way the DLL opens it.
+    /// The fixture's store, opened the way the DLL opens it (with its configuration's key).
     pub fn store(&self) -> anaf_bridge::store::Store {
-        match &self.odbc {
-            Some(c) => anaf_bridge::store::Store::open_odbc(c, std::time::Duration::from_secs(10)),
-            None => anaf_bridge::store::Store::open(&self.db()),
-        }
-        .expect("store")
+        let cfg = anaf_bridge::config::Config::from_json(&self.config(json!({}))).unwrap();
+        anaf_bridge::store::Store::for_config(&cfg).expect("store")
     }
 
     pub fn db(&self) -> PathBuf {
