@@ -91,7 +91,8 @@ fn near_expiry(f: &Fixture) -> anaf_sim::TokenPair {
 on_every_backend!(
     refresh_storm,
     killed_before_anaf_answers,
-    killed_after_rotation
+    killed_after_rotation,
+    killed_at_random_points_once_the_pair_is_in
 );
 mod server_gone_during_a_refresh {
     use super::*;
@@ -269,9 +270,13 @@ fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
 }
 
 fn spawn_refresher(f: &Fixture) -> std::process::Child {
+    spawn_refresher_with(f, json!({}))
+}
+
+fn spawn_refresher_with(f: &Fixture, extra: serde_json::Value) -> std::process::Child {
     let mut ch = common::child(
         "child_main",
-        &[(JOB, "refresh".into()), (CONFIG, f.config(json!({})))],
+        &[(JOB, "refresh".into()), (CONFIG, f.config(extra))],
     )
     .spawn()
     .expect("child process");
@@ -388,6 +393,87 @@ fn killed_after_rotation(b: Backend) {
     // And the rescued refresh token is the live one: the next refresh works.
     c.refresh().unwrap();
     assert_eq!(f.sim.counters().token_refresh_grants, 2);
+}
+
+/// This fixture's rescue files: named after the store's local base (the file itself, or the
+/// name a server store gets in the user's state folder), in that folder.
+fn rescue_files(f: &Fixture) -> Vec<std::path::PathBuf> {
+    let base = f.store().path;
+    let prefix = format!("{}.rescue-", base.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(base.parent().unwrap())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".json")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// From the moment the rotated pair is durable (the child logs that its rescue file is
+/// written) to the end of the refresh, a kill at any point loses nothing: with another
+/// program holding the lock (the commit waits) and without (the commit, the file's removal
+/// and the return race the kill). Each round kills at a random delay; the next process
+/// always ends with a working pair, without a login and without spending a token twice.
+fn killed_at_random_points_once_the_pair_is_in(b: Backend) {
+    use rand::Rng;
+    let Some(f) = Fixture::on(b) else { return };
+    let mut rng = rand::thread_rng();
+    for (held, rounds, spread_ms) in [(false, 6, 15u64), (true, 4, 400)] {
+        for round in 0..rounds {
+            let what = format!("lock held: {held}, round {round}");
+            near_expiry(&f);
+            let grants = f.sim.counters().token_refresh_grants;
+            if held {
+                // Time to take the lock while ANAF "works", before the child commits.
+                f.sim.inject_on(
+                    TOKEN_PATH,
+                    anaf_sim::Fault::Latency(Duration::from_millis(1_500)),
+                    1,
+                );
+            }
+            let log = f.dir.path().join(format!("child-{held}-{round}.log"));
+            let mut ch = spawn_refresher_with(&f, json!({ "log_file": log }));
+            let blocker = held.then(|| {
+                wait_for("the child's lease", Duration::from_secs(10), || {
+                    lease_owner(&f).is_some()
+                });
+                f.hold_the_token_row()
+            });
+            // The child logs this line right after its rescue file is flushed and renamed.
+            wait_for(
+                &format!("the durable pair ({what})"),
+                Duration::from_secs(20),
+                || {
+                    std::fs::read_to_string(&log)
+                        .is_ok_and(|t| t.contains("refreshed token kept in"))
+                },
+            );
+            std::thread::sleep(Duration::from_micros(rng.gen_range(0..spread_ms * 1000)));
+            ch.kill().unwrap();
+            ch.wait().unwrap();
+            drop(blocker);
+
+            let c = CClient::open(&f.config(json!({}))).unwrap();
+            c.get_token().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            let info = c.token_info().unwrap();
+            assert_eq!(info["login_required"], false, "{what}: {info}");
+            assert_eq!(
+                f.sim.counters().token_refresh_grants,
+                grants + 1,
+                "{what}: the spent token was not spent again"
+            );
+            // The pair the child obtained is the live one: it refreshes.
+            c.refresh().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+            assert!(
+                rescue_files(&f).is_empty(),
+                "{what}: {:?}",
+                rescue_files(&f)
+            );
+        }
+    }
 }
 
 #[test]
