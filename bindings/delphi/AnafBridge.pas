@@ -92,7 +92,7 @@ const
   ANAF_ERR_LINK_EXPIRED = -60; { The browser link expired (5 hours) before a token was generated. }
   ANAF_ERR_LINK_FAILED = -61; { The browser link failed: the token could not be generated in the browser. }
   ANAF_ERR_NO_LINK = -62; { No browser link is in progress for this client. }
-  ANAF_SCHEMA_VERSION = 4; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
+  ANAF_SCHEMA_VERSION = 5; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
 function anaf_close(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_close';

@@ -128,7 +128,7 @@ namespace AnafBridge
         /// <summary>No browser link is in progress for this client.</summary>
         public const int ANAF_ERR_NO_LINK = -62;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
-        public const int ANAF_SCHEMA_VERSION = 4;
+        public const int ANAF_SCHEMA_VERSION = 5;
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_open", ExactSpelling = true)]
         public static extern int anaf_open(byte[] config_json, out ClientHandle out_client);

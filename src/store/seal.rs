@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 pub const PREFIX: &str = "anafseal1:";
 
 /// The shortest `token_key` accepted.
-pub const MIN_TOKEN_KEY_CHARS: usize = 16;
+pub(crate) const MIN_TOKEN_KEY_CHARS: usize = 16;
 
 /// Whether a stored value is sealed (rows written before sealing, or by the ERP itself,
 /// hold their tokens as they are).
