@@ -91,7 +91,8 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
     odbccfg() { echo '{"odbc": "'"$odbc"'", "cif": "14399840", "api_url": "https://127.0.0.1:9", "idp_url": "https://127.0.0.1:9", "public_url": "https://127.0.0.1:9", "timeout_seconds": 1, "connect_timeout_seconds": 1, "language": "en"}'; }
     wine_run "$dir" open_host.exe "$(odbccfg)" >"$tmp/pg64.log" 2>&1
     server_check() { python3 -c 'import json, sys; r = json.loads(next(l for l in open(sys.argv[1], encoding="utf-8") if l.startswith("REPORT "))[7:]); c = next(c for c in r["checks"] if c["id"] == "database"); print(c["status"], c["data"].get("backend"), c["data"].get("server"), c["data"].get("schema_version"))' "$1" 2>/dev/null; }
-    if [ "$(server_check "$tmp/pg64.log")" = "ok odbc PostgreSQL 4" ] && [ "$(pg anaf_wine "SELECT version FROM anaf_schema")" = 4 ]; then
+    schema=$(awk '/#define ANAF_SCHEMA_VERSION/ {print $3}' include/anaf_bridge.h)
+    if [ "$(server_check "$tmp/pg64.log")" = "ok odbc PostgreSQL $schema" ] && [ "$(pg anaf_wine "SELECT version FROM anaf_schema")" = "$schema" ]; then
       ok "wine64: the win-x64 DLL keeps its tables on PostgreSQL through Wine's odbc32 and unixODBC"
     else
       bad "wine64 + PostgreSQL: $(server_check "$tmp/pg64.log") / server: $(pg anaf_wine "SELECT version FROM anaf_schema")"; head -c 600 "$tmp/pg64.log"; echo
