@@ -102,7 +102,65 @@ pub fn redact(line: &str) -> String {
     ] {
         result = mask_after(&result, key);
     }
+    for key in SECRET_JSON_KEYS {
+        result = mask_json_value(&result, key);
+    }
     result
+}
+
+/// JSON members whose string value is a secret, whatever its shape (not only a JWT).
+const SECRET_JSON_KEYS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "code",
+    "token_key",
+    "token_key_previous",
+    "retrieval_secret",
+    "private_key",
+    "client_cert_password",
+];
+
+/// `"key": "value"` → `"key": "***"` (spaces around the colon allowed, escapes skipped).
+fn mask_json_value(line: &str, key: &str) -> String {
+    let quoted = format!("\"{key}\"");
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(&quoted) {
+        let after = &rest[i + quoted.len()..];
+        let value_at = after
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .filter(|v| v.starts_with('"'));
+        let Some(value) = value_at else {
+            out.push_str(&rest[..i + quoted.len()]);
+            rest = after;
+            continue;
+        };
+        let head = after.len() - value.len() + 1;
+        out.push_str(&rest[..i + quoted.len() + head]);
+        let body = &value[1..];
+        let mut end = body.len();
+        let mut escaped = false;
+        for (j, c) in body.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = j;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `scheme://user:password@host` → `scheme://***@host`: proxy URLs from `HTTPS_PROXY` or
@@ -213,6 +271,16 @@ mod tests {
         assert!(!r.contains("abc"));
         assert!(!r.contains("XYZ"));
         assert!(r.contains("state=1"));
+        let json = r#"{"access_token":"opaque-1","refresh_token" : "op\"aque-2","code": "c0de","cif":"14399840","note":"code"}"#;
+        let r = redact(json);
+        assert!(
+            !r.contains("opaque") && !r.contains("aque-2") && !r.contains("c0de"),
+            "{r}"
+        );
+        assert!(
+            r.contains(r#""cif":"14399840""#) && r.contains(r#""note":"code""#),
+            "{r}"
+        );
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub(crate) fn note(e: &Error) {
     let text = e.message(lang);
     let en = e.message(Lang::En);
     ::log::debug!(target: "anaf::ffi", "{} ({}): {}", status::name(e.status), e.status, cut(&en, ANAF_MAX_ERROR_BYTES));
-    set_last_text(cut(&text, ANAF_MAX_ERROR_BYTES).as_ref());
+    // Masked like the log: a message may quote a redirect URL with its code, or a value.
+    set_last_text(&crate::log::redact(&cut(&text, ANAF_MAX_ERROR_BYTES)));
 }
 
 /// `text` cut at a character boundary to at most `max` bytes, with an ellipsis saying so.
@@ -300,4 +301,26 @@ pub fn entry_for_tests(f: impl FnOnce() -> Result<i32>) -> i32 {
 #[doc(hidden)]
 pub fn give_for_tests(slot: &mut *mut c_char, s: &str) {
     give(slot, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_error_is_masked_like_the_log() {
+        note(&Error::verbatim(
+            status::ANAF_ERR_STATE_MISMATCH,
+            r#"https://erp.example.ro/cb?code=C0DE-SECRET&state=s1 {"refresh_token": "opaque-r"}"#,
+        ));
+        // SAFETY: the pointer is this thread's NUL-terminated last-error text.
+        let text = unsafe { std::ffi::CStr::from_ptr(last_error_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        assert!(text.contains("state=s1"), "{text}");
+        assert!(
+            !text.contains("C0DE-SECRET") && !text.contains("opaque-r"),
+            "{text}"
+        );
+    }
 }
