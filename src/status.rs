@@ -101,6 +101,11 @@ pub const ANAF_ERR_LINK_FAILED: i32 = -61;
 /// No browser link is in progress for this client.
 pub const ANAF_ERR_NO_LINK: i32 = -62;
 
+/// The company's inbox is being synced by another process or workstation right now.
+pub const ANAF_ERR_SYNC_BUSY: i32 = -70;
+/// No such message in the inbox (or it was not downloaded yet).
+pub const ANAF_ERR_NO_MESSAGE: i32 = -71;
+
 /// Every status code, for tests and bindings that enumerate them.
 pub const ALL: &[i32] = &[
     ANAF_OK,
@@ -147,6 +152,8 @@ pub const ALL: &[i32] = &[
     ANAF_ERR_LINK_EXPIRED,
     ANAF_ERR_LINK_FAILED,
     ANAF_ERR_NO_LINK,
+    ANAF_ERR_SYNC_BUSY,
+    ANAF_ERR_NO_MESSAGE,
 ];
 
 /// The user interface language of messages.
@@ -388,6 +395,16 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
             "ANAF_ERR_NO_LINK",
             "Nu există un link de generare token în curs.",
             "No token link is in progress.",
+        ),
+        ANAF_ERR_SYNC_BUSY => (
+            "ANAF_ERR_SYNC_BUSY",
+            "Inbox-ul acestei firme se sincronizează chiar acum pe altă stație sau în alt program.",
+            "This company's inbox is being synced right now by another workstation or program.",
+        ),
+        ANAF_ERR_NO_MESSAGE => (
+            "ANAF_ERR_NO_MESSAGE",
+            "Mesajul nu este în inbox (sau nu a fost descărcat încă).",
+            "The message is not in the inbox (or was not downloaded yet).",
         ),
         _ => (
             "ANAF_UNKNOWN",

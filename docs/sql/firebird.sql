@@ -82,6 +82,58 @@ CREATE TABLE anaf_link (
     PRIMARY KEY (cif, client_id, environment)
 );
 
+CREATE TABLE anaf_inbox (
+    cif VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    message_id VARCHAR(100) NOT NULL,
+    message_type VARCHAR(200) NOT NULL,
+    created_at VARCHAR(200) NOT NULL,
+    created_ms BIGINT NOT NULL,
+    id_solicitare VARCHAR(100),
+    detalii VARCHAR(4000),
+    supplier_cif VARCHAR(200),
+    customer_cif VARCHAR(200),
+    listed_at BIGINT NOT NULL,
+    state VARCHAR(200) NOT NULL,
+    attempts BIGINT DEFAULT 0 NOT NULL,
+    last_error VARCHAR(4000),
+    downloaded_at BIGINT,
+    zip_base64 BLOB SUB_TYPE TEXT,
+    zip_sha256 VARCHAR(200),
+    zip_bytes BIGINT,
+    syntax VARCHAR(200),
+    doc_kind VARCHAR(200),
+    invoice_number VARCHAR(200),
+    issue_date VARCHAR(200),
+    due_date VARCHAR(200),
+    currency VARCHAR(200),
+    supplier_vat VARCHAR(200),
+    supplier_name VARCHAR(4000),
+    customer_vat VARCHAR(200),
+    customer_name VARCHAR(4000),
+    total_without_vat VARCHAR(200),
+    vat_total VARCHAR(200),
+    payable VARCHAR(200),
+    line_count BIGINT,
+    parse_error VARCHAR(4000),
+    imported_at BIGINT,
+    erp_ref VARCHAR(4000),
+    PRIMARY KEY (cif, environment, message_id)
+);
+
+CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+
+CREATE TABLE anaf_inbox_sync (
+    cif VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    synced_until BIGINT,
+    lease_owner VARCHAR(200),
+    lease_until BIGINT,
+    last_run_at BIGINT,
+    last_result VARCHAR(4000),
+    PRIMARY KEY (cif, environment)
+);
+
 CREATE TABLE anaf_lock (
     scope VARCHAR(200) NOT NULL,
     touched BIGINT NOT NULL,
@@ -118,5 +170,54 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --          CASE WHEN refreshed_at IS NULL THEN NULL ELSE REPLACE(SUBSTRING(CAST(DATEADD(SECOND, refreshed_at, TIMESTAMP '1970-01-01 00:00:00') AS VARCHAR(24)) FROM 1 FOR 19), ' ', 'T') || 'Z' END AS refreshed_utc,
 --          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 --   FROM anaf_token;
+-- CREATE TABLE anaf_inbox (
+--       cif VARCHAR(100) NOT NULL,
+--       environment VARCHAR(100) NOT NULL,
+--       message_id VARCHAR(100) NOT NULL,
+--       message_type VARCHAR(200) NOT NULL,
+--       created_at VARCHAR(200) NOT NULL,
+--       created_ms BIGINT NOT NULL,
+--       id_solicitare VARCHAR(100),
+--       detalii VARCHAR(4000),
+--       supplier_cif VARCHAR(200),
+--       customer_cif VARCHAR(200),
+--       listed_at BIGINT NOT NULL,
+--       state VARCHAR(200) NOT NULL,
+--       attempts BIGINT DEFAULT 0 NOT NULL,
+--       last_error VARCHAR(4000),
+--       downloaded_at BIGINT,
+--       zip_base64 BLOB SUB_TYPE TEXT,
+--       zip_sha256 VARCHAR(200),
+--       zip_bytes BIGINT,
+--       syntax VARCHAR(200),
+--       doc_kind VARCHAR(200),
+--       invoice_number VARCHAR(200),
+--       issue_date VARCHAR(200),
+--       due_date VARCHAR(200),
+--       currency VARCHAR(200),
+--       supplier_vat VARCHAR(200),
+--       supplier_name VARCHAR(4000),
+--       customer_vat VARCHAR(200),
+--       customer_name VARCHAR(4000),
+--       total_without_vat VARCHAR(200),
+--       vat_total VARCHAR(200),
+--       payable VARCHAR(200),
+--       line_count BIGINT,
+--       parse_error VARCHAR(4000),
+--       imported_at BIGINT,
+--       erp_ref VARCHAR(4000),
+--       PRIMARY KEY (cif, environment, message_id)
+--   );
+-- CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+-- CREATE TABLE anaf_inbox_sync (
+--       cif VARCHAR(100) NOT NULL,
+--       environment VARCHAR(100) NOT NULL,
+--       synced_until BIGINT,
+--       lease_owner VARCHAR(200),
+--       lease_until BIGINT,
+--       last_run_at BIGINT,
+--       last_result VARCHAR(4000),
+--       PRIMARY KEY (cif, environment)
+--   );
 -- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

@@ -82,6 +82,58 @@ CREATE TABLE anaf_link (
     PRIMARY KEY (cif, client_id, environment)
 );
 
+CREATE TABLE anaf_inbox (
+    cif VARCHAR2(100) NOT NULL,
+    environment VARCHAR2(100) NOT NULL,
+    message_id VARCHAR2(100) NOT NULL,
+    message_type VARCHAR2(200) NOT NULL,
+    created_at VARCHAR2(200) NOT NULL,
+    created_ms NUMBER(19) NOT NULL,
+    id_solicitare VARCHAR2(100),
+    detalii VARCHAR2(4000),
+    supplier_cif VARCHAR2(200),
+    customer_cif VARCHAR2(200),
+    listed_at NUMBER(19) NOT NULL,
+    state VARCHAR2(200) NOT NULL,
+    attempts NUMBER(19) DEFAULT 0 NOT NULL,
+    last_error VARCHAR2(4000),
+    downloaded_at NUMBER(19),
+    zip_base64 CLOB,
+    zip_sha256 VARCHAR2(200),
+    zip_bytes NUMBER(19),
+    syntax VARCHAR2(200),
+    doc_kind VARCHAR2(200),
+    invoice_number VARCHAR2(200),
+    issue_date VARCHAR2(200),
+    due_date VARCHAR2(200),
+    currency VARCHAR2(200),
+    supplier_vat VARCHAR2(200),
+    supplier_name VARCHAR2(4000),
+    customer_vat VARCHAR2(200),
+    customer_name VARCHAR2(4000),
+    total_without_vat VARCHAR2(200),
+    vat_total VARCHAR2(200),
+    payable VARCHAR2(200),
+    line_count NUMBER(19),
+    parse_error VARCHAR2(4000),
+    imported_at NUMBER(19),
+    erp_ref VARCHAR2(4000),
+    PRIMARY KEY (cif, environment, message_id)
+);
+
+CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+
+CREATE TABLE anaf_inbox_sync (
+    cif VARCHAR2(100) NOT NULL,
+    environment VARCHAR2(100) NOT NULL,
+    synced_until NUMBER(19),
+    lease_owner VARCHAR2(200),
+    lease_until NUMBER(19),
+    last_run_at NUMBER(19),
+    last_result VARCHAR2(4000),
+    PRIMARY KEY (cif, environment)
+);
+
 CREATE TABLE anaf_lock (
     scope VARCHAR2(200) NOT NULL,
     touched NUMBER(19) NOT NULL,
@@ -118,5 +170,54 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --          CASE WHEN refreshed_at IS NULL THEN NULL ELSE TO_CHAR(DATE '1970-01-01' + refreshed_at / 86400, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END AS refreshed_utc,
 --          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 --   FROM anaf_token;
+-- CREATE TABLE anaf_inbox (
+--       cif VARCHAR2(100) NOT NULL,
+--       environment VARCHAR2(100) NOT NULL,
+--       message_id VARCHAR2(100) NOT NULL,
+--       message_type VARCHAR2(200) NOT NULL,
+--       created_at VARCHAR2(200) NOT NULL,
+--       created_ms NUMBER(19) NOT NULL,
+--       id_solicitare VARCHAR2(100),
+--       detalii VARCHAR2(4000),
+--       supplier_cif VARCHAR2(200),
+--       customer_cif VARCHAR2(200),
+--       listed_at NUMBER(19) NOT NULL,
+--       state VARCHAR2(200) NOT NULL,
+--       attempts NUMBER(19) DEFAULT 0 NOT NULL,
+--       last_error VARCHAR2(4000),
+--       downloaded_at NUMBER(19),
+--       zip_base64 CLOB,
+--       zip_sha256 VARCHAR2(200),
+--       zip_bytes NUMBER(19),
+--       syntax VARCHAR2(200),
+--       doc_kind VARCHAR2(200),
+--       invoice_number VARCHAR2(200),
+--       issue_date VARCHAR2(200),
+--       due_date VARCHAR2(200),
+--       currency VARCHAR2(200),
+--       supplier_vat VARCHAR2(200),
+--       supplier_name VARCHAR2(4000),
+--       customer_vat VARCHAR2(200),
+--       customer_name VARCHAR2(4000),
+--       total_without_vat VARCHAR2(200),
+--       vat_total VARCHAR2(200),
+--       payable VARCHAR2(200),
+--       line_count NUMBER(19),
+--       parse_error VARCHAR2(4000),
+--       imported_at NUMBER(19),
+--       erp_ref VARCHAR2(4000),
+--       PRIMARY KEY (cif, environment, message_id)
+--   );
+-- CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+-- CREATE TABLE anaf_inbox_sync (
+--       cif VARCHAR2(100) NOT NULL,
+--       environment VARCHAR2(100) NOT NULL,
+--       synced_until NUMBER(19),
+--       lease_owner VARCHAR2(200),
+--       lease_until NUMBER(19),
+--       last_run_at NUMBER(19),
+--       last_result VARCHAR2(4000),
+--       PRIMARY KEY (cif, environment)
+--   );
 -- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

@@ -82,6 +82,58 @@ CREATE TABLE anaf_link (
     PRIMARY KEY (cif, client_id, environment)
 );
 
+CREATE TABLE anaf_inbox (
+    cif NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    message_id NVARCHAR(100) NOT NULL,
+    message_type NVARCHAR(200) NOT NULL,
+    created_at NVARCHAR(200) NOT NULL,
+    created_ms BIGINT NOT NULL,
+    id_solicitare NVARCHAR(100),
+    detalii NVARCHAR(4000),
+    supplier_cif NVARCHAR(200),
+    customer_cif NVARCHAR(200),
+    listed_at BIGINT NOT NULL,
+    state NVARCHAR(200) NOT NULL,
+    attempts BIGINT DEFAULT 0 NOT NULL,
+    last_error NVARCHAR(4000),
+    downloaded_at BIGINT,
+    zip_base64 NVARCHAR(MAX),
+    zip_sha256 NVARCHAR(200),
+    zip_bytes BIGINT,
+    syntax NVARCHAR(200),
+    doc_kind NVARCHAR(200),
+    invoice_number NVARCHAR(200),
+    issue_date NVARCHAR(200),
+    due_date NVARCHAR(200),
+    currency NVARCHAR(200),
+    supplier_vat NVARCHAR(200),
+    supplier_name NVARCHAR(4000),
+    customer_vat NVARCHAR(200),
+    customer_name NVARCHAR(4000),
+    total_without_vat NVARCHAR(200),
+    vat_total NVARCHAR(200),
+    payable NVARCHAR(200),
+    line_count BIGINT,
+    parse_error NVARCHAR(4000),
+    imported_at BIGINT,
+    erp_ref NVARCHAR(4000),
+    PRIMARY KEY (cif, environment, message_id)
+);
+
+CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+
+CREATE TABLE anaf_inbox_sync (
+    cif NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    synced_until BIGINT,
+    lease_owner NVARCHAR(200),
+    lease_until BIGINT,
+    last_run_at BIGINT,
+    last_result NVARCHAR(4000),
+    PRIMARY KEY (cif, environment)
+);
+
 CREATE TABLE anaf_lock (
     scope NVARCHAR(200) NOT NULL,
     touched BIGINT NOT NULL,
@@ -118,5 +170,54 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --          CASE WHEN refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, refreshed_at % 86400, DATEADD(DAY, refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
 --          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 --   FROM anaf_token;
+-- CREATE TABLE anaf_inbox (
+--       cif NVARCHAR(100) NOT NULL,
+--       environment NVARCHAR(100) NOT NULL,
+--       message_id NVARCHAR(100) NOT NULL,
+--       message_type NVARCHAR(200) NOT NULL,
+--       created_at NVARCHAR(200) NOT NULL,
+--       created_ms BIGINT NOT NULL,
+--       id_solicitare NVARCHAR(100),
+--       detalii NVARCHAR(4000),
+--       supplier_cif NVARCHAR(200),
+--       customer_cif NVARCHAR(200),
+--       listed_at BIGINT NOT NULL,
+--       state NVARCHAR(200) NOT NULL,
+--       attempts BIGINT DEFAULT 0 NOT NULL,
+--       last_error NVARCHAR(4000),
+--       downloaded_at BIGINT,
+--       zip_base64 NVARCHAR(MAX),
+--       zip_sha256 NVARCHAR(200),
+--       zip_bytes BIGINT,
+--       syntax NVARCHAR(200),
+--       doc_kind NVARCHAR(200),
+--       invoice_number NVARCHAR(200),
+--       issue_date NVARCHAR(200),
+--       due_date NVARCHAR(200),
+--       currency NVARCHAR(200),
+--       supplier_vat NVARCHAR(200),
+--       supplier_name NVARCHAR(4000),
+--       customer_vat NVARCHAR(200),
+--       customer_name NVARCHAR(4000),
+--       total_without_vat NVARCHAR(200),
+--       vat_total NVARCHAR(200),
+--       payable NVARCHAR(200),
+--       line_count BIGINT,
+--       parse_error NVARCHAR(4000),
+--       imported_at BIGINT,
+--       erp_ref NVARCHAR(4000),
+--       PRIMARY KEY (cif, environment, message_id)
+--   );
+-- CREATE INDEX anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+-- CREATE TABLE anaf_inbox_sync (
+--       cif NVARCHAR(100) NOT NULL,
+--       environment NVARCHAR(100) NOT NULL,
+--       synced_until BIGINT,
+--       lease_owner NVARCHAR(200),
+--       lease_until BIGINT,
+--       last_run_at BIGINT,
+--       last_result NVARCHAR(4000),
+--       PRIMARY KEY (cif, environment)
+--   );
 -- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
 

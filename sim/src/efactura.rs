@@ -175,39 +175,116 @@ pub fn settle(g: &mut Inner, now_ms: i64) {
     g.efactura.messages.extend(new_msgs);
 }
 
+/// The day of `ms` in Romania, `YYYY-MM-DD`.
+fn day_of(ms: i64) -> String {
+    crate::clock::ro_time(ms).format("%Y-%m-%d").to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seeded(
+    id_incarcare: u64,
+    id_descarcare: u64,
+    env: &str,
+    seller: &str,
+    buyer: &str,
+    doc: &crate::documents::Document,
+    uploaded_ms: i64,
+    outcome: Outcome,
+) -> Upload {
+    Upload {
+        id_incarcare,
+        id_descarcare,
+        env: env.to_string(),
+        query_cif: seller.to_string(),
+        seller: Some(seller.to_string()),
+        buyer: Some(buyer.to_string()),
+        standard: doc.standard.into(),
+        b2c: false,
+        extern_: false,
+        autofactura: false,
+        xml: doc.xml.clone().into_bytes(),
+        uploaded_ms,
+        outcome,
+        errors: if outcome == Outcome::Nok {
+            vec!["E: [BR-RO-010] Numarul facturii trebuie sa contina cel putin o cifra".into()]
+        } else {
+            Vec::new()
+        },
+        settled: false,
+    }
+}
+
 impl State {
     pub fn seed_invoices(&self, env: &str, seller: &str, buyer: &str, n: usize) -> Vec<u64> {
         let now = self.clock.now_ms();
+        let delay = self.lock().processing_secs as i64 * 1000;
+        let at: Vec<i64> = (0..n).map(|i| now - delay - (i as i64) * 60_000).collect();
+        self.seed_received(env, &[seller.to_string()], buyer, &at)
+    }
+
+    /// An inbox of realistic size for `cif`: `n` invoices received from 40 suppliers over
+    /// the last `days` days (UBL invoices and credit notes, CII invoices), and for every
+    /// 10th of them one the company sent itself (FACTURA TRIMISA) and, for every 25th, one
+    /// ANAF rejected (ERORI FACTURA).
+    pub fn seed_inbox(&self, env: &str, cif: &str, n: usize, days: i64) -> Vec<u64> {
+        let now = self.clock.now_ms();
+        let delay = self.lock().processing_secs as i64 * 1000;
+        let span = (days * DAY_MS - delay - 3_600_000).max(60_000);
+        let at: Vec<i64> = (0..n)
+            .map(|i| now - delay - 60_000 - span * i as i64 / n.max(1) as i64)
+            .collect();
+        let suppliers: Vec<String> = (0..40).map(|i| format!("{}", 9_000_000 + i * 7)).collect();
+        let ids = self.seed_received(env, &suppliers, cif, &at);
         let mut g = self.lock();
-        g.cifs.insert(seller.to_string());
-        g.cifs.insert(buyer.to_string());
-        let delay = g.processing_secs as i64 * 1000;
-        let mut ids = Vec::with_capacity(n);
-        for i in 0..n {
+        for (i, &t) in at.iter().enumerate().step_by(10) {
             let (id_incarcare, id_descarcare) = g.efactura.ids();
-            let at = now - delay - (i as i64) * 60_000;
-            let xml = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\"><cbc:ID>SIM-{id_incarcare}</cbc:ID><cac:AccountingSupplierParty><cac:Party><cac:PartyTaxScheme><cbc:CompanyID>RO{seller}</cbc:CompanyID></cac:PartyTaxScheme></cac:Party></cac:AccountingSupplierParty><cac:AccountingCustomerParty><cac:Party><cac:PartyTaxScheme><cbc:CompanyID>RO{buyer}</cbc:CompanyID></cac:PartyTaxScheme></cac:Party></cac:AccountingCustomerParty></Invoice>"
-            );
+            let outcome = if i % 25 == 0 {
+                Outcome::Nok
+            } else {
+                Outcome::Ok
+            };
+            let doc = crate::documents::document(id_incarcare, cif, "8000006", &day_of(t));
             g.efactura.uploads.insert(
                 id_incarcare,
-                Upload {
+                seeded(
                     id_incarcare,
                     id_descarcare,
-                    env: env.to_string(),
-                    query_cif: seller.to_string(),
-                    seller: Some(seller.to_string()),
-                    buyer: Some(buyer.to_string()),
-                    standard: "UBL".into(),
-                    b2c: false,
-                    extern_: false,
-                    autofactura: false,
-                    xml: xml.into_bytes(),
-                    uploaded_ms: at,
-                    outcome: Outcome::Ok,
-                    errors: Vec::new(),
-                    settled: false,
-                },
+                    env,
+                    cif,
+                    "8000006",
+                    &doc,
+                    t,
+                    outcome,
+                ),
+            );
+        }
+        settle(&mut g, now);
+        ids
+    }
+
+    /// Received invoices from `suppliers` (in turn) to `buyer`, uploaded at `at`.
+    fn seed_received(&self, env: &str, suppliers: &[String], buyer: &str, at: &[i64]) -> Vec<u64> {
+        let now = self.clock.now_ms();
+        let mut g = self.lock();
+        g.cifs.insert(buyer.to_string());
+        g.cifs.extend(suppliers.iter().cloned());
+        let mut ids = Vec::with_capacity(at.len());
+        for (i, &t) in at.iter().enumerate() {
+            let seller = &suppliers[i % suppliers.len()];
+            let (id_incarcare, id_descarcare) = g.efactura.ids();
+            let doc = crate::documents::document(id_incarcare, seller, buyer, &day_of(t));
+            g.efactura.uploads.insert(
+                id_incarcare,
+                seeded(
+                    id_incarcare,
+                    id_descarcare,
+                    env,
+                    seller,
+                    buyer,
+                    &doc,
+                    t,
+                    Outcome::Ok,
+                ),
             );
             ids.push(id_incarcare);
         }
@@ -901,6 +978,7 @@ async fn descarcare(
         .get(&msgs[0].id_solicitare)
         .cloned()
         .expect("message of an upload");
+    *g.counters.downloads.entry(id.to_string()).or_default() += 1;
     drop(g);
     let zip = build_zip(&st, &upload, msgs[0].data_creare_ms);
     (

@@ -16,6 +16,7 @@ mod auth;
 pub mod certs;
 pub mod clock;
 mod control;
+pub mod documents;
 mod efactura;
 mod etransport;
 mod faults;
@@ -305,6 +306,12 @@ impl Sim {
     /// company's lists look like, without n uploads. Returns their id_incarcare.
     pub fn seed_invoices(&self, env: &str, seller: &str, buyer: &str, n: usize) -> Vec<u64> {
         self.state.seed_invoices(env, seller, buyer, n)
+    }
+
+    /// An inbox of realistic size for `cif` over the last `days` days (see
+    /// `State::seed_inbox`); the ids of its received invoices' uploads.
+    pub fn seed_inbox(&self, env: &str, cif: &str, n: usize, days: i64) -> Vec<u64> {
+        self.state.seed_inbox(env, cif, n, days)
     }
 
     /// Lowers (or raises) a daily quota, so tests can reach it quickly.

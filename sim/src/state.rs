@@ -73,6 +73,8 @@ pub struct Counters {
     pub faults_fired: u64,
     /// Answers 429 from the per-minute limit (not injected ones).
     pub rate_limited: u64,
+    /// e-Factura ZIPs handed out by `descarcare`, per message id.
+    pub downloads: HashMap<String, u64>,
 }
 
 /// Fault injection for the next N matching requests.

@@ -826,7 +826,7 @@ impl<'a> EFactura<'a> {
     /// `descarcare`: saves the ZIP at `zip_path`; with `extract`, also the invoice XML and
     /// ANAF's signature beside it, under the names they have in the ZIP.
     /// `descarcare?id=`: the ZIP's bytes (counted against the 10 downloads a day).
-    fn fetch_zip(&self, id: &str) -> Result<Reply> {
+    pub(crate) fn fetch_zip(&self, id: &str) -> Result<Reply> {
         let key = format!("{}/{}", self.s.config.cif, id);
         journal::count_call(
             &self.s.store,
@@ -989,6 +989,51 @@ impl<'a> EFactura<'a> {
         }
         Ok(out)
     }
+}
+
+/// The largest ZIP entry read (an invoice is at most 10 MB; its signature is small).
+pub(crate) const MAX_ZIP_ENTRY: u64 = 50 * 1024 * 1024;
+
+/// One entry of a downloaded ZIP, read whole, refused past [`MAX_ZIP_ENTRY`] (a ZIP that
+/// inflates without end).
+pub(crate) fn read_zip_entry<R: std::io::Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<Vec<u8>> {
+    let too_large = || {
+        Error::with(
+            ANAF_ERR_TOO_LARGE,
+            format!(
+                "Fișierul {name} din ZIP depășește {} MB.",
+                MAX_ZIP_ENTRY >> 20
+            ),
+            format!(
+                "The file {name} in the ZIP is larger than {} MB.",
+                MAX_ZIP_ENTRY >> 20
+            ),
+        )
+    };
+    let f = archive.by_name(name).map_err(|e| {
+        Error::with(
+            ANAF_ERR_BAD_RESPONSE,
+            format!("ZIP: {name}: {e}"),
+            format!("ZIP: {name}: {e}"),
+        )
+    })?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_ZIP_ENTRY + 1), &mut data).map_err(
+        |e| {
+            Error::with(
+                ANAF_ERR_BAD_RESPONSE,
+                format!("ZIP: {name}: {e}"),
+                format!("ZIP: {name}: {e}"),
+            )
+        },
+    )?;
+    if data.len() as u64 > MAX_ZIP_ENTRY {
+        return Err(too_large());
+    }
+    Ok(data)
 }
 
 fn is_too_many_text(e: &Error) -> bool {

@@ -5,6 +5,8 @@ pub mod diagnose;
 pub mod efactura;
 pub mod etransport;
 pub mod http;
+pub mod inbox;
+pub mod invoice;
 pub mod jwt;
 pub mod oauth;
 pub mod pacer;

@@ -5,6 +5,7 @@
 pub mod core;
 pub mod diag;
 pub mod etransport;
+pub mod inbox;
 pub mod link;
 pub mod login;
 pub mod service;

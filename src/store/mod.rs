@@ -1,7 +1,7 @@
 //! What the DLL keeps, and where: the token rows and their refresh lease (`tokens`), the
 //! upload journal and the daily call counters (`journal`), the pending browser links
-//! (`links`), the rescue of a pair whose commit failed (`rescue`); the sealing of the
-//! secrets among them (`seal`).
+//! (`links`), the e-Factura inbox (`inbox`), the rescue of a pair whose commit failed
+//! (`rescue`); the sealing of the secrets among them (`seal`).
 //!
 //! Those modules hold the protocols and their SQL, written once against the seam in `db`;
 //! the backend behind it today is the SQLite file (`sqlite`). The schema is public (the
@@ -11,6 +11,7 @@
 
 pub mod db;
 pub mod dialect;
+pub mod inbox;
 pub mod journal;
 pub mod links;
 pub mod migrate;

@@ -69,7 +69,8 @@ pub const MIGRATIONS: &[&str] = &[
          ALTER TABLE anaf_token ADD COLUMN refresh_hash TEXT;
          DROP VIEW IF EXISTS anaf_token_v;",
         token_view!(),
-        ";"
+        ";",
+        inbox_tables!()
     ),
 ];
 
@@ -92,13 +93,77 @@ macro_rules! token_view {
 }
 use token_view;
 
-/// The upload journal, the daily call counters and the pending browser links, in their
+/// The upload journal, the daily call counters, the pending browser links and the inbox, in their
 /// current shape. Every statement is idempotent: [`restore_own_tables`] runs it again when
 /// one of them went missing from an open file.
-pub const OWN_TABLES: &str = own_tables!();
+pub const OWN_TABLES: &str = concat!(own_tables!(), inbox_tables!());
 
 /// The tables of [`OWN_TABLES`], as the database names them when one is missing.
-pub const OWN_TABLE_NAMES: &[&str] = &["anaf_upload_journal", "anaf_call_count", "anaf_link"];
+pub const OWN_TABLE_NAMES: &[&str] = &[
+    "anaf_upload_journal",
+    "anaf_call_count",
+    "anaf_link",
+    "anaf_inbox",
+    "anaf_inbox_sync",
+];
+
+/// The e-Factura inbox (store::inbox), as migration 4 -> 5 made it.
+macro_rules! inbox_tables {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_inbox (
+    cif               TEXT NOT NULL,
+    environment       TEXT NOT NULL,
+    message_id        TEXT NOT NULL,
+    message_type      TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    created_ms        INTEGER NOT NULL,
+    id_solicitare     TEXT,
+    detalii           TEXT,
+    supplier_cif      TEXT,
+    customer_cif      TEXT,
+    listed_at         INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    last_error        TEXT,
+    downloaded_at     INTEGER,
+    zip_base64        TEXT,
+    zip_sha256        TEXT,
+    zip_bytes         INTEGER,
+    syntax            TEXT,
+    doc_kind          TEXT,
+    invoice_number    TEXT,
+    issue_date        TEXT,
+    due_date          TEXT,
+    currency          TEXT,
+    supplier_vat      TEXT,
+    supplier_name     TEXT,
+    customer_vat      TEXT,
+    customer_name     TEXT,
+    total_without_vat TEXT,
+    vat_total         TEXT,
+    payable           TEXT,
+    line_count        INTEGER,
+    parse_error       TEXT,
+    imported_at       INTEGER,
+    erp_ref           TEXT,
+    PRIMARY KEY (cif, environment, message_id)
+);
+CREATE INDEX IF NOT EXISTS anaf_inbox_created ON anaf_inbox (cif, environment, created_ms);
+CREATE TABLE IF NOT EXISTS anaf_inbox_sync (
+    cif          TEXT NOT NULL,
+    environment  TEXT NOT NULL,
+    synced_until INTEGER,
+    lease_owner  TEXT,
+    lease_until  INTEGER,
+    last_run_at  INTEGER,
+    last_result  TEXT,
+    PRIMARY KEY (cif, environment)
+);
+"
+    };
+}
+use inbox_tables;
 
 /// The text of [`OWN_TABLES`], as a macro so that a migration can extend it with `concat!`.
 /// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per

@@ -198,7 +198,7 @@ fn host_name() -> String {
 /// Whether the holder of a lease may still be working. Only a process on this host can be
 /// checked; a lease of this very process is stale by construction (the caller holds the
 /// process-wide refresh lock for the profile, so no other thread of ours is refreshing).
-fn owner_may_be_alive(owner: &str) -> bool {
+pub(super) fn owner_may_be_alive(owner: &str) -> bool {
     let mine = process_owner();
     if owner == mine {
         return false;

@@ -1,0 +1,556 @@
+//! `anaf_inbox_sync`: brings the company's e-Factura inbox in the ERP's database up to date.
+//!
+//! One run, under the company's sync lease (one run per CIF and environment, whatever the
+//! workstation): list with the paginated call from where the last complete listing ended
+//! (less an overlap, because ANAF lists a message up to ~15 minutes after its creation
+//! time), never asking for an end past ANAF's clock; keep each new message once; then
+//! download every message not downloaded yet, oldest first, store its ZIP and what its
+//! invoice says. A run stopped anywhere (killed, quota, network) leaves rows the next run
+//! continues from: listings are repeated (cheap, 100 000 a day), downloads are not (10 a
+//! day per message).
+
+use super::efactura::Message;
+use super::invoice;
+use super::Session;
+use crate::error::{Error, Result};
+use crate::status::*;
+use crate::store::inbox::{Lease, Listed, Parsed};
+use base64::Engine;
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+
+const DAY_MS: i64 = 86_400_000;
+/// How long a run's lease lasts without renewal (renewed between pages and downloads).
+const LEASE_MS: i64 = 120_000;
+/// The end of a listing stays this far behind our clock, which may be ahead of ANAF's
+/// (an `endTime` a second past ANAF's clock fails the whole listing).
+const END_MARGIN_MS: i64 = 120_000;
+/// Each listing starts this far before the end of the last complete one: messages appear
+/// in the list minutes after their creation time.
+const RELIST_OVERLAP_MS: i64 = 3_600_000;
+/// ANAF's window: 60 days back from its clock (kept 10 minutes inside).
+const WINDOW_MS: i64 = 60 * DAY_MS - 600_000;
+/// How many listed messages are stored per transaction.
+const BATCH: usize = 500;
+
+/// What the ERP asks of a run (`options_json` of `anaf_inbox_sync`).
+#[derive(Clone, Debug, Default)]
+pub struct SyncOptions {
+    /// The first run goes back to here instead of ANAF's 60 days (Unix ms).
+    pub since_ms: Option<i64>,
+    /// Wait (up to this long) for another workstation's run instead of answering busy.
+    pub wait: Option<Duration>,
+    /// Download at most this many messages in this run (the rest waits for the next).
+    pub max_downloads: Option<usize>,
+}
+
+impl SyncOptions {
+    pub fn from_json(text: Option<&str>) -> Result<SyncOptions> {
+        let bad = |ro: &str, en: &str| Error::with(ANAF_ERR_INVALID_ARGUMENT, ro, en);
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            return Ok(SyncOptions::default());
+        };
+        let v: Value = serde_json::from_str(text).map_err(|e| {
+            Error::with(
+                ANAF_ERR_INVALID_JSON,
+                format!("Opțiunile sincronizării: {e}"),
+                format!("The sync options: {e}"),
+            )
+        })?;
+        let Value::Object(m) = v else {
+            return Err(bad(
+                "Opțiunile sincronizării trebuie să fie un obiect JSON.",
+                "The sync options must be a JSON object.",
+            ));
+        };
+        let mut o = SyncOptions::default();
+        for (k, v) in &m {
+            match (k.as_str(), v) {
+                ("since", Value::String(d)) => {
+                    let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                        bad(
+                            "\"since\" este o dată AAAA-LL-ZZ.",
+                            "\"since\" is a date YYYY-MM-DD.",
+                        )
+                    })?;
+                    o.since_ms = Some(
+                        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+                            .timestamp_millis(),
+                    );
+                }
+                ("wait_seconds", Value::Number(n)) if n.as_u64().is_some_and(|s| s <= 3600) => {
+                    o.wait = n.as_u64().map(Duration::from_secs);
+                }
+                ("max_downloads", Value::Number(n)) if n.as_u64().is_some() => {
+                    o.max_downloads = n.as_u64().map(|n| n as usize);
+                }
+                (k, _) => {
+                    return Err(bad(
+                        &format!("Opțiunea \"{k}\" nu este cunoscută sau are o valoare greșită (since: \"AAAA-LL-ZZ\", wait_seconds: 0..3600, max_downloads: număr)."),
+                        &format!("The option \"{k}\" is unknown or has a wrong value (since: \"YYYY-MM-DD\", wait_seconds: 0..3600, max_downloads: a number)."),
+                    ))
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// The inbox syncs running in this process, by store and company; removed on drop.
+struct Running(String);
+
+static RUNNING: once_cell::sync::Lazy<std::sync::Mutex<std::collections::HashSet<String>>> =
+    once_cell::sync::Lazy::new(Default::default);
+
+impl Running {
+    fn take(key: &str) -> Option<Running> {
+        let mut set = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(key.to_string())
+            .then(|| Running(key.to_string()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// ANAF's `data_creare` (`YYYYMMDDHHMM`, Romanian time) as Unix ms.
+fn created_ms(data_creare: &str) -> Option<i64> {
+    let local = NaiveDateTime::parse_from_str(data_creare, "%Y%m%d%H%M").ok()?;
+    // Summer time (+3) if it reads back as the same local time, else winter (+2).
+    [3, 2].into_iter().find_map(|h| {
+        let utc = Utc.from_utc_datetime(&(local - chrono::Duration::hours(h)));
+        (crate::store::journal::romania_time(utc) == local).then(|| utc.timestamp_millis())
+    })
+}
+
+/// `cif_emitent=…` / `cif_beneficiar=…` from the `detalii` text (the list's own fields are
+/// documented but not sent).
+fn cif_in(detalii: &str, key: &str) -> Option<String> {
+    let at = detalii.find(key)? + key.len();
+    let digits: String = detalii[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+fn listed(m: &Message, now_ms: i64) -> Listed {
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Listed {
+        message_id: m.id.clone(),
+        message_type: m.tip.clone(),
+        created_at: m.data_creare.clone(),
+        created_ms: created_ms(&m.data_creare).unwrap_or(now_ms),
+        id_solicitare: opt(&m.id_solicitare),
+        detalii: opt(&m.detalii),
+        supplier_cif: cif_in(&m.detalii, "cif_emitent="),
+        customer_cif: cif_in(&m.detalii, "cif_beneficiar="),
+    }
+}
+
+fn iso(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// What a downloaded ZIP holds: the message's XML (not ANAF's signature) read as an
+/// invoice, or why it could not be.
+fn read_zip(id: &str, message_type: &str, zip: &[u8]) -> Parsed {
+    let fail = |why: String| Parsed {
+        parse_error: Some(why),
+        ..Parsed::default()
+    };
+    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(zip)) {
+        Ok(a) => a,
+        Err(e) => return fail(format!("Nu este un ZIP / not a ZIP: {e}")),
+    };
+    let names: Vec<String> = archive.file_names().map(str::to_string).collect();
+    let wanted = format!("{id}.xml");
+    let Some(name) = names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&wanted))
+        .or_else(|| {
+            names.iter().find(|n| {
+                let l = n.to_ascii_lowercase();
+                l.ends_with(".xml") && !l.starts_with("semnatura")
+            })
+        })
+        .cloned()
+    else {
+        return fail(format!(
+            "ZIP-ul nu conține XML-ul mesajului / the ZIP has no message XML ({})",
+            names.join(", ")
+        ));
+    };
+    let xml = match super::efactura::read_zip_entry(&mut archive, &name) {
+        Ok(x) => x,
+        Err(e) => return fail(e.to_string()),
+    };
+    if message_type.starts_with("FACTURA") {
+        invoice::parse(&xml)
+    } else {
+        // ANAF's error list or a buyer's message: kept, not an invoice.
+        Parsed::default()
+    }
+}
+
+impl Session {
+    /// One run of the inbox sync (see the module's comment). The answer says what was
+    /// done; a run that stopped early says why in `"stopped"` and answers its error.
+    pub fn inbox_sync(&self, o: &SyncOptions) -> std::result::Result<Value, (Error, Value)> {
+        let cif = self.config.cif.as_str();
+        let env = self.config.environment.as_str();
+        let inbox = self.store.inbox(cif, env);
+        let now = || Utc::now().timestamp_millis();
+        let started = Instant::now();
+        let no_json = |e: Error| (e, Value::Null);
+        // Threads of one process share the lease's owner: they are kept apart here.
+        let key = format!("{}|{cif}|{env}", self.store.path.display());
+        let _running = loop {
+            if let Some(g) = Running::take(&key) {
+                break g;
+            }
+            if o.wait.is_some_and(|w| started.elapsed() < w) {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+            return Err(no_json(Error::with(
+                ANAF_ERR_SYNC_BUSY,
+                format!("Inbox-ul CIF {cif} se sincronizează chiar acum în acest program (alt fir); reîncercați după ce termină."),
+                format!("The inbox of CIF {cif} is being synced right now in this program (another thread); try again once it is done."),
+            )));
+        };
+        let synced_until = loop {
+            match inbox.lease(now(), LEASE_MS).map_err(no_json)? {
+                Lease::Taken { synced_until } => break synced_until,
+                Lease::Busy { owner, until } => {
+                    if o.wait.is_some_and(|w| started.elapsed() < w) {
+                        std::thread::sleep(Duration::from_millis(250));
+                        continue;
+                    }
+                    return Err(no_json(Error::with(
+                        ANAF_ERR_SYNC_BUSY,
+                        format!("Inbox-ul CIF {cif} se sincronizează chiar acum pe {owner} (până la {}); reîncercați după ce termină.", iso(until)),
+                        format!("The inbox of CIF {cif} is being synced right now by {owner} (until {}); try again once it is done.", iso(until)),
+                    )));
+                }
+            }
+        };
+        let mut summary = Map::new();
+        let outcome = self.inbox_run(o, synced_until, &mut summary);
+        let stopped = outcome.as_ref().err().map(|e| {
+            json!({"status": crate::status::name(e.status), "code": e.status, "message": e.message(self.config.language)})
+        });
+        summary.insert("complete".into(), json!(stopped.is_none()));
+        summary.insert("stopped".into(), stopped.unwrap_or(Value::Null));
+        if let Ok(c) = inbox.counts() {
+            summary.insert("inbox".into(), c);
+        }
+        let summary = Value::Object(summary);
+        let _ = inbox.release(now(), &summary);
+        match outcome {
+            Ok(()) => Ok(summary),
+            Err(e) => Err((e, summary)),
+        }
+    }
+
+    fn inbox_run(
+        &self,
+        o: &SyncOptions,
+        synced_until: Option<i64>,
+        out: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let cif = self.config.cif.as_str();
+        let env = self.config.environment.as_str();
+        let inbox = self.store.inbox(cif, env);
+        let now = Utc::now().timestamp_millis();
+        out.insert("cif".into(), json!(cif));
+        out.insert("environment".into(), json!(env));
+
+        // Listing.
+        let end = now - END_MARGIN_MS;
+        let earliest = now - WINDOW_MS;
+        let start = match synced_until {
+            Some(u) => u - RELIST_OVERLAP_MS,
+            None => o.since_ms.unwrap_or(earliest),
+        }
+        .max(earliest);
+        let mut new_by_type: Map<String, Value> = Map::new();
+        let mut new = 0u64;
+        let mut listed_count = 0u64;
+        let mut pages = 0u32;
+        if start < end {
+            out.insert("window".into(), json!({"from": iso(start), "to": iso(end)}));
+            let mut batch: Vec<Listed> = Vec::with_capacity(BATCH);
+            let mut flush = |batch: &mut Vec<Listed>| -> Result<()> {
+                for m in inbox.add_listed(batch, now / 1000)? {
+                    new += 1;
+                    let n = new_by_type
+                        .entry(m.message_type.clone())
+                        .or_insert(json!(0));
+                    *n = json!(n.as_u64().unwrap_or(0) + 1);
+                }
+                batch.clear();
+                inbox.renew(Utc::now().timestamp_millis(), LEASE_MS)?;
+                Ok(())
+            };
+            let listing = self.efactura().list_paged(start, end, None, |m| {
+                listed_count += 1;
+                batch.push(listed(&m, now));
+                if batch.len() >= BATCH {
+                    flush(&mut batch)?;
+                }
+                Ok(())
+            });
+            let flushed = flush(&mut batch);
+            out.insert("listed".into(), json!(listed_count));
+            out.insert("new".into(), json!(new));
+            out.insert("new_by_type".into(), Value::Object(new_by_type));
+            let paged = listing?;
+            flushed?;
+            pages = paged.pages;
+            inbox.listed_until(end)?;
+            out.insert("synced_until".into(), json!(iso(end)));
+        }
+        out.insert("list_pages".into(), json!(pages));
+
+        // Downloads.
+        let mut downloaded = 0u64;
+        let mut failed = 0u64;
+        let mut expired = 0u64;
+        let pending = inbox.pending()?;
+        out.insert("to_download".into(), json!(pending.len()));
+        let limit = o.max_downloads.unwrap_or(usize::MAX);
+        let result = (|| -> Result<()> {
+            for m in pending.iter().take(limit) {
+                if !inbox.renew(Utc::now().timestamp_millis(), LEASE_MS)? {
+                    return Err(Error::with(
+                        ANAF_ERR_SYNC_BUSY,
+                        "Sincronizarea a pierdut dreptul exclusiv (a durat prea mult între două descărcări); rulați din nou.",
+                        "The sync lost its lease (too long between two downloads); run it again.",
+                    ));
+                }
+                match self.efactura().fetch_zip(&m.message_id) {
+                    Ok(reply) => {
+                        let p = read_zip(&m.message_id, &m.message_type, &reply.body);
+                        let b64 = base64::engine::general_purpose::STANDARD.encode(&reply.body);
+                        inbox.downloaded(
+                            &m.message_id,
+                            &b64,
+                            &super::efactura::sha256_hex(&reply.body),
+                            reply.body.len() as i64,
+                            &p,
+                            Utc::now().timestamp(),
+                        )?;
+                        downloaded += 1;
+                    }
+                    Err(e) if gone_for_good(&e) => {
+                        inbox.failed(
+                            &m.message_id,
+                            "expired",
+                            &e.message(crate::status::Lang::Ro),
+                        )?;
+                        expired += 1;
+                    }
+                    // This message's own daily quota, or ANAF's refusal of this one message:
+                    // the others go on.
+                    Err(e)
+                        if e.status == ANAF_ERR_QUOTA_EXCEEDED
+                            || e.status == ANAF_ERR_REJECTED
+                            || e.status == ANAF_ERR_BAD_RESPONSE =>
+                    {
+                        inbox.failed(
+                            &m.message_id,
+                            "failed",
+                            &e.message(crate::status::Lang::Ro),
+                        )?;
+                        failed += 1;
+                    }
+                    // The network, the token, the rate limit, an HTML page: stop; the next
+                    // run goes on from here.
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })();
+        out.insert("downloaded".into(), json!(downloaded));
+        out.insert("failed".into(), json!(failed));
+        out.insert("expired".into(), json!(expired));
+        out.insert(
+            "left".into(),
+            json!(pending.len() as u64 - downloaded - failed - expired),
+        );
+        result
+    }
+}
+
+/// A part of a downloaded message (`anaf_inbox_get`'s `what`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Zip,
+    Xml,
+    Signature,
+    Pdf,
+}
+
+impl Part {
+    pub fn parse(s: &str) -> Result<Part> {
+        Ok(match s {
+            "zip" => Part::Zip,
+            "xml" => Part::Xml,
+            "signature" => Part::Signature,
+            "pdf" => Part::Pdf,
+            other => {
+                return Err(Error::with(
+                    ANAF_ERR_INVALID_ARGUMENT,
+                    format!("„{other}” nu este o parte a mesajului: zip, xml, signature sau pdf."),
+                    format!(
+                        "\"{other}\" is not a part of the message: zip, xml, signature or pdf."
+                    ),
+                ))
+            }
+        })
+    }
+}
+
+impl Session {
+    /// The ZIP of a downloaded message, as ANAF gave it.
+    pub fn inbox_zip(&self, message_id: &str) -> Result<Vec<u8>> {
+        let cif = self.config.cif.as_str();
+        let inbox = self.store.inbox(cif, self.config.environment.as_str());
+        let none = || {
+            Error::with(
+                ANAF_ERR_NO_MESSAGE,
+                format!("Mesajul {message_id} nu este în inbox-ul CIF {cif} sau nu a fost descărcat încă (anaf_inbox_sync)."),
+                format!("Message {message_id} is not in the inbox of CIF {cif} or was not downloaded yet (anaf_inbox_sync)."),
+            )
+        };
+        let b64 = inbox.zip_base64(message_id)?.ok_or_else(none)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|e| {
+                Error::with(
+                    ANAF_ERR_DATABASE_CORRUPT,
+                    format!("ZIP-ul mesajului {message_id} din baza de date este deteriorat: {e}"),
+                    format!("The ZIP of message {message_id} in the database is damaged: {e}"),
+                )
+            })
+    }
+
+    /// One part of a downloaded message written to `path`; its size. The PDF is made by
+    /// ANAF's public transformation each time it is asked for (without validation: ANAF
+    /// validated the invoice when it was sent).
+    pub fn inbox_part(&self, message_id: &str, part: Part, path: &std::path::Path) -> Result<u64> {
+        let zip = self.inbox_zip(message_id)?;
+        if part == Part::Zip {
+            super::efactura::write_file(path, &zip)?;
+            return Ok(zip.len() as u64);
+        }
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&zip)).map_err(|e| {
+            Error::with(
+                ANAF_ERR_BAD_RESPONSE,
+                format!("ZIP-ul mesajului {message_id}: {e}"),
+                format!("The ZIP of message {message_id}: {e}"),
+            )
+        })?;
+        let names: Vec<String> = archive.file_names().map(str::to_string).collect();
+        let signature = |n: &&String| n.to_ascii_lowercase().starts_with("semnatura");
+        let name = match part {
+            Part::Signature => names.iter().find(signature),
+            _ => names
+                .iter()
+                .find(|n| n.to_ascii_lowercase().ends_with(".xml") && !signature(n)),
+        }
+        .cloned()
+        .ok_or_else(|| {
+            Error::with(
+                ANAF_ERR_BAD_RESPONSE,
+                format!(
+                    "ZIP-ul mesajului {message_id} nu conține partea cerută ({}).",
+                    names.join(", ")
+                ),
+                format!(
+                    "The ZIP of message {message_id} lacks the part asked for ({}).",
+                    names.join(", ")
+                ),
+            )
+        })?;
+        let data = super::efactura::read_zip_entry(&mut archive, &name)?;
+        if part == Part::Pdf {
+            let kind = self
+                .store
+                .inbox(&self.config.cif, self.config.environment.as_str())
+                .get(message_id)?
+                .and_then(|v| v["doc_kind"].as_str().map(str::to_string));
+            let standard = if kind.as_deref() == Some("credit_note") {
+                super::public::DocStandard::parse("FCN")?
+            } else {
+                super::public::DocStandard::parse("FACT1")?
+            };
+            return self.public().to_pdf(&data, standard, false, path);
+        }
+        super::efactura::write_file(path, &data)?;
+        Ok(data.len() as u64)
+    }
+}
+
+/// ANAF no longer has the message (downloads are kept 60 days).
+fn gone_for_good(e: &Error) -> bool {
+    e.detail(crate::status::Lang::Ro).is_some_and(|d| {
+        d.contains("nu mai poate fi descarcat") || d.contains("nu exista inregistrata")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_creare_is_romanian_time() {
+        // 1 Nov (winter, +2) and 1 Jul (summer, +3).
+        assert_eq!(
+            created_ms("202611011415").map(iso).as_deref(),
+            Some("2026-11-01T12:15:00Z")
+        );
+        assert_eq!(
+            created_ms("202607011415").map(iso).as_deref(),
+            Some("2026-07-01T11:15:00Z")
+        );
+        assert_eq!(created_ms("2026"), None);
+    }
+
+    #[test]
+    fn cifs_from_detalii() {
+        let d = "Factura cu id_incarcare=5001 emisa de cif_emitent=8000000000 pentru cif_beneficiar=14399840";
+        assert_eq!(cif_in(d, "cif_emitent=").as_deref(), Some("8000000000"));
+        assert_eq!(cif_in(d, "cif_beneficiar=").as_deref(), Some("14399840"));
+        assert_eq!(cif_in("Erori de validare", "cif_emitent="), None);
+    }
+
+    #[test]
+    fn options() {
+        let o = SyncOptions::from_json(Some(
+            r#"{"since": "2026-11-01", "wait_seconds": 5, "max_downloads": 3}"#,
+        ))
+        .unwrap();
+        assert_eq!(o.since_ms.map(iso).as_deref(), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(o.wait, Some(Duration::from_secs(5)));
+        assert_eq!(o.max_downloads, Some(3));
+        assert!(SyncOptions::from_json(None).unwrap().since_ms.is_none());
+        let e = SyncOptions::from_json(Some(r#"{"sinse": 1}"#)).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            SyncOptions::from_json(Some("[")).unwrap_err().status,
+            ANAF_ERR_INVALID_JSON
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! The e-Factura inbox of the C API: the sync, the list of what arrived, one message's
+//! parts, the ERP's acknowledgement. The rows are documented in README (`anaf_inbox`).
+
+use super::service::options;
+use super::{entry, opt_text, out, session, text, AnafClient};
+use crate::client::inbox::{Part, SyncOptions};
+use crate::error::{Error, Result};
+use crate::status::*;
+use crate::store::inbox::Filter;
+use serde_json::{json, Value};
+use std::ffi::c_char;
+use std::path::Path;
+
+/// Brings the inbox of the handle's CIF up to date in the database (listing from where the
+/// last run ended, downloading each new message once; see README "The inbox").
+/// `options_json` may be NULL or `{"since":"YYYY-MM-DD","wait_seconds":N,"max_downloads":N}`.
+/// `*out_json` (always, also with an error status): `{"new","new_by_type","listed",
+/// "downloaded","failed","expired","left","complete","stopped","inbox",…}`.
+/// `ANAF_ERR_SYNC_BUSY` when another workstation syncs this CIF right now.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `options_json` is NULL or a
+/// NUL-terminated string; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_sync(
+    client: *mut AnafClient,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let o = SyncOptions::from_json(opt_text(options_json, "options_json")?)?;
+        let s = session(client)?;
+        match s.inbox_sync(&o) {
+            Ok(v) => {
+                super::give_json(slot, &v);
+                Ok(ANAF_OK)
+            }
+            Err((e, v)) => {
+                if !v.is_null() {
+                    super::give_json(slot, &v);
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// The messages of the inbox, newest first, without their files. `filter_json` may be NULL
+/// or `{"type":"FACTURA PRIMITA","supplier_cif":"…","state":"downloaded",
+/// "not_imported":true,"from":"YYYY-MM-DD","to":"YYYY-MM-DD","limit":N}`.
+/// `*out_json`: `{"messages":[{row}…],"count"}`.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `filter_json` is NULL or a
+/// NUL-terminated string; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_list(
+    client: *mut AnafClient,
+    filter_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let f = filter(opt_text(filter_json, "filter_json")?)?;
+        let s = session(client)?;
+        let rows = s
+            .store
+            .inbox(&s.config.cif, s.config.environment.as_str())
+            .list(&f)?;
+        super::give_json(slot, &json!({"count": rows.len(), "messages": rows}));
+        Ok(ANAF_OK)
+    })
+}
+
+fn filter(raw: Option<&str>) -> Result<Filter> {
+    let m = options(
+        raw,
+        &[
+            "type",
+            "supplier_cif",
+            "state",
+            "not_imported",
+            "from",
+            "to",
+            "limit",
+        ],
+    )?;
+    let bad = |k: &str, ro: &str, en: &str| {
+        Error::with(
+            ANAF_ERR_INVALID_ARGUMENT,
+            format!("filter_json: \"{k}\" {ro}"),
+            format!("filter_json: \"{k}\" {en}"),
+        )
+    };
+    let string = |k: &str| -> Result<Option<String>> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(k, "trebuie să fie text.", "must be a string.")),
+        }
+    };
+    let day = |k: &str| -> Result<Option<i64>> {
+        string(k)?
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map(|d| {
+                        d.and_hms_opt(0, 0, 0)
+                            .unwrap_or_default()
+                            .and_utc()
+                            .timestamp_millis()
+                    })
+                    .map_err(|_| bad(k, "este o dată AAAA-LL-ZZ.", "is a date YYYY-MM-DD."))
+            })
+            .transpose()
+    };
+    Ok(Filter {
+        message_type: string("type")?,
+        supplier_cif: string("supplier_cif")?,
+        state: string("state")?,
+        not_imported: match m.get("not_imported") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(bad(
+                    "not_imported",
+                    "este true sau false.",
+                    "is true or false.",
+                ))
+            }
+        },
+        from_ms: day("from")?,
+        // "to" includes its whole day.
+        to_ms: day("to")?.map(|ms| ms + 86_400_000),
+        limit: match m.get("limit") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().map(|n| n as usize),
+            Some(_) => return Err(bad("limit", "este un număr.", "is a number.")),
+        },
+    })
+}
+
+/// Writes one part of a downloaded message to `out_path`: `what` is "zip" (as ANAF gave
+/// it), "xml" (the invoice), "signature" (ANAF's signature) or "pdf" (made by ANAF's public
+/// transformation, which may answer with its firewall's page: `ANAF_ERR_HTML_RESPONSE`,
+/// try again later). `out_json` may be NULL; otherwise `{"path","size","message":{row}}`.
+/// `ANAF_ERR_NO_MESSAGE` for a message not in the inbox or not downloaded yet.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `id`, `what` and `out_path` are
+/// NUL-terminated strings; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_get(
+    client: *mut AnafClient,
+    id: *const c_char,
+    what: *const c_char,
+    out_path: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = if out_json.is_null() {
+            None
+        } else {
+            Some(out(out_json, "out_json")?)
+        };
+        let id = text(id, "id")?;
+        let part = Part::parse(text(what, "what")?)?;
+        let path = text(out_path, "out_path")?;
+        let s = session(client)?;
+        let size = s.inbox_part(id, part, Path::new(path))?;
+        if let Some(slot) = slot {
+            let row = s
+                .store
+                .inbox(&s.config.cif, s.config.environment.as_str())
+                .get(id)?;
+            super::give_json(slot, &json!({"path": path, "size": size, "message": row}));
+        }
+        Ok(ANAF_OK)
+    })
+}
+
+/// Records that the ERP imported message `id` as `erp_ref` (its document number, say), so
+/// that `{"not_imported":true}` no longer lists it. Acknowledging again replaces the
+/// reference. `ANAF_ERR_NO_MESSAGE` when there is no such message.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `id` and `erp_ref` are NUL-terminated
+/// strings.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_ack(
+    client: *mut AnafClient,
+    id: *const c_char,
+    erp_ref: *const c_char,
+) -> i32 {
+    entry(|| {
+        let id = text(id, "id")?;
+        let erp_ref = text(erp_ref, "erp_ref")?;
+        let s = session(client)?;
+        let now = chrono::Utc::now().timestamp();
+        let found = s
+            .store
+            .inbox(&s.config.cif, s.config.environment.as_str())
+            .ack(id, erp_ref, now)?;
+        if found {
+            Ok(ANAF_OK)
+        } else {
+            Err(Error::with(
+                ANAF_ERR_NO_MESSAGE,
+                format!("Mesajul {id} nu este în inbox-ul CIF {}.", s.config.cif),
+                format!("Message {id} is not in the inbox of CIF {}.", s.config.cif),
+            ))
+        }
+    })
+}
