@@ -58,6 +58,8 @@ pub struct Config {
     pub client_cert_password: Option<String>,
     /// The vendor's `anaf-relay` for the browser-link flow.
     pub relay_url: Option<Url>,
+    /// The key the vendor issued to this installation: the relay makes links only for it.
+    pub relay_key: Option<String>,
     /// Client-side pacing of API calls (ANAF allows 1000 per minute).
     pub rate_limit_per_minute: u32,
     /// A fixed-version WebView2 runtime folder (Windows).
@@ -177,6 +179,7 @@ pub const KEYS: &[&str] = &[
     "client_key_file",
     "client_cert_password",
     "relay_url",
+    "relay_key",
     "rate_limit_per_minute",
     "webview2_folder",
     "journal_sync",
@@ -411,6 +414,10 @@ impl Config {
             client_key_file: path("client_key_file")?,
             client_cert_password: f.string("client_cert_password")?,
             relay_url,
+            relay_key: f
+                .string("relay_key")?
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty()),
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
             webview2_folder: path("webview2_folder")?,
             journal_sync_full,

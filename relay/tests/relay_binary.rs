@@ -15,6 +15,8 @@ struct RelayProcess {
     log: Arc<Mutex<String>>,
     base: String,
     callback: String,
+    /// The stderr pipe when nobody reads it any more (see `spawn_unread`).
+    _unread: Option<std::process::ChildStderr>,
 }
 
 impl Drop for RelayProcess {
@@ -30,13 +32,36 @@ impl RelayProcess {
     }
 }
 
+/// The vendor's configuration file and the database path, in `dir`.
+fn files(dir: &std::path::Path) -> (String, String) {
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, vendor_toml()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    (
+        config.to_string_lossy().into_owned(),
+        dir.join("links.db").to_string_lossy().into_owned(),
+    )
+}
+
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_anaf-relay"));
+    c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
 fn spawn(args: &[&str]) -> RelayProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("anaf-relay starts");
+    spawn_env(args, &[])
+}
+
+fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> RelayProcess {
+    let mut child = command(args, env).spawn().expect("anaf-relay starts");
     let log = Arc::new(Mutex::new(String::new()));
     let stderr = child.stderr.take().unwrap();
     let sink = log.clone();
@@ -47,6 +72,29 @@ fn spawn(args: &[&str]) -> RelayProcess {
             l.push('\n');
         }
     });
+    wait_listening(child, log, None)
+}
+
+/// Reads stderr up to the "listening" line, then never again: the pipe fills up.
+fn spawn_unread(args: &[&str]) -> RelayProcess {
+    let mut child = command(args, &[]).spawn().expect("anaf-relay starts");
+    let mut stderr = child.stderr.take().unwrap();
+    let mut text = Vec::new();
+    let mut byte = [0u8; 1];
+    use std::io::Read;
+    while !String::from_utf8_lossy(&text).contains("installation(s)") {
+        assert_eq!(stderr.read(&mut byte).unwrap(), 1, "anaf-relay exited");
+        text.push(byte[0]);
+    }
+    let log = Arc::new(Mutex::new(String::from_utf8_lossy(&text).into_owned()));
+    wait_listening(child, log, Some(stderr))
+}
+
+fn wait_listening(
+    mut child: Child,
+    log: Arc<Mutex<String>>,
+    unread: Option<std::process::ChildStderr>,
+) -> RelayProcess {
     let start = Instant::now();
     loop {
         let text = log.lock().unwrap().clone();
@@ -64,6 +112,9 @@ fn spawn(args: &[&str]) -> RelayProcess {
                 .split("links ")
                 .nth(1)
                 .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
                 .trim()
                 .trim_end_matches("l/")
                 .to_string();
@@ -72,6 +123,7 @@ fn spawn(args: &[&str]) -> RelayProcess {
                 log,
                 base,
                 callback,
+                _unread: unread,
             };
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -102,7 +154,12 @@ async fn the_binary_serves_https_and_never_logs_secrets() {
     let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let idp = sim.idp_url();
     let ca = sim.ca_pem_path().to_string_lossy().into_owned();
+    let (config, db) = files(dir.path());
     let relay = spawn(&[
+        "--config",
+        &config,
+        "--db",
+        &db,
         "--listen",
         "127.0.0.1:0",
         "--callback-url",
@@ -126,6 +183,7 @@ async fn the_binary_serves_https_and_never_logs_secrets() {
     sim.register_app(CLIENT_ID, CLIENT_SECRET, &relay.callback);
 
     let dll = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
@@ -136,7 +194,7 @@ async fn the_binary_serves_https_and_never_logs_secrets() {
     assert!(http().get(format!("{plain}healthz")).send().await.is_err());
 
     let (s, v, link) = create_link(&dll, &relay.base, Some(&relay.callback)).await;
-    assert_eq!(s, 201, "{v}");
+    assert_eq!(s, 201, "{v} {}", relay.log());
     let link = link.unwrap();
     assert!(link.url.starts_with("https://"));
     let b = browser(&sim, Some(SERIAL), Some(cert_pem.as_bytes()));
@@ -205,10 +263,61 @@ fn the_binary_refuses_a_bad_command_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--callback-url is required"));
+    let dir = tempfile::tempdir().unwrap();
+    let (config, db) = files(dir.path());
+    // No configuration file, or one that lets nobody in: refused before listening.
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .args(["--callback-url", "https://x.example/cb", "--db", &db])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--config is required"));
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(
+        &empty,
+        format!("storage_key = \"{STORAGE_KEY}\"\n[[client]]\nclient_id = \"c\"\nclient_secret = \"s\"\n"),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
         .args([
             "--callback-url",
             "https://x.example/cb",
+            "--db",
+            &db,
+            "--config",
+        ])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no [[installation]]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .args([
+            "--callback-url",
+            "https://x.example/cb",
+            "--config",
+            &config,
+            "--db",
+            &db,
+            "--allow-client-id",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[[installation]]"));
+    let out = Command::new(env!("CARGO_BIN_EXE_anaf-relay"))
+        .args([
+            "--callback-url",
+            "https://x.example/cb",
+            "--config",
+            &config,
+            "--db",
+            &db,
             "--tls-cert",
             "/nonexistent.pem",
         ])

@@ -4,6 +4,7 @@
 
 mod common;
 
+use anaf_relay::db::DbTarget;
 use anaf_relay::{Log, Relay, RelayConfig};
 use anaf_sim::{Sim, SimConfig};
 use common::*;
@@ -17,7 +18,11 @@ struct Env {
 
 fn env() -> Env {
     let sim = Sim::start(SimConfig::default()).unwrap();
-    let mut cfg = RelayConfig::new(Url::parse("http://127.0.0.1:0/anaf/callback").unwrap());
+    let mut cfg = RelayConfig::new(
+        Url::parse("http://127.0.0.1:0/anaf/callback").unwrap(),
+        vendor(),
+        DbTarget::Sqlite(":memory:".into()),
+    );
     cfg.listen = "127.0.0.1:0".parse().unwrap();
     cfg.idp_url = Url::parse(&sim.idp_url()).unwrap();
     cfg.ca_file = Some(sim.ca_pem_path());
@@ -54,7 +59,7 @@ async fn browser_flow_seals_tokens_for_the_dll_once() {
         (5 * 3600 - 5..=5 * 3600).contains(&left),
         "5 hours, got {left} s"
     );
-    assert!(e.relay.inspect(&link.id).unwrap().holds_client_secret);
+    assert!(e.relay.inspect(&link.id).unwrap().holds_record);
 
     let (s, v, _) = poll(&dll, &e.base, &link.id, &link.secret).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("pending")));
@@ -76,12 +81,9 @@ async fn browser_flow_seals_tokens_for_the_dll_once() {
     let code = query_value(&callback, "code");
     assert!(!code.is_empty());
 
-    // The relay keeps the tokens sealed and the client secret is gone.
+    // The relay keeps the tokens sealed until the DLL takes them.
     let view = e.relay.inspect(&link.id).unwrap();
-    assert_eq!(
-        (view.status, view.holds_client_secret, view.holds_tokens),
-        ("done", false, true)
-    );
+    assert_eq!((view.status, view.holds_tokens), ("done", true));
 
     // Wrong secret: refused, nothing leaked, nothing consumed.
     let (s, v, text) = poll(&dll, &e.base, &link.id, "not-the-secret-at-all-0123456789").await;
@@ -120,10 +122,7 @@ async fn browser_flow_seals_tokens_for_the_dll_once() {
     assert_eq!(s, 404);
     assert!(!text.contains("ciphertext"));
     let view = e.relay.inspect(&link.id).unwrap();
-    assert_eq!(
-        (view.holds_client_secret, view.holds_tokens),
-        (false, false)
-    );
+    assert_eq!((view.holds_record, view.holds_tokens), (false, false));
 
     // Replaying the callback (state already consumed): refused, no second exchange.
     let r = b.get(&callback).send().await.unwrap();
@@ -228,7 +227,7 @@ async fn links_expire_after_five_hours() {
         assert!(!text.contains("ciphertext"));
         let view = e.relay.inspect(&l.id).unwrap();
         assert_eq!(
-            (view.status, view.holds_client_secret, view.holds_tokens),
+            (view.status, view.holds_record, view.holds_tokens),
             ("expired", false, false)
         );
         // Wrong secret on an expired link: still just "not found".
@@ -297,7 +296,7 @@ async fn failed_attempt_shows_what_to_try_and_can_be_retried() {
         "{v}"
     );
     assert!(
-        e.relay.inspect(&link.id).unwrap().holds_client_secret,
+        e.relay.inspect(&link.id).unwrap().holds_record,
         "kept for a retry"
     );
 
@@ -337,12 +336,13 @@ async fn bad_requests_are_refused_without_echoing_secrets() {
     assert_eq!(v["callback_url"], e.relay.callback_url().as_str());
     // Malformed requests; the secret never comes back.
     for body in [
-        serde_json::json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
-        serde_json::json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "public_key": "AAAA", "verifier": "AAAA"}),
-        serde_json::json!({"client_id": 5, "client_secret": CLIENT_SECRET, "public_key": 1, "verifier": 2}),
+        serde_json::json!({"client_id": CLIENT_ID}),
+        serde_json::json!({"client_id": CLIENT_ID, "public_key": "AAAA", "verifier": "AAAA"}),
+        serde_json::json!({"client_id": 5, "public_key": 1, "verifier": 2, "cif": CLIENT_SECRET}),
     ] {
         let r = dll
             .post(format!("{}api/links", e.base))
+            .bearer_auth(KEY)
             .json(&body)
             .send()
             .await
@@ -370,7 +370,7 @@ async fn bad_requests_are_refused_without_echoing_secrets() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    // Cancel with the right secret wipes the client secret; the landing page is gone.
+    // Cancel with the right secret wipes the record; the landing page is gone.
     let r = dll
         .delete(format!("{}api/links/{}", e.base, link.id))
         .bearer_auth(&link.secret)
@@ -378,7 +378,7 @@ async fn bad_requests_are_refused_without_echoing_secrets() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
-    assert!(!e.relay.inspect(&link.id).unwrap().holds_client_secret);
+    assert!(!e.relay.inspect(&link.id).unwrap().holds_record);
     assert_eq!(
         poll(&dll, &e.base, &link.id, &link.secret).await.1["status"],
         "cancelled"

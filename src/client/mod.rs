@@ -36,6 +36,9 @@ impl Session {
         if let Some(p) = &config.client_cert_password {
             crate::log::forget_me_not(p);
         }
+        if let Some(k) = &config.relay_key {
+            crate::log::forget_me_not(k);
+        }
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");
         }
