@@ -336,3 +336,151 @@ fn the_binary_refuses_a_bad_command_line() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--callback-url"));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_in_the_middle_of_a_link_loses_nothing() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (config, db) = files(dir.path());
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let callback = format!("http://127.0.0.1:{port}/anaf/callback");
+    let idp = sim.idp_url();
+    let ca = sim.ca_pem_path().to_string_lossy().into_owned();
+    let args = [
+        "--config",
+        &config,
+        "--db",
+        &db,
+        "--listen",
+        &listen,
+        "--callback-url",
+        &callback,
+        "--idp-url",
+        &idp,
+        "--ca-file",
+        &ca,
+    ];
+    let relay = spawn(&args);
+    sim.register_app(CLIENT_ID, CLIENT_SECRET, &callback);
+    let dll = http();
+    let (s, v, link) = create_link(&dll, &relay.base, None).await;
+    assert_eq!(s, 201, "{v}");
+    let link = link.unwrap();
+    let (_, _, untouched) = create_link(&dll, &relay.base, None).await;
+    let untouched = untouched.unwrap();
+    // The holder clicked the button and is at ANAF, typing the PIN…
+    let b = browser(&sim, Some(SERIAL), None);
+    let r = b.post(format!("{}/start", link.url)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let authorize = location(&r);
+
+    // …while the relay is killed (a crash, a deploy) and started again.
+    drop(relay);
+    let relay = spawn(&args);
+    let log_before = relay.log();
+    assert!(log_before.contains("listening on"), "{log_before}");
+
+    // ANAF sends the browser back to the new process, which finishes the link.
+    let r = b.get(&authorize).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("generat cu succes"));
+    let (s, v, _) = poll(&dll, &relay.base, &link.id, &link.secret).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("done")), "{v}");
+    assert!(open(&link, &v)["access_token"].as_str().is_some());
+    // The other link is still pending, and its page still opens.
+    let (_, v, _) = poll(&dll, &relay.base, &untouched.id, &untouched.secret).await;
+    assert_eq!(v["status"], "pending");
+    let (_, s, _) = open_in_browser(&b, &untouched.url).await;
+    assert_eq!(s, 200);
+    assert_clean(&relay.log(), &[CLIENT_SECRET, KEY, &link.secret, &link.id]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_test_clock_needs_an_explicit_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, db) = files(dir.path());
+    let args = [
+        "--config",
+        &config,
+        "--db",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--callback-url",
+        "http://127.0.0.1:0/anaf/callback",
+    ];
+    for (value, on) in [("0", false), ("false", false), ("1", true), ("yes", true)] {
+        let relay = spawn_env(&args, &[("ANAF_RELAY_TEST_CLOCK", value)]);
+        let r = http()
+            .post(format!("{}_test/clock?advance_seconds=10", relay.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16() == 200,
+            on,
+            "ANAF_RELAY_TEST_CLOCK={value}"
+        );
+        assert_eq!(relay.log().contains("--test-clock is on"), on, "{value}");
+    }
+    let out = command(&args, &[("ANAF_RELAY_TEST_CLOCK", "perhaps")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ANAF_RELAY_TEST_CLOCK must be"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stderr_nobody_reads_does_not_stop_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, db) = files(dir.path());
+    let relay = spawn_unread(&[
+        "--config",
+        &config,
+        "--db",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--callback-url",
+        "http://127.0.0.1:0/anaf/callback",
+        "--ip-requests-per-minute",
+        "1000000",
+    ]);
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    // Each refused link logs a line of ~80 bytes: far more than a pipe holds (64 KiB).
+    for i in 0..2500 {
+        let r = c
+            .post(format!("{}api/links", relay.base))
+            .bearer_auth("ark_wrong")
+            .body("{}")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} hung or failed: {e}"));
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let (s, v, _) = create_link(&c, &relay.base, None).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        c.get(format!("{}healthz", relay.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}
