@@ -597,6 +597,21 @@ mod tests {
     }
 
     #[test]
+    fn the_relay_key_is_read_trimmed_and_blank_is_none() {
+        let with = |k: &str| {
+            Config::from_json(&format!(
+                r#"{{"database":"d","cif":"14399840","relay_key":{k}}}"#
+            ))
+            .unwrap()
+            .relay_key
+        };
+        assert_eq!(with(r#"" ark_abc ""#).as_deref(), Some("ark_abc"));
+        assert_eq!(with(r#""  ""#), None);
+        assert_eq!(with("null"), None);
+        assert!(Config::from_json(r#"{"database":"d","cif":"14399840","relay_key":5}"#).is_err());
+    }
+
+    #[test]
     fn custom_bases_keep_their_path() {
         let c = Config::from_json(
             r#"{"database":"d","cif":"14399840","environment":"test","api_url":"http://127.0.0.1:9/sim"}"#,
