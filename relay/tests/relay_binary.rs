@@ -246,6 +246,8 @@ async fn the_binary_serves_https_and_never_logs_secrets() {
         &log,
         &[
             CLIENT_SECRET,
+            KEY,
+            STORAGE_KEY,
             &link.secret,
             &late.secret,
             &access,
