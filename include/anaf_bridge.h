@@ -145,6 +145,15 @@
 // No browser link is in progress for this client.
 #define ANAF_ERR_NO_LINK -62
 
+// The company's inbox is being synced by another process or workstation right now.
+#define ANAF_ERR_SYNC_BUSY -70
+
+// No such message in the inbox (or it was not downloaded yet).
+#define ANAF_ERR_NO_MESSAGE -71
+
+// How many downloads of one message are tried before it is left as failed.
+#define MAX_ATTEMPTS 3
+
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
 #define ANAF_SCHEMA_VERSION 5
 
@@ -245,10 +254,52 @@ int32_t anaf_etransport_status(struct AnafClient *client, const char *index_inca
 // `out_json` is NULL or writable.
 int32_t anaf_etransport_list(struct AnafClient *client, int32_t zile, const char *cif, char **out_json);
 
+// Brings the inbox of the handle's CIF up to date in the database (listing from where the
+// last run ended, downloading each new message once; see README "The inbox").
+// `options_json` may be NULL or `{"since":"YYYY-MM-DD","wait_seconds":N,"max_downloads":N}`.
+// `*out_json` (always, also with an error status): `{"new","new_by_type","listed",
+// "downloaded","failed","expired","left","complete","stopped","inbox",…}`.
+// `ANAF_ERR_SYNC_BUSY` when another workstation syncs this CIF right now.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `options_json` is NULL or a
+// NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_inbox_sync(struct AnafClient *client, const char *options_json, char **out_json);
+
+// The messages of the inbox, newest first, without their files. `filter_json` may be NULL
+// or `{"type":"FACTURA PRIMITA","supplier_cif":"…","state":"downloaded",
+// "not_imported":true,"from":"YYYY-MM-DD","to":"YYYY-MM-DD","limit":N}`.
+// `*out_json`: `{"messages":[{row}…],"count"}`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `filter_json` is NULL or a
+// NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_inbox_list(struct AnafClient *client, const char *filter_json, char **out_json);
+
+// Writes one part of a downloaded message to `out_path`: `what` is "zip" (as ANAF gave
+// it), "xml" (the invoice), "signature" (ANAF's signature) or "pdf" (made by ANAF's public
+// transformation, which may answer with its firewall's page: `ANAF_ERR_HTML_RESPONSE`,
+// try again later). `out_json` may be NULL; otherwise `{"path","size","message":{row}}`.
+// `ANAF_ERR_NO_MESSAGE` for a message not in the inbox or not downloaded yet.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id`, `what` and `out_path` are
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_inbox_get(struct AnafClient *client, const char *id, const char *what, const char *out_path, char **out_json);
+
+// Records that the ERP imported message `id` as `erp_ref` (its document number, say), so
+// that `{"not_imported":true}` no longer lists it. Acknowledging again replaces the
+// reference. `ANAF_ERR_NO_MESSAGE` when there is no such message.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id` and `erp_ref` are NUL-terminated
+// strings.
+int32_t anaf_inbox_ack(struct AnafClient *client, const char *id, const char *erp_ref);
+
 // Creates a browser link at the vendor's anaf-relay (config `relay_url`) and returns its
 // URL in `*out_url` (free with `anaf_free`): valid 5 hours, to open on the computer
 // holding the USB token, or to send to the person who holds it. Replaces a link still
-// pending for this company. Needs `client_id`, `client_secret` and `relay_url`; the
+// pending for this company. Needs `client_id`, `relay_url` and `relay_key`; the
 // application's Callback URL in SPV must be the relay's callback.
 //
 // # Safety

@@ -58,6 +58,8 @@ pub struct Config {
     pub client_cert_password: Option<String>,
     /// The vendor's `anaf-relay` for the browser-link flow.
     pub relay_url: Option<Url>,
+    /// The key the vendor issued to this installation: the relay makes links only for it.
+    pub relay_key: Option<String>,
     /// Client-side pacing of API calls (ANAF allows 1000 per minute).
     pub rate_limit_per_minute: u32,
     /// A fixed-version WebView2 runtime folder (Windows).
@@ -186,6 +188,7 @@ pub const KEYS: &[&str] = &[
     "client_key_file",
     "client_cert_password",
     "relay_url",
+    "relay_key",
     "rate_limit_per_minute",
     "webview2_folder",
     "journal_sync",
@@ -452,6 +455,10 @@ impl Config {
             client_key_file: path("client_key_file")?,
             client_cert_password: f.string("client_cert_password")?,
             relay_url,
+            relay_key: f
+                .string("relay_key")?
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty()),
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
             webview2_folder: path("webview2_folder")?,
             journal_sync_full,
@@ -636,6 +643,21 @@ mod tests {
             c.public_base().as_str(),
             "https://webservicesp.anaf.ro/prod/FCTEL/rest/"
         );
+    }
+
+    #[test]
+    fn the_relay_key_is_read_trimmed_and_blank_is_none() {
+        let with = |k: &str| {
+            Config::from_json(&format!(
+                r#"{{"database":"d","cif":"14399840","relay_key":{k}}}"#
+            ))
+            .unwrap()
+            .relay_key
+        };
+        assert_eq!(with(r#"" ark_abc ""#).as_deref(), Some("ark_abc"));
+        assert_eq!(with(r#""  ""#), None);
+        assert_eq!(with("null"), None);
+        assert!(Config::from_json(r#"{"database":"d","cif":"14399840","relay_key":5}"#).is_err());
     }
 
     #[test]

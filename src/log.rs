@@ -119,6 +119,7 @@ const SECRET_JSON_KEYS: &[&str] = &[
     "retrieval_secret",
     "private_key",
     "client_cert_password",
+    "relay_key",
 ];
 
 /// `"key": "value"` → `"key": "***"` (spaces around the colon allowed, escapes skipped).

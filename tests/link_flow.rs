@@ -22,6 +22,34 @@ const CIF: &str = "14399840";
 const SERIAL: &str = "7A2B3C4D5E";
 const CLIENT_ID: &str = "link-test-client";
 const CLIENT_SECRET: &str = "L1nk-Client-Secret+42/abc";
+/// The key the vendor issued to this ERP installation.
+const RELAY_KEY: &str = "ark_link-flow-test-installation-key-0123456789";
+const CUSTOMER: &str = "SC Link Test SRL";
+
+fn sha_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The vendor's relay configuration: the client secret lives there, not in the request.
+fn vendor() -> std::sync::Arc<anaf_relay::vendor::Vendor> {
+    let storage_key = anaf_relay::crypto::StorageKey::generate();
+    let text = format!(
+        "storage_key = \"{}\"\n[[client]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n{}",
+        storage_key.to_text().as_str(),
+        anaf_relay::vendor::installation_entry(
+            "link-test",
+            CUSTOMER,
+            &[CLIENT_ID.to_string()],
+            &[],
+            &sha_hex(RELAY_KEY)
+        )
+    );
+    std::sync::Arc::new(anaf_relay::vendor::Vendor::parse(&text).unwrap())
+}
 
 struct Env {
     sim: Sim,
@@ -32,7 +60,11 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let sim = Sim::start(SimConfig::default()).unwrap();
-        let mut cfg = RelayConfig::new(Url::parse("http://127.0.0.1:0/anaf/callback").unwrap());
+        let mut cfg = RelayConfig::new(
+            Url::parse("http://127.0.0.1:0/anaf/callback").unwrap(),
+            vendor(),
+            anaf_relay::db::DbTarget::Sqlite(":memory:".into()),
+        );
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         cfg.idp_url = Url::parse(&sim.idp_url()).unwrap();
         cfg.ca_file = Some(sim.ca_pem_path());
@@ -74,6 +106,7 @@ impl Env {
             "client_secret": CLIENT_SECRET,
             "redirect_uri": r.callback_url().as_str(),
             "relay_url": r.public_url().as_str(),
+            "relay_key": RELAY_KEY,
             "language": "en",
             "timeout_seconds": 10,
             "connect_timeout_seconds": 5,
@@ -183,6 +216,7 @@ impl Browser {
         let (s, _, page) = self.get(link);
         assert_eq!(s, 200, "landing page: {page}");
         assert!(page.contains("Generare token ANAF") && page.contains("ANAF token"));
+        assert!(page.contains(CUSTOMER), "the verified customer: {page}");
         assert!(page.contains(&format!("action=\"{link}/start\"")));
         let (s, authorize, _) = self.post(&format!("{link}/start"));
         assert_eq!(s, 303);
@@ -345,10 +379,7 @@ fn link_generated_in_a_remote_browser_lands_in_the_table() {
     let (rc, v, _) = erp.poll();
     assert_eq!((rc, v["status"].as_str()), (ANAF_ERR_NO_LINK, Some("none")));
     let view = env.relay().inspect(&link_id).unwrap();
-    assert_eq!(
-        (view.holds_client_secret, view.holds_tokens),
-        (false, false)
-    );
+    assert_eq!((view.holds_record, view.holds_tokens), (false, false));
     assert_eq!(env.sim.counters().token_code_grants, 1);
 
     // No secret in either log.
@@ -363,7 +394,15 @@ fn link_generated_in_a_remote_browser_lands_in_the_table() {
         .unwrap()
         .unwrap()
         .refresh_token;
-    let secrets = [CLIENT_SECRET, &secret, &access, &refresh, &code, &link_id];
+    let secrets = [
+        CLIENT_SECRET,
+        RELAY_KEY,
+        &secret,
+        &access,
+        &refresh,
+        &code,
+        &link_id,
+    ];
     assert_clean("relay log", &env.relay().log_text(), &secrets);
     let dll_log = std::fs::read_to_string(env.log_file()).unwrap();
     assert!(
@@ -496,6 +535,23 @@ fn refusals_and_failures_are_clear_and_leak_nothing() {
         );
         assert_eq!(anaf_link_cancel(erp.0), ANAF_ERR_NO_LINK);
     }
+
+    // No installation key, or one the relay does not know: a configuration error that
+    // names the field (the relay answers 401).
+    for key in [
+        Value::Null,
+        json!("ark_not-a-key-this-relay-issued-000000000"),
+    ] {
+        let c = env.open_with(json!({ "relay_key": key }));
+        let e = c.begin().unwrap_err();
+        assert_eq!(e.0, ANAF_ERR_INVALID_CONFIG, "{}", e.1);
+        assert!(e.1.contains("relay_key"), "{}", e.1);
+    }
+    assert!(env.link_rows().is_empty());
+    assert!(env
+        .relay()
+        .log_text()
+        .contains("no or unknown installation key"));
 
     // No relay configured; a redirect_uri that is not the relay's callback.
     let c = env.open_with(json!({"relay_url": null}));

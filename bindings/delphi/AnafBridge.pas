@@ -92,6 +92,8 @@ const
   ANAF_ERR_LINK_EXPIRED = -60; { The browser link expired (5 hours) before a token was generated. }
   ANAF_ERR_LINK_FAILED = -61; { The browser link failed: the token could not be generated in the browser. }
   ANAF_ERR_NO_LINK = -62; { No browser link is in progress for this client. }
+  ANAF_ERR_SYNC_BUSY = -70; { The company's inbox is being synced by another process or workstation right now. }
+  ANAF_ERR_NO_MESSAGE = -71; { No such message in the inbox (or it was not downloaded yet). }
   ANAF_SCHEMA_VERSION = 5; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
@@ -106,6 +108,10 @@ function anaf_etransport_upload(client: PAnafClient; xml: Pointer; xml_len: TAna
 function anaf_etransport_upload_file(client: PAnafClient; xml_path: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_upload_file';
 function anaf_etransport_status(client: PAnafClient; index_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_status';
 function anaf_etransport_list(client: PAnafClient; zile: Integer; cif: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_list';
+function anaf_inbox_sync(client: PAnafClient; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_sync';
+function anaf_inbox_list(client: PAnafClient; filter_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_list';
+function anaf_inbox_get(client: PAnafClient; id: PAnsiChar; what: PAnsiChar; out_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_get';
+function anaf_inbox_ack(client: PAnafClient; id: PAnsiChar; erp_ref: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_inbox_ack';
 function anaf_link_begin(client: PAnafClient; out_url: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_link_begin';
 function anaf_link_poll(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_link_poll';
 function anaf_link_wait(client: PAnafClient; timeout_seconds: Cardinal; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_link_wait';

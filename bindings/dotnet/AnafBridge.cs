@@ -127,6 +127,10 @@ namespace AnafBridge
         public const int ANAF_ERR_LINK_FAILED = -61;
         /// <summary>No browser link is in progress for this client.</summary>
         public const int ANAF_ERR_NO_LINK = -62;
+        /// <summary>The company's inbox is being synced by another process or workstation right now.</summary>
+        public const int ANAF_ERR_SYNC_BUSY = -70;
+        /// <summary>No such message in the inbox (or it was not downloaded yet).</summary>
+        public const int ANAF_ERR_NO_MESSAGE = -71;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
         public const int ANAF_SCHEMA_VERSION = 5;
 
@@ -154,6 +158,14 @@ namespace AnafBridge
         public static extern int anaf_etransport_status(ClientHandle client, byte[] index_incarcare, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_etransport_list", ExactSpelling = true)]
         public static extern int anaf_etransport_list(ClientHandle client, int zile, byte[] cif, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_sync", ExactSpelling = true)]
+        public static extern int anaf_inbox_sync(ClientHandle client, byte[] options_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_list", ExactSpelling = true)]
+        public static extern int anaf_inbox_list(ClientHandle client, byte[] filter_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_get", ExactSpelling = true)]
+        public static extern int anaf_inbox_get(ClientHandle client, byte[] id, byte[] what, byte[] out_path, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_ack", ExactSpelling = true)]
+        public static extern int anaf_inbox_ack(ClientHandle client, byte[] id, byte[] erp_ref);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_link_begin", ExactSpelling = true)]
         public static extern int anaf_link_begin(ClientHandle client, out IntPtr out_url);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_link_poll", ExactSpelling = true)]

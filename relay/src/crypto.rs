@@ -4,9 +4,8 @@
 //!    (ephemeral-static ECDH, HKDF-SHA256, ChaCha20-Poly1305, the link id as associated
 //!    data). The relay drops the ephemeral secret at once, so after sealing it can no
 //!    longer read what it stored; only the holder of the DLL's private key can.
-//! 2. The client secret while a link waits: sealed with a key made at process start and
-//!    kept only in memory ([`ProcessKey`]), opened for the code exchange into a buffer
-//!    that is wiped when dropped.
+//! 2. The link records in the database: sealed with the storage key of the relay's
+//!    configuration file ([`StorageKey`]), which the database never holds.
 //!
 //! The DLL side (src/login/link.rs) implements the same derivation to open the tokens;
 //! `tests/link_flow.rs` proves the two agree.
@@ -78,48 +77,75 @@ pub fn seal(recipient: &[u8; 32], link_id: &str, plaintext: &[u8]) -> Option<Sea
     })
 }
 
-/// A key made at start and held only in this process's memory (wiped on drop).
-pub struct ProcessKey(Zeroizing<[u8; 32]>);
+/// HKDF `info` prefix of a link record's key (the link id follows).
+const RECORD_INFO: &[u8] = b"anaf-relay/link-record/v1:";
+/// HKDF `info` of the key's fingerprint, kept in the database to catch a wrong key.
+const CHECK_INFO: &[u8] = b"anaf-relay/storage-key-check/v1";
 
-impl ProcessKey {
+/// The key that seals the link records in the database. It lives in the relay's
+/// configuration file, never in the database, so a dump of the database alone opens
+/// nothing. Each record is sealed under a key derived from it and the link id, and the
+/// database holds only the id's hash: opening a record needs the id as well.
+pub struct StorageKey(Zeroizing<[u8; 32]>);
+
+impl StorageKey {
     pub fn generate() -> Self {
         let mut k = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(k.as_mut());
-        ProcessKey(k)
+        StorageKey(k)
     }
 
-    /// `nonce || ciphertext` of `plaintext`, bound to `aad`.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(self.0.as_ref()));
+    /// From the configuration's base64url text.
+    pub fn from_text(text: &str) -> Option<Self> {
+        let v = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(text.trim().trim_end_matches('='))
+                .ok()?,
+        );
+        let k: [u8; 32] = v.as_slice().try_into().ok()?;
+        Some(StorageKey(Zeroizing::new(k)))
+    }
+
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0.as_ref()))
+    }
+
+    fn derive(&self, info: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+        let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hk.expand_multi_info(info, okm.as_mut())
+            .expect("hkdf length");
+        okm
+    }
+
+    /// A non-secret fingerprint: the database keeps it so that a relay started with
+    /// another key refuses to start instead of failing every link.
+    pub fn fingerprint(&self) -> String {
+        b64(&sha256(self.derive(&[CHECK_INFO]).as_ref()))
+    }
+
+    /// `nonce || ciphertext` of a link's record.
+    pub fn seal(&self, link_id: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = self.derive(&[RECORD_INFO, link_id.as_bytes()]);
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
         let mut nonce = [0u8; 12];
         OsRng.fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), plaintext)
             .expect("chacha20poly1305 encrypt");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         out
     }
 
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, link_id: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         if sealed.len() < 12 + 16 {
             return None;
         }
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(self.0.as_ref()));
+        let key = self.derive(&[RECORD_INFO, link_id.as_bytes()]);
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
         cipher
-            .decrypt(
-                Nonce::from_slice(&sealed[..12]),
-                Payload {
-                    msg: &sealed[12..],
-                    aad,
-                },
-            )
+            .decrypt(Nonce::from_slice(&sealed[..12]), &sealed[12..])
             .ok()
             .map(Zeroizing::new)
     }
@@ -199,11 +225,16 @@ mod tests {
     }
 
     #[test]
-    fn process_key_round_trip_and_binding() {
-        let k = ProcessKey::generate();
-        let s = k.seal(b"a", b"secret");
-        assert_eq!(&**k.open(b"a", &s).unwrap(), b"secret");
-        assert!(k.open(b"b", &s).is_none());
-        assert!(ProcessKey::generate().open(b"a", &s).is_none());
+    fn storage_key_round_trip_and_binding() {
+        let k = StorageKey::generate();
+        let s = k.seal("a", b"secret");
+        assert_eq!(&**k.open("a", &s).unwrap(), b"secret");
+        assert!(k.open("b", &s).is_none(), "bound to the link id");
+        assert!(StorageKey::generate().open("a", &s).is_none());
+        let again = StorageKey::from_text(&k.to_text()).unwrap();
+        assert_eq!(&**again.open("a", &s).unwrap(), b"secret");
+        assert_eq!(again.fingerprint(), k.fingerprint());
+        assert_ne!(StorageKey::generate().fingerprint(), k.fingerprint());
+        assert!(StorageKey::from_text("short").is_none());
     }
 }

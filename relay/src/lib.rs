@@ -4,55 +4,36 @@
 //! Used as a binary (`src/main.rs`) and, in tests, as a library started in-process
 //! ([`Relay::start`]).
 
+pub mod connections;
 pub mod crypto;
+pub mod db;
+pub mod limits;
+pub mod log;
 pub mod pages;
 pub mod server;
 pub mod store;
+pub mod vendor;
 
+pub use crate::log::Log;
+use connections::ConnLimits;
+use db::{Db, DbTarget};
+use limits::{Limits, RateConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 use store::Clock;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use url::Url;
+use vendor::Vendor;
 
 /// ANAF's identity provider.
 pub const DEFAULT_IDP_URL: &str = "https://logincert.anaf.ro";
 /// ANAF's browser link lives 5 hours (as ERP users know it).
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(5 * 3600);
-
-/// Where the relay's log lines go. Lines never carry a secret, a code or a token.
-#[derive(Clone)]
-pub enum Log {
-    Stderr,
-    /// Kept in memory (tests read it back to check that nothing secret was logged).
-    Memory(Arc<Mutex<Vec<String>>>),
-}
-
-impl Log {
-    pub fn memory() -> Log {
-        Log::Memory(Arc::new(Mutex::new(Vec::new())))
-    }
-
-    pub fn line(&self, text: &str) {
-        let line = format!(
-            "{} anaf-relay: {text}",
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-        );
-        match self {
-            Log::Stderr => eprintln!("{line}"),
-            Log::Memory(m) => m.lock().unwrap_or_else(|p| p.into_inner()).push(line),
-        }
-    }
-
-    pub fn text(&self) -> String {
-        match self {
-            Log::Stderr => String::new(),
-            Log::Memory(m) => m.lock().unwrap_or_else(|p| p.into_inner()).join("\n"),
-        }
-    }
-}
+/// How often expired links are wiped and old tombstones removed.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// How the relay is run.
 #[derive(Clone)]
@@ -73,16 +54,26 @@ pub struct RelayConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub link_ttl: Duration,
-    /// When non-empty, only these client_ids may create links.
-    pub allowed_client_ids: Vec<String>,
-    pub max_links: usize,
+    /// The applications (client_id → secret), the installations that may make links, the
+    /// storage key (the configuration file, `vendor`).
+    pub vendor: Arc<Vendor>,
+    /// Where links are kept.
+    pub db: DbTarget,
+    /// Rows of every kind (live links and tombstones) at most, in all and per installation.
+    pub max_links: i64,
+    pub max_links_per_installation: i64,
+    pub rates: RateConfig,
+    pub conn: ConnLimits,
+    /// Behind a proxy: the header holding the client's address (e.g. `X-Real-IP`), for the
+    /// rate limits. Only for a relay that nobody reaches but through that proxy.
+    pub client_ip_header: Option<String>,
     /// Enables `POST {public}_test/clock?advance_seconds=N`. Tests only.
     pub test_clock: bool,
     pub log: Log,
 }
 
 impl RelayConfig {
-    pub fn new(callback_url: Url) -> RelayConfig {
+    pub fn new(callback_url: Url, vendor: Arc<Vendor>, db: DbTarget) -> RelayConfig {
         RelayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             callback_url,
@@ -92,10 +83,15 @@ impl RelayConfig {
             tls_cert: None,
             tls_key: None,
             link_ttl: DEFAULT_LINK_TTL,
-            allowed_client_ids: Vec::new(),
-            max_links: 10_000,
+            vendor,
+            db,
+            max_links: 100_000,
+            max_links_per_installation: 1_000,
+            rates: RateConfig::default(),
+            conn: ConnLimits::default(),
+            client_ip_header: None,
             test_clock: false,
-            log: Log::Stderr,
+            log: Log::memory(),
         }
     }
 }
@@ -108,8 +104,9 @@ pub struct Settings {
     pub public_url: Url,
     pub idp_url: Url,
     pub link_ttl_seconds: i64,
-    pub allowed_client_ids: Vec<String>,
-    pub max_links: usize,
+    pub max_links: i64,
+    pub max_links_per_installation: i64,
+    pub client_ip_header: Option<axum::http::HeaderName>,
     pub test_clock: bool,
     pub tls: bool,
 }
@@ -182,7 +179,8 @@ fn http_client(cfg: &RelayConfig) -> Result<reqwest::Client, String> {
 pub struct Relay {
     app: Arc<server::App>,
     addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    rt: tokio::runtime::Handle,
+    shutdown: Option<watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -190,12 +188,13 @@ pub struct Relay {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkView {
     pub status: &'static str,
-    pub holds_client_secret: bool,
+    /// The sealed record (state, CIF, public key, tokens) is still kept.
+    pub holds_record: bool,
     pub holds_tokens: bool,
 }
 
 impl Relay {
-    /// Binds, then serves on a thread of its own until dropped.
+    /// Binds, opens the database, then serves on a thread of its own until dropped.
     pub fn start(cfg: RelayConfig) -> Result<Relay, String> {
         let std_listener = std::net::TcpListener::bind(cfg.listen)
             .map_err(|e| format!("listen {}: {e}", cfg.listen))?;
@@ -203,20 +202,23 @@ impl Relay {
             .set_nonblocking(true)
             .map_err(|e| e.to_string())?;
         let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-        let app = build_app(&cfg, addr.port())?;
         let tls = match (&cfg.tls_cert, &cfg.tls_key) {
             (Some(c), Some(k)) => Some(tls_config(c, k)?),
             (None, None) => None,
             _ => return Err("tls_cert and tls_key go together".into()),
         };
-        let (tx, rx) = oneshot::channel();
-        let app2 = app.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (tx, rx) = watch::channel(false);
+        let conn = cfg.conn.clone();
+        type Ready = Result<(Arc<server::App>, tokio::runtime::Handle), String>;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
+        // The runtime is made, used and dropped on the relay's own thread: the caller may
+        // be inside a runtime of its own (tests).
         let thread = std::thread::Builder::new()
             .name("anaf-relay".into())
             .spawn(move || {
                 let rt = match tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
+                    .thread_name("anaf-relay-worker")
                     .enable_all()
                     .build()
                 {
@@ -226,26 +228,36 @@ impl Relay {
                         return;
                     }
                 };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(std_listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.to_string()));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    serve(app2, listener, tls, async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                let started = rt.block_on(async {
+                    let app = build_app(&cfg, addr.port()).await?;
+                    let listener = tokio::net::TcpListener::from_std(std_listener)
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>((app, listener))
                 });
+                let (app, listener) = match started {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok((app.clone(), rt.handle().clone())));
+                rt.block_on(serve(app, listener, tls, conn, rx));
+                // Requests still running (a stuck exchange) must not hold the stop.
+                rt.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(|e| e.to_string())?;
-        ready_rx.recv().map_err(|e| e.to_string())??;
+        let (app, handle) = match ready_rx.recv().map_err(|e| e.to_string()) {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) | Err(e) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+        };
         Ok(Relay {
             app,
             addr,
+            rt: handle,
             shutdown: Some(tx),
             thread: Some(thread),
         })
@@ -273,40 +285,55 @@ impl Relay {
         self.app.log.text()
     }
 
+    /// Runs `f` on the relay's runtime from any thread (a test's own runtime included).
+    fn run<T: Send>(&self, f: impl std::future::Future<Output = T> + Send) -> T {
+        std::thread::scope(|s| s.spawn(|| self.rt.block_on(f)).join().expect("relay task"))
+    }
+
     /// What the relay holds for a link, without revealing any of it.
     pub fn inspect(&self, id: &str) -> Option<LinkView> {
-        let mut links = self.app.links.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.app.clock.now();
-        let l = links.map.get_mut(id)?;
-        l.settle(now);
-        Some(LinkView {
-            status: l.outcome.name(),
-            holds_client_secret: l.client_secret.is_some(),
-            holds_tokens: matches!(l.outcome, store::Outcome::Done(_)),
+        let app = self.app.clone();
+        let id = id.to_string();
+        self.run(async move {
+            let row = app.db.get(crypto::sha256(id.as_bytes())).await.ok()??;
+            let now = app.clock.now();
+            let live = store::Status::parse(&row.status)?.is_live();
+            let (status, open) = if live && now >= row.expires_at {
+                ("expired", None)
+            } else {
+                let opened = row.record.as_ref().and_then(|r| {
+                    app.vendor
+                        .storage_key
+                        .open(&id, r)
+                        .and_then(|p| serde_json::from_slice::<store::Record>(&p).ok())
+                });
+                (store::Status::parse(&row.status)?.name(), opened)
+            };
+            Some(LinkView {
+                status,
+                holds_record: open.is_some(),
+                holds_tokens: open.is_some_and(|r| r.tokens.is_some()),
+            })
         })
     }
 
-    /// Ids of the links the relay still knows (live or tombstone).
-    pub fn link_ids(&self) -> Vec<String> {
-        let links = self.app.links.lock().unwrap_or_else(|p| p.into_inner());
-        links.map.keys().cloned().collect()
+    /// Rows in the database (live links and tombstones).
+    pub fn link_count(&self) -> i64 {
+        let app = self.app.clone();
+        self.run(async move { app.db.count().await.unwrap_or(-1) })
     }
 
-    /// Runs the expiry sweep now (it also runs every minute).
-    pub fn sweep(&self) -> (usize, usize) {
-        let now = self.app.clock.now();
-        self.app
-            .links
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .sweep(now)
+    /// Runs the expiry sweep now (it also runs every minute): (expired, removed).
+    pub fn sweep(&self) -> (u64, u64) {
+        let app = self.app.clone();
+        self.run(async move { app.db.sweep(app.clock.now()).await.unwrap_or((0, 0)) })
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -314,7 +341,7 @@ impl Drop for Relay {
     }
 }
 
-fn build_app(cfg: &RelayConfig, bound_port: u16) -> Result<Arc<server::App>, String> {
+async fn build_app(cfg: &RelayConfig, bound_port: u16) -> Result<Arc<server::App>, String> {
     let callback_url = with_port(&cfg.callback_url, bound_port);
     if callback_url.scheme() != "https" && callback_url.scheme() != "http" {
         return Err("callback_url must be an https URL".into());
@@ -332,97 +359,84 @@ fn build_app(cfg: &RelayConfig, bound_port: u16) -> Result<Arc<server::App>, Str
     if ttl <= 0 {
         return Err("link_ttl must be positive".into());
     }
+    let client_ip_header = match &cfg.client_ip_header {
+        None => None,
+        Some(h) => Some(
+            axum::http::HeaderName::from_bytes(h.trim().as_bytes())
+                .map_err(|_| format!("client_ip_header \"{h}\" is not a header name"))?,
+        ),
+    };
+    let db = Db::open(&cfg.db, &cfg.vendor.storage_key.fingerprint())
+        .await
+        .map_err(|e| format!("database ({}): {e}", cfg.db.describe()))?;
     Ok(Arc::new(server::App {
         settings: Settings {
             callback_url,
             public_url,
             idp_url: cfg.idp_url.clone(),
             link_ttl_seconds: ttl,
-            allowed_client_ids: cfg.allowed_client_ids.clone(),
             max_links: cfg.max_links.max(1),
+            max_links_per_installation: cfg.max_links_per_installation.max(1),
+            client_ip_header,
             test_clock: cfg.test_clock,
             tls: cfg.tls_cert.is_some(),
         },
-        links: Mutex::new(store::Links::default()),
-        key: crypto::ProcessKey::generate(),
+        vendor: cfg.vendor.clone(),
+        db,
         clock: Clock::default(),
         http: http_client(cfg)?,
         log: cfg.log.clone(),
+        limits: Limits::new(&cfg.rates),
+        limited: Default::default(),
     }))
 }
 
-/// Serves until `stop` completes; also sweeps expired links every minute.
+/// Serves until `stop` changes; also sweeps expired links every minute.
 async fn serve(
     app: Arc<server::App>,
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    conn: ConnLimits,
+    stop: watch::Receiver<bool>,
 ) {
     let s = &app.settings;
     app.log.line(&format!(
-        "listening on {} ({}); callback {}; links {}l/",
+        "listening on {} ({}); callback {}; links {}l/; {} installation(s), {} client(s)",
         listener
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default(),
         if s.tls { "https" } else { "http" },
         s.callback_url,
-        s.public_url
+        s.public_url,
+        app.vendor.installations(),
+        app.vendor.clients(),
     ));
     let sweeper = {
         let app = app.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
             loop {
                 tick.tick().await;
-                let now = app.clock.now();
-                let (expired, removed) = app
-                    .links
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .sweep(now);
-                if expired + removed > 0 {
-                    app.log.line(&format!(
+                match app.db.sweep(app.clock.now()).await {
+                    Ok((expired, removed)) if expired + removed > 0 => app.log.line(&format!(
                         "sweep: {expired} link(s) expired, {removed} forgotten"
+                    )),
+                    Ok(_) => {}
+                    Err(e) => app.log.line(&format!("storage error (sweep): {e}")),
+                }
+                app.limits.tidy();
+                let limited = app.limited.swap(0, Ordering::Relaxed);
+                if limited > 0 {
+                    app.log.line(&format!(
+                        "{limited} request(s) refused by the rate limits in the last minute"
                     ));
                 }
             }
         })
     };
     let router = server::router(app.clone());
-    match tls {
-        None => {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await;
-        }
-        Some(cfg) => {
-            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-            tokio::pin!(stop);
-            loop {
-                let (tcp, _) = tokio::select! {
-                    _ = &mut stop => break,
-                    r = listener.accept() => match r {
-                        Ok(c) => c,
-                        Err(_) => continue,
-                    },
-                };
-                let acceptor = acceptor.clone();
-                let router = router.clone();
-                tokio::spawn(async move {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(Duration::from_secs(15), acceptor.accept(tcp)).await
-                    else {
-                        return;
-                    };
-                    let svc = hyper_util::service::TowerToHyperService::new(router);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        }
-    }
+    connections::serve(listener, router, tls, conn, stop).await;
     sweeper.abort();
 }
 
@@ -449,7 +463,9 @@ pub fn run_forever(cfg: RelayConfig) -> Result<(), String> {
         }
         Ok::<(), String>(())
     })?;
-    relay.app.log.line("stopping");
+    let log = relay.app.log.clone();
+    log.line("stopping");
     drop(relay);
+    log.flush(Duration::from_secs(2));
     Ok(())
 }

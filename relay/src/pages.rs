@@ -35,9 +35,18 @@ fn remaining(seconds: i64) -> (String, String) {
     (format!("{h} h {m} min"), format!("{h} h {m} min"))
 }
 
-/// The landing page of `/l/{id}`: what is about to happen, then the button to ANAF.
-pub fn landing(start_href: &str, cif: Option<&str>, left_seconds: i64) -> String {
+/// The landing page of `/l/{id}`: who asked (the customer the relay verified by its
+/// installation key, named as in the vendor's configuration), what is about to happen,
+/// then the button to ANAF.
+pub fn landing(
+    start_href: &str,
+    cif: Option<&str>,
+    customer: &str,
+    vendor_host: &str,
+    left_seconds: i64,
+) -> String {
     let (ro_left, en_left) = remaining(left_seconds);
+    let (customer, host) = (esc(customer), esc(vendor_host));
     let cif_ro = cif
         .map(|c| format!(" pentru CIF {}", esc(c)))
         .unwrap_or_default();
@@ -50,13 +59,15 @@ pub fn landing(start_href: &str, cif: Option<&str>, left_seconds: i64) -> String
         "landing",
         &format!(
             "<h1>Generare token ANAF{cif_ro}</h1>\
-<p>Acest link generează tokenul de acces ANAF (e-Factura, e-Transport) al firmei; programul de contabilitate (ERP) îl preia singur.</p>\
+<p>Cerut de <b>{customer}</b>, client verificat de furnizorul programului ({host}).</p>\
+<p>Acest link generează tokenul de acces ANAF (e-Factura, e-Transport) al firmei; programul de contabilitate (ERP) al acestui client îl preia singur. Continuați doar dacă îl cunoașteți și vă așteptați la această cerere.</p>\
 <ul><li>Introduceți stick-ul (tokenul USB) cu semnătura electronică în acest calculator.</li>\
 <li>Recomandăm Google Chrome. Alegeți certificatul firmei când vi se cere, apoi introduceți PIN-ul.</li>\
 <li>Linkul mai este valabil {ro_left}.</li></ul>\
 <form method=\"post\" action=\"{href}\"><button class=\"btn\" id=\"start\" type=\"submit\">Continuă la ANAF / Continue to ANAF</button></form>\
 <div class=\"en\" lang=\"en\"><h1>ANAF token{cif_en}</h1>\
-<p>This link generates the company's ANAF access token (e-Factura, e-Transport); the accounting program (ERP) imports it by itself.</p>\
+<p>Requested by <b>{customer}</b>, a customer verified by the accounting program's vendor ({host}).</p>\
+<p>This link generates the company's ANAF access token (e-Factura, e-Transport); this customer's accounting program (ERP) imports it by itself. Continue only if you know them and expect this request.</p>\
 <ul><li>Plug the USB token holding the qualified certificate into this computer.</li>\
 <li>Google Chrome is recommended. Pick the company's certificate when asked, then type the PIN.</li>\
 <li>The link is valid for another {en_left}.</li></ul></div>"

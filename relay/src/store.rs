@@ -1,14 +1,16 @@
-//! The link sessions, in memory only, with expiry.
+//! What the relay knows about a link, and its clock.
 //!
-//! Nothing here ever reaches a disk. The client secret is kept sealed with the process
-//! key (see `crypto::ProcessKey`) and dropped after a successful exchange, a cancel or
-//! the expiry; the tokens are kept sealed to the DLL's public key and dropped at the
-//! first authenticated retrieval or at the expiry. What remains afterwards is a
-//! tombstone (id, verifier, times, outcome) so that the DLL is told "expired" rather
-//! than "unknown"; tombstones are removed one day after the expiry.
+//! A link is a row in the database (`db`). What identifies and dates it is in clear: the
+//! SHA-256 of its id (never the id), the installation that made it, its status, the
+//! verifier (SHA-256 of the DLL's retrieval secret), its times. Everything else (the
+//! `state` of the browser attempt, the CIF, the DLL's public key, the last failure, the
+//! tokens, which are sealed to the DLL's key besides) is a [`Record`] sealed with the
+//! storage key and the link id (`crypto::StorageKey`). A live link has a record; at the
+//! first authenticated retrieval, a cancel or the expiry the record is deleted and a
+//! tombstone remains, so that the DLL is told "expired" rather than "unknown";
+//! tombstones are removed one day after the link's expiry.
 
-use crate::crypto::Sealed;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -38,60 +40,87 @@ impl Clock {
 }
 
 /// What became of a link.
-pub enum Outcome {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
     /// Waiting for the browser.
     Pending,
     /// The last browser attempt failed; the link may be opened again until it expires.
-    Failed {
-        reason: String,
-        description: String,
-    },
+    Failed,
     /// Tokens obtained and sealed for the DLL, not yet retrieved.
-    Done(Sealed),
+    Done,
     /// Tombstones: nothing secret remains.
     Retrieved,
     Expired,
     Cancelled,
 }
 
-impl Outcome {
-    pub fn name(&self) -> &'static str {
+impl Status {
+    pub fn name(self) -> &'static str {
         match self {
-            Outcome::Pending => "pending",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Done(_) => "done",
-            Outcome::Retrieved => "retrieved",
-            Outcome::Expired => "expired",
-            Outcome::Cancelled => "cancelled",
+            Status::Pending => "pending",
+            Status::Failed => "failed",
+            Status::Done => "done",
+            Status::Retrieved => "retrieved",
+            Status::Expired => "expired",
+            Status::Cancelled => "cancelled",
         }
     }
 
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Pending | Outcome::Failed { .. } | Outcome::Done(_)
-        )
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Pending,
+            Status::Failed,
+            Status::Done,
+            Status::Retrieved,
+            Status::Expired,
+            Status::Cancelled,
+        ]
+        .into_iter()
+        .find(|x| x.name() == s)
+    }
+
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Pending | Status::Failed | Status::Done)
     }
 }
 
-pub struct Link {
+/// Tokens sealed to the DLL's public key (see `crypto::seal`), base64url.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SealedTokens {
+    pub ephemeral_public_key: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+/// The sealed part of a live link.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Record {
     pub client_id: String,
-    /// The client secret sealed with the process key; `None` once no longer needed.
-    pub client_secret: Option<Vec<u8>>,
-    /// SHA-256 of the DLL's retrieval secret.
-    pub verifier: [u8; 32],
-    /// The DLL's X25519 public key.
-    pub recipient: [u8; 32],
+    /// The DLL's X25519 public key, base64url.
+    pub recipient: String,
     pub cif: Option<String>,
-    pub created: i64,
-    pub expires: i64,
     /// The random part of the `state` of the browser attempt in progress (one at a time;
     /// consumed by the first callback that presents it).
     pub state: Option<String>,
     /// Browser attempts started (each `/start`); reported with a failure so the DLL can
     /// tell a new failure from one it already reported.
     pub attempts: u32,
-    pub outcome: Outcome,
+    /// The last failure: reason and description.
+    pub failure: Option<(String, String)>,
+    pub tokens: Option<SealedTokens>,
+}
+
+/// A link as the handlers see it (the record opened).
+pub struct Link {
+    pub id_hash: [u8; 32],
+    pub installation: String,
+    pub status: Status,
+    pub verifier: [u8; 32],
+    pub created: i64,
+    pub expires: i64,
+    /// Bumped by every write: a write based on an older read is refused.
+    pub version: i64,
+    pub record: Option<Record>,
 }
 
 impl Link {
@@ -103,45 +132,30 @@ impl Link {
 
     /// Applies the expiry: a live link past its time loses every secret it held.
     pub fn settle(&mut self, now: i64) -> bool {
-        if now >= self.expires && self.outcome.is_live() {
-            self.wipe(Outcome::Expired);
+        if now >= self.expires && self.status.is_live() {
+            self.wipe(Status::Expired);
             return true;
         }
         false
     }
 
-    /// Drops the client secret, the state and any sealed tokens; keeps a tombstone.
-    pub fn wipe(&mut self, outcome: Outcome) {
-        if let Some(s) = self.client_secret.as_mut() {
-            zeroize::Zeroize::zeroize(s);
-        }
-        self.client_secret = None;
-        self.state = None;
-        self.outcome = outcome;
+    /// Drops the record (state, tokens, everything sealed); keeps a tombstone.
+    pub fn wipe(&mut self, status: Status) {
+        self.record = None;
+        self.status = status;
     }
 }
 
-#[derive(Default)]
-pub struct Links {
-    pub map: HashMap<String, Link>,
-}
-
-impl Links {
-    pub fn live_count(&self) -> usize {
-        self.map.values().filter(|l| l.outcome.is_live()).count()
-    }
-
-    /// Expires what is due and forgets old tombstones; returns (expired, removed).
-    pub fn sweep(&mut self, now: i64) -> (usize, usize) {
-        let mut expired = 0;
-        for l in self.map.values_mut() {
-            if l.settle(now) {
-                expired += 1;
-            }
-        }
-        let before = self.map.len();
-        self.map
-            .retain(|_, l| l.outcome.is_live() || now < l.expires + TOMBSTONE_SECONDS);
-        (expired, before - self.map.len())
-    }
+/// A link as the database holds it.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub id_hash: [u8; 32],
+    pub installation: String,
+    pub status: String,
+    pub verifier: [u8; 32],
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub version: i64,
+    /// The sealed [`Record`]; `None` for a tombstone.
+    pub record: Option<Vec<u8>>,
 }

@@ -3,7 +3,8 @@
 # folder of its own under the build folder, reached through unixODBC with Debian's
 # "PostgreSQL Unicode" and "MariaDB Unicode" drivers, and stopped by db_servers_stop.
 #
-#   db_servers_start    exports ANAF_TEST_ODBC_POSTGRES (and _DML, _NOCREATE) and ANAF_TEST_ODBC_MARIADB
+#   db_servers_start    exports ANAF_TEST_ODBC_POSTGRES (and _DML, _NOCREATE), ANAF_TEST_ODBC_MARIADB
+#                       and ANAF_TEST_RELAY_POSTGRES (the same server as a URL, for anaf-relay)
 #   db_servers_stop
 #
 # The user `anaf` may create databases (each test that needs a clean server makes its own,
@@ -53,6 +54,7 @@ db_pg_start() {
   export ANAF_TEST_ODBC_POSTGRES_DML="Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=$DB_PG_PORT;Database=anaf_dba;UID=anaf_dml;PWD=anaf-test;"
   export ANAF_TEST_ODBC_POSTGRES_NOCREATE="Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=$DB_PG_PORT;Database=anaf_empty;UID=anaf_dml;PWD=anaf-test;"
   export ANAF_TEST_ODBC_POSTGRES="Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=$DB_PG_PORT;Database=anaf;UID=anaf;PWD=anaf-test;"
+  export ANAF_TEST_RELAY_POSTGRES="postgres://anaf:anaf-test@127.0.0.1:$DB_PG_PORT/anaf"
   echo "PostgreSQL on 127.0.0.1:$DB_PG_PORT ($data)"
 }
 
@@ -99,5 +101,5 @@ db_servers_stop() {
     kill "$pid" 2>/dev/null
     for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   fi
-  unset ANAF_TEST_ODBC_POSTGRES ANAF_TEST_ODBC_POSTGRES_DML ANAF_TEST_ODBC_POSTGRES_NOCREATE ANAF_TEST_ODBC_MARIADB
+  unset ANAF_TEST_ODBC_POSTGRES ANAF_TEST_ODBC_POSTGRES_DML ANAF_TEST_ODBC_POSTGRES_NOCREATE ANAF_TEST_ODBC_MARIADB ANAF_TEST_RELAY_POSTGRES
 }

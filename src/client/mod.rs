@@ -41,6 +41,9 @@ impl Session {
         {
             crate::log::forget_me_not(secret);
         }
+        if let Some(k) = &config.relay_key {
+            crate::log::forget_me_not(k);
+        }
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");
         }

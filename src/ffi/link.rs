@@ -33,7 +33,7 @@ fn code_of(r: &crate::error::Result<Poll>) -> crate::error::Result<i32> {
 /// Creates a browser link at the vendor's anaf-relay (config `relay_url`) and returns its
 /// URL in `*out_url` (free with `anaf_free`): valid 5 hours, to open on the computer
 /// holding the USB token, or to send to the person who holds it. Replaces a link still
-/// pending for this company. Needs `client_id`, `client_secret` and `relay_url`; the
+/// pending for this company. Needs `client_id`, `relay_url` and `relay_key`; the
 /// application's Callback URL in SPV must be the relay's callback.
 ///
 /// # Safety

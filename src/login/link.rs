@@ -1,10 +1,12 @@
 //! The browser link: a URL, valid 5 hours, that whoever holds the USB token opens in a
 //! browser on any computer; the token it produces is imported by the ERP on its own.
 //!
-//! The DLL asks the vendor's `anaf-relay` (config `relay_url`) for a link, sending:
-//! the application's client_id and client_secret (the relay must exchange ANAF's code
-//! within 60 seconds, without the DLL), an X25519 public key made for this link, and the
-//! SHA-256 of a random retrieval secret. The relay seals the tokens to that public key,
+//! The DLL asks the vendor's `anaf-relay` (config `relay_url`) for a link, presenting the
+//! key the vendor issued to this installation (config `relay_key`) and sending the
+//! application's client_id, an X25519 public key made for this link, and the SHA-256 of a
+//! random retrieval secret. The client secret never goes to the relay: the relay has its
+//! own copy in the vendor's configuration (it must exchange ANAF's code within 60
+//! seconds, without the DLL). The relay seals the tokens to that public key,
 //! so what it stores it cannot read; the DLL retrieves them once, presenting the
 //! retrieval secret, and the relay deletes them.
 //!
@@ -138,14 +140,16 @@ pub fn begin(session: &Session) -> Result<Link> {
     let cfg = &session.config;
     let base = relay_base(session)?;
     let p = profile(session)?;
-    let client_secret = cfg.client_secret.clone().ok_or_else(|| {
-        Error::with(
-            ANAF_ERR_INVALID_CONFIG,
-            "Câmpul \"client_secret\" lipsește; este necesar pentru token.",
-            "Field \"client_secret\" is missing; it is needed for the token.",
-        )
-    })?;
-    let client_secret = Zeroizing::new(client_secret);
+    let relay_key = Zeroizing::new(format!(
+        "Bearer {}",
+        cfg.relay_key.as_deref().ok_or_else(|| {
+            Error::with(
+                ANAF_ERR_INVALID_CONFIG,
+                "Câmpul \"relay_key\" lipsește: cheia instalației, primită de la furnizorul programului, este necesară pentru linkul de generare token.",
+                "Field \"relay_key\" is missing: this installation's key, issued by the ERP vendor, is needed for the token link.",
+            )
+        })?
+    ));
     if let Some(old) = load(session, &p)? {
         cancel_at_relay(session, &old);
         delete_row(session, &p, &old.link_id)?;
@@ -161,7 +165,6 @@ pub fn begin(session: &Session) -> Result<Link> {
 
     let mut body = json!({
         "client_id": p.client_id,
-        "client_secret": client_secret.as_str(),
         "public_key": URL_SAFE_NO_PAD.encode(public.as_bytes()),
         "verifier": URL_SAFE_NO_PAD.encode(verifier),
         "cif": cfg.cif,
@@ -174,9 +177,11 @@ pub fn begin(session: &Session) -> Result<Link> {
     let url = crate::config::join(&base, "api/links");
     let http = session.http.clone();
     let payload = body.as_bytes().to_vec();
+    let auth = relay_key.to_string();
     let (status, answer) = crate::client::http::block_on(async move {
         let r = http
             .post(url)
+            .header(reqwest::header::AUTHORIZATION, auth)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .timeout(POLL_TIMEOUT)
             .body(payload)
@@ -198,17 +203,44 @@ pub fn begin(session: &Session) -> Result<Link> {
                 format!("For the browser link, the Callback URL in SPV (and \"redirect_uri\") must be the anaf-relay's address: {cb}"),
             ));
         }
+        401 => {
+            return Err(Error::with(
+                ANAF_ERR_INVALID_CONFIG,
+                format!("Serverul anaf-relay {relay} nu recunoaște cheia acestei instalații (\"relay_key\"); cereți furnizorului programului cheia corectă."),
+                format!("The anaf-relay server {relay} does not recognise this installation's key (\"relay_key\"); ask the ERP vendor for the right key."),
+            ))
+        }
+        403 if v.get("error").and_then(Value::as_str) == Some("cif_not_allowed") => {
+            return Err(Error::with(
+                ANAF_ERR_LINK_FAILED,
+                format!(
+                    "Serverul anaf-relay {relay} nu face linkuri pentru CIF {} cu cheia acestei instalații; cereți furnizorului programului să adauge firma.",
+                    cfg.cif
+                ),
+                format!(
+                    "The anaf-relay server {relay} makes no links for CIF {} with this installation's key; ask the ERP vendor to add the company.",
+                    cfg.cif
+                ),
+            ))
+        }
         403 => {
             return Err(Error::with(
                 ANAF_ERR_LINK_FAILED,
                 format!(
-                    "Serverul anaf-relay {relay} nu deservește acest client_id ({})",
+                    "Serverul anaf-relay {relay} nu deservește acest client_id ({}) pentru această instalație",
                     p.client_id
                 ),
                 format!(
-                    "The anaf-relay server {relay} does not serve this client_id ({})",
+                    "The anaf-relay server {relay} does not serve this client_id ({}) for this installation",
                     p.client_id
                 ),
+            ))
+        }
+        429 => {
+            return Err(Error::with(
+                ANAF_ERR_LINK_FAILED,
+                format!("Serverul anaf-relay {relay} a primit prea multe cereri de la această instalație; încercați peste câteva minute."),
+                format!("The anaf-relay server {relay} got too many requests from this installation; try again in a few minutes."),
             ))
         }
         503 => {

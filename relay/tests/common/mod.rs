@@ -18,6 +18,38 @@ pub const CLIENT_ID: &str = "relay-test-client";
 pub const CLIENT_SECRET: &str = "Rel4y-S3cret+with/odd=chars%41";
 pub const SERIAL: &str = "5A17C0DE01";
 pub const CIF: &str = "14399840";
+/// The installation key the tests' ERP holds (`relay_key`).
+pub const KEY: &str = "ark_relay-test-installation-key-0123456789abcdef";
+pub const CUSTOMER: &str = "SC Firma Test <SRL> & Co";
+/// A second installation, allowed only CIF 8000006.
+pub const OTHER_KEY: &str = "ark_relay-test-other-installation-0123456789abc";
+/// A fixed storage key, so that a restarted relay opens what the first one stored.
+pub const STORAGE_KEY: &str = "c3RvcmFnZS1rZXktZm9yLXRoZS1yZWxheS10ZXN0cyE";
+
+fn sha_hex(s: &str) -> String {
+    sha256(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The vendor's configuration file for the tests.
+pub fn vendor_toml() -> String {
+    format!(
+        "storage_key = \"{STORAGE_KEY}\"\n\
+         [[client]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = {}\n\
+         [[installation]]\nid = \"test-install\"\ncustomer = {}\nclient_ids = [\"{CLIENT_ID}\"]\nkey_sha256 = \"{}\"\n\
+         [[installation]]\nid = \"other-install\"\ncustomer = \"Alta SRL\"\nclient_ids = [\"{CLIENT_ID}\"]\nkey_sha256 = \"{}\"\ncifs = [\"8000006\"]\n",
+        serde_json::to_string(CLIENT_SECRET).unwrap(),
+        serde_json::to_string(CUSTOMER).unwrap(),
+        sha_hex(KEY),
+        sha_hex(OTHER_KEY),
+    )
+}
+
+pub fn vendor() -> std::sync::Arc<anaf_relay::vendor::Vendor> {
+    std::sync::Arc::new(anaf_relay::vendor::Vendor::parse(&vendor_toml()).unwrap())
+}
 
 /// What the DLL keeps for a link.
 pub struct DllLink {
@@ -41,6 +73,17 @@ pub async fn create_link(
     base: &str,
     redirect_uri: Option<&str>,
 ) -> (u16, Value, Option<DllLink>) {
+    create_link_as(c, base, Some(KEY), redirect_uri, json!({})).await
+}
+
+/// The same with another key (or none) and extra body fields.
+pub async fn create_link_as(
+    c: &reqwest::Client,
+    base: &str,
+    relay_key: Option<&str>,
+    redirect_uri: Option<&str>,
+    extra: Value,
+) -> (u16, Value, Option<DllLink>) {
     let key = StaticSecret::random_from_rng(OsRng);
     let public = PublicKey::from(&key);
     let mut raw = [0u8; 32];
@@ -48,7 +91,6 @@ pub async fn create_link(
     let secret = URL_SAFE_NO_PAD.encode(raw);
     let mut body = json!({
         "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
         "public_key": b64(public.as_bytes()),
         "verifier": b64(&sha256(secret.as_bytes())),
         "cif": CIF,
@@ -56,12 +98,20 @@ pub async fn create_link(
     if let Some(r) = redirect_uri {
         body["redirect_uri"] = json!(r);
     }
-    let r = c
-        .post(format!("{base}api/links"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        for (k, v) in e {
+            if v.is_null() {
+                b.remove(&k);
+            } else {
+                b.insert(k, v);
+            }
+        }
+    }
+    let mut req = c.post(format!("{base}api/links")).json(&body);
+    if let Some(k) = relay_key {
+        req = req.bearer_auth(k);
+    }
+    let r = req.send().await.unwrap();
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap_or(Value::Null);
     let link = (status == 201).then(|| DllLink {
