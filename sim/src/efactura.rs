@@ -218,7 +218,11 @@ impl State {
     pub fn seed_invoices(&self, env: &str, seller: &str, buyer: &str, n: usize) -> Vec<u64> {
         let now = self.clock.now_ms();
         let delay = self.lock().processing_secs as i64 * 1000;
-        let at: Vec<i64> = (0..n).map(|i| now - delay - (i as i64) * 60_000).collect();
+        // Three minutes back, one a minute: all listed by a client that keeps its listings
+        // a little behind the clock it shares with the simulator.
+        let at: Vec<i64> = (0..n)
+            .map(|i| now - delay - 180_000 - (i as i64) * 60_000)
+            .collect();
         self.seed_received(env, &[seller.to_string()], buyer, &at)
     }
 
@@ -231,7 +235,7 @@ impl State {
         let delay = self.lock().processing_secs as i64 * 1000;
         let span = (days * DAY_MS - delay - 3_600_000).max(60_000);
         let at: Vec<i64> = (0..n)
-            .map(|i| now - delay - 60_000 - span * i as i64 / n.max(1) as i64)
+            .map(|i| now - delay - 300_000 - span * i as i64 / n.max(1) as i64)
             .collect();
         let suppliers: Vec<String> = (0..40).map(|i| format!("{}", 9_000_000 + i * 7)).collect();
         let ids = self.seed_received(env, &suppliers, cif, &at);

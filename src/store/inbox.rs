@@ -241,7 +241,8 @@ impl Inbox<'_> {
         p: &Parsed,
         now: i64,
     ) -> Result<()> {
-        self.store.write(Write::durable(), |c| {
+        // Not waited for on the disk: a row lost in a power cut costs one download again.
+        self.store.write(Write::relaxed(), |c| {
             c.execute(
                 &format!(
                     "UPDATE anaf_inbox SET state = 'downloaded', attempts = attempts + 1,
@@ -285,7 +286,7 @@ impl Inbox<'_> {
     /// A download that failed: `state` is `failed` (tried again up to [`MAX_ATTEMPTS`]) or
     /// `expired` (ANAF keeps downloads 60 days: never tried again).
     pub fn failed(&self, message_id: &str, state: &str, error: &str) -> Result<()> {
-        self.store.write(Write::durable(), |c| {
+        self.store.write(Write::relaxed(), |c| {
             c.execute(
                 &format!(
                     "UPDATE anaf_inbox SET state = ?, attempts = attempts + 1, last_error = ?

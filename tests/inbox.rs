@@ -1,0 +1,359 @@
+//! The e-Factura inbox against the simulator, through the C API, on every storage backend:
+//! a first sync of a realistic inbox (over 500 messages: several pages), incremental runs,
+//! a run stopped and one killed in the middle, two processes at once, every message type,
+//! bad answers, and the ERP's list, get and acknowledgement.
+
+#[macro_use]
+mod common;
+
+use anaf_bridge::status::*;
+use common::*;
+use serde_json::{json, Value};
+use std::ffi::{c_char, CString};
+use std::time::{Duration, Instant};
+
+on_every_backend!(
+    a_first_sync_brings_everything_once_and_the_next_only_what_is_new,
+    a_stopped_or_killed_sync_is_continued_without_downloading_twice,
+    two_processes_never_sync_one_company_at_once,
+    what_arrives_is_listed_read_and_acknowledged,
+);
+
+const ENV: &str = "test";
+const JOB: &str = "ANAF_INBOX_CHILD";
+const CONFIG: &str = "ANAF_INBOX_CHILD_CONFIG";
+
+fn sync(c: &CClient, options: Value) -> (i32, Value) {
+    let o = CString::new(options.to_string()).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, NUL-terminated options, writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::inbox::anaf_inbox_sync(c.0, o.as_ptr(), &mut out) };
+    let v = take(out)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    if rc != ANAF_OK {
+        eprintln!("sync: {rc} {}", last_error());
+    }
+    (rc, v)
+}
+
+fn list(c: &CClient, filter: Value) -> Vec<Value> {
+    let f = CString::new(filter.to_string()).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: as above.
+    let rc = unsafe { anaf_bridge::ffi::inbox::anaf_inbox_list(c.0, f.as_ptr(), &mut out) };
+    assert_eq!(rc, ANAF_OK, "{}", last_error());
+    let v: Value = serde_json::from_str(&take(out).unwrap()).unwrap();
+    v["messages"].as_array().unwrap().clone()
+}
+
+fn get(c: &CClient, id: &str, what: &str, path: &std::path::Path) -> Result<Value, (i32, String)> {
+    let (id, what) = (CString::new(id).unwrap(), CString::new(what).unwrap());
+    let p = CString::new(path.to_str().unwrap()).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: as above.
+    let rc = unsafe {
+        anaf_bridge::ffi::inbox::anaf_inbox_get(
+            c.0,
+            id.as_ptr(),
+            what.as_ptr(),
+            p.as_ptr(),
+            &mut out,
+        )
+    };
+    if rc == ANAF_OK {
+        Ok(serde_json::from_str(&take(out).unwrap()).unwrap())
+    } else {
+        Err((rc, last_error()))
+    }
+}
+
+fn ack(c: &CClient, id: &str, erp_ref: &str) -> i32 {
+    let (id, r) = (CString::new(id).unwrap(), CString::new(erp_ref).unwrap());
+    // SAFETY: as above.
+    unsafe { anaf_bridge::ffi::inbox::anaf_inbox_ack(c.0, id.as_ptr(), r.as_ptr()) }
+}
+
+/// A client with a token, the simulator holding `n` received invoices (and what the
+/// company sent and had rejected) over 59 days.
+fn seeded(f: &Fixture, n: usize) -> CClient {
+    f.sim.seed_inbox(ENV, CIF, n, 59);
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    c
+}
+
+fn downloads(f: &Fixture) -> (u64, u64) {
+    let d = f.sim.counters().downloads;
+    (d.values().sum(), d.values().copied().max().unwrap_or(0))
+}
+
+fn a_first_sync_brings_everything_once_and_the_next_only_what_is_new(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 620);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    // 620 received; 62 sent, 13 of those rejected (every 50th of the received).
+    let total = 620 + 62;
+    assert_eq!(v["new"], total, "{v}");
+    assert_eq!(v["new_by_type"]["FACTURA PRIMITA"], 620, "{v}");
+    assert_eq!(v["new_by_type"]["ERORI FACTURA"], 13, "{v}");
+    assert_eq!(v["new_by_type"]["FACTURA TRIMISA"], 49, "{v}");
+    assert!(v["list_pages"].as_u64().unwrap() >= 2, "{v}");
+    assert_eq!(
+        (v["downloaded"].clone(), v["left"].clone()),
+        (json!(total), json!(0))
+    );
+    assert_eq!(v["complete"], true);
+    assert_eq!(
+        downloads(&f),
+        (total as u64, 1),
+        "each message downloaded once"
+    );
+
+    // Nothing new: nothing listed as new, nothing downloaded.
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(
+        (rc, v["new"].clone(), v["downloaded"].clone()),
+        (ANAF_OK, json!(0), json!(0)),
+        "{v}"
+    );
+    assert_eq!(downloads(&f).0, total as u64);
+
+    // Five more arrive: the next run brings exactly those.
+    f.sim.seed_invoices(ENV, "8000000000", CIF, 5);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(
+        (rc, v["new"].clone(), v["downloaded"].clone()),
+        (ANAF_OK, json!(5), json!(5)),
+        "{v}"
+    );
+    assert_eq!(downloads(&f), (total as u64 + 5, 1));
+    assert_eq!(v["inbox"]["downloaded"]["FACTURA PRIMITA"], 625, "{v}");
+}
+
+/// The child side: one sync, its answer on stdout.
+#[test]
+#[ignore]
+fn child_main() {
+    let Ok(job) = std::env::var(JOB) else { return };
+    let c = CClient::open(&std::env::var(CONFIG).unwrap()).unwrap();
+    match job.as_str() {
+        "sync" => {
+            let (rc, v) = sync(&c, json!({}));
+            println!("RESULT {rc} {v}");
+        }
+        other => panic!("unknown job {other}"),
+    }
+}
+
+fn spawn_sync(f: &Fixture) -> std::process::Child {
+    common::child(
+        "child_main",
+        &[(JOB, "sync".into()), (CONFIG, f.config(json!({})))],
+    )
+    .spawn()
+    .expect("child process")
+}
+
+fn downloaded_rows(c: &CClient) -> usize {
+    list(c, json!({"state": "downloaded"})).len()
+}
+
+fn a_stopped_or_killed_sync_is_continued_without_downloading_twice(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 150);
+    let total = 150 + 15;
+    // Stopped by the ERP's own limit: the rest waits for the next run.
+    let (rc, v) = sync(&c, json!({"max_downloads": 40}));
+    assert_eq!(
+        (rc, v["downloaded"].clone(), v["left"].clone()),
+        (ANAF_OK, json!(40), json!(total - 40)),
+        "{v}"
+    );
+    // Stopped by the network: the run says why, the rows stay for the next one.
+    f.sim
+        .inject_on("/test/FCTEL/rest/descarcare", anaf_sim::Fault::Reset, 3);
+    let (rc, v) = sync(&c, json!({}));
+    assert_ne!(rc, ANAF_OK, "{v}");
+    assert_eq!(v["complete"], false, "{v}");
+    assert!(v["stopped"]["status"].as_str().is_some(), "{v}");
+    // Killed in the middle of its downloads, by the operating system.
+    f.sim.inject_on(
+        "/test/FCTEL/rest/descarcare",
+        anaf_sim::Fault::Latency(Duration::from_millis(30)),
+        1000,
+    );
+    let mut ch = spawn_sync(&f);
+    let before = downloaded_rows(&c);
+    let t = Instant::now();
+    while downloaded_rows(&c) < before + 20 {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the child never downloaded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ch.kill().unwrap();
+    ch.wait().unwrap();
+    f.sim.clear_faults();
+    // The dead child's lease is taken over at once (its process is gone) and the rest comes.
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["complete"].clone()), (ANAF_OK, json!(true)), "{v}");
+    assert_eq!(v["left"], 0, "{v}");
+    assert_eq!(downloaded_rows(&c), total);
+    let (sum, most) = downloads(&f);
+    // At most the one download in flight when the child was killed is repeated.
+    assert!(
+        most <= 2 && sum <= total as u64 + 1,
+        "{sum} downloads, at most {most} of one"
+    );
+}
+
+fn two_processes_never_sync_one_company_at_once(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 60);
+    let total = 60 + 6;
+    f.sim.inject_on(
+        "/test/FCTEL/rest/descarcare",
+        anaf_sim::Fault::Latency(Duration::from_millis(40)),
+        1000,
+    );
+    let ch = spawn_sync(&f);
+    let t = Instant::now();
+    while downloaded_rows(&c) == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the child never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Another workstation is syncing: told so, with nothing spent.
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(rc, ANAF_ERR_SYNC_BUSY, "{v}");
+    assert!(
+        last_error().contains("synced right now"),
+        "{}",
+        last_error()
+    );
+    // Or waits for it, and then finds nothing left to do.
+    let (rc, v) = sync(&c, json!({"wait_seconds": 120}));
+    assert_eq!(
+        (rc, v["new"].clone(), v["downloaded"].clone()),
+        (ANAF_OK, json!(0), json!(0)),
+        "{v}"
+    );
+    let out = ch.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RESULT 0 "), "{text}");
+    assert_eq!(
+        downloads(&f),
+        (total as u64, 1),
+        "no message downloaded twice"
+    );
+    // Threads of one process are kept apart too.
+    f.sim.seed_invoices(ENV, "8000000000", CIF, 30);
+    let results: Vec<(i32, Value)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2).map(|_| s.spawn(|| sync(&c, json!({})))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok: u64 = results
+        .iter()
+        .filter(|(rc, _)| *rc == ANAF_OK)
+        .map(|(_, v)| v["downloaded"].as_u64().unwrap())
+        .sum();
+    assert_eq!(ok, 30, "{results:?}");
+    assert_eq!(downloads(&f).1, 1);
+}
+
+fn what_arrives_is_listed_read_and_acknowledged(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 40);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    let received = list(&c, json!({"type": "FACTURA PRIMITA"}));
+    assert_eq!(received.len(), 40);
+    for m in &received {
+        assert_eq!(m["state"], "downloaded", "{m}");
+        assert_eq!(m["parse_error"], Value::Null, "{m}");
+        assert!(m["invoice_number"].as_str().is_some(), "{m}");
+        assert!(
+            m["payable"].as_str().is_some() && m["line_count"].as_i64() >= Some(1),
+            "{m}"
+        );
+        assert_eq!(m["customer_cif"], CIF, "{m}");
+        assert_eq!(m["customer_vat"], format!("RO{CIF}"), "{m}");
+        assert!(
+            m["supplier_name"].as_str().unwrap().starts_with("Furnizor"),
+            "{m}"
+        );
+    }
+    let syntaxes: std::collections::BTreeSet<_> = received
+        .iter()
+        .map(|m| m["syntax"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(syntaxes.len(), 2, "UBL and CII: {syntaxes:?}");
+    assert!(received.iter().any(|m| m["doc_kind"] == "credit_note"));
+    // Newest first.
+    let times: Vec<i64> = received
+        .iter()
+        .map(|m| m["created_ms"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+    // ANAF's error messages are kept, not read as invoices.
+    let errors = list(&c, json!({"type": "ERORI FACTURA"}));
+    assert!(!errors.is_empty());
+    assert!(errors
+        .iter()
+        .all(|m| m["state"] == "downloaded" && m["invoice_number"].is_null()));
+
+    // The parts of one invoice.
+    let m = &received[0];
+    let id = m["message_id"].as_str().unwrap();
+    let xml = f.dir.path().join("f.xml");
+    let got = get(&c, id, "xml", &xml).unwrap();
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        text.contains(m["invoice_number"].as_str().unwrap()),
+        "{got}"
+    );
+    assert_eq!(got["message"]["message_id"], id);
+    let zip = f.dir.path().join("f.zip");
+    get(&c, id, "zip", &zip).unwrap();
+    assert!(std::fs::read(&zip).unwrap().starts_with(b"PK"));
+    let sig = f.dir.path().join("s.xml");
+    get(&c, id, "signature", &sig).unwrap();
+    assert!(std::fs::metadata(&sig).unwrap().len() > 0);
+    assert_eq!(
+        get(&c, "123", "xml", &xml).unwrap_err().0,
+        ANAF_ERR_NO_MESSAGE
+    );
+    assert_eq!(
+        get(&c, id, "docx", &xml).unwrap_err().0,
+        ANAF_ERR_INVALID_ARGUMENT
+    );
+
+    // Imported once: acknowledged, it leaves the "not imported" list.
+    let before = list(&c, json!({"type": "FACTURA PRIMITA", "not_imported": true})).len();
+    assert_eq!(ack(&c, id, "NIR 77"), ANAF_OK);
+    let after = list(&c, json!({"type": "FACTURA PRIMITA", "not_imported": true}));
+    assert_eq!(after.len(), before - 1);
+    assert!(after.iter().all(|m| m["message_id"] != id));
+    assert_eq!(
+        list(&c, json!({"state": "downloaded", "limit": 1})).len(),
+        1
+    );
+    let one = list(&c, json!({"type": "FACTURA PRIMITA"}));
+    let acked = one.iter().find(|m| m["message_id"] == id).unwrap();
+    assert_eq!(acked["erp_ref"], "NIR 77");
+    assert_eq!(ack(&c, "123", "x"), ANAF_ERR_NO_MESSAGE);
+    // Filters are checked.
+    let bad = CString::new(r#"{"tip": "x"}"#).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, NUL-terminated filter, writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::inbox::anaf_inbox_list(c.0, bad.as_ptr(), &mut out) };
+    assert_ne!(rc, ANAF_OK);
+    assert!(last_error().contains("tip"), "{}", last_error());
+}
