@@ -83,17 +83,23 @@ pub fn code_from_redirect(nav: &str, expected_state: &str) -> Result<String> {
             q.get("error_description").map(String::as_str),
         ));
     }
+    // The state ties the answer to this login: every authorize URL carries one and ANAF
+    // sends it back, so an answer without it was not made for this window.
     match q.get("state") {
-        Some(s) if s != expected_state => {
+        Some(s) if s == expected_state => {}
+        Some(_) => {
             return Err(Error::with(
                 ANAF_ERR_STATE_MISMATCH,
                 "(state diferit în răspuns)",
                 "(different state in the answer)",
             ))
         }
-        Some(_) => {}
         None => {
-            ::log::warn!(target: "anaf::login", "the redirect carries no state; accepted (caught in our own window)")
+            return Err(Error::with(
+                ANAF_ERR_STATE_MISMATCH,
+                "(răspunsul nu conține state-ul cererii)",
+                "(the answer carries no state of the request)",
+            ))
         }
     }
     match q.get("code") {
@@ -425,10 +431,10 @@ mod tests {
             code_from_redirect(&format!("{base}?code=abc&state=s1"), "s1").unwrap(),
             "abc"
         );
-        assert_eq!(
-            code_from_redirect(&format!("{base}?code=abc"), "s1").unwrap(),
-            "abc"
-        );
+        let e = code_from_redirect(&format!("{base}?code=abc"), "s1").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_STATE_MISMATCH, "no state: refused");
+        assert!(e.message(Lang::Ro).contains("nu conține state"));
+        assert!(e.message(Lang::En).contains("carries no state"));
         let e = code_from_redirect(&format!("{base}?code=abc&state=s2"), "s1").unwrap_err();
         assert_eq!(e.status, ANAF_ERR_STATE_MISMATCH);
         let e =
