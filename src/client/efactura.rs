@@ -4,6 +4,7 @@
 //! keeps ANAF's own text.
 
 use super::answer::{self, Reply};
+use super::archive::Archive;
 use super::retry::{self, Call, Payload, Retry};
 use super::Session;
 use crate::error::{Error, Result};
@@ -896,19 +897,13 @@ impl<'a> EFactura<'a> {
         for m in candidates.into_iter().take(RESOLVE_MAX_DOWNLOADS) {
             let reply = self.fetch_zip(&m.id)?;
             checked += 1;
-            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
-                .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
-            for i in 0..zip.len() {
-                let mut f = zip
-                    .by_index(i)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
-                let name = f.name().to_ascii_lowercase();
+            let mut zip = Archive::open(&reply)?;
+            for i in 0..zip.zip.len() {
+                let name = zip.entry(i)?.name().to_ascii_lowercase();
                 if !name.ends_with(".xml") || name.contains("semnatura") {
                     continue;
                 }
-                let mut data = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut data)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                let data = zip.read(i)?;
                 if sha256_hex(&data) == entry.sha256 {
                     let index = m.id_solicitare.clone();
                     journal::finish(
@@ -947,25 +942,22 @@ impl<'a> EFactura<'a> {
             }
         }
         let reply = self.fetch_zip(&id)?;
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
-            .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+        let mut archive = Archive::open(&reply)?;
         write_file(zip_path, &reply.body)?;
         let mut out = Downloaded {
             zip_path: zip_path.to_path_buf(),
             size: reply.body.len() as u64,
             xml_path: None,
             signature_path: None,
-            entries: archive.file_names().map(str::to_string).collect(),
+            entries: archive.zip.file_names().map(str::to_string).collect(),
         };
         out.entries.sort();
         if extract {
             let dir = zip_path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for i in 0..archive.len() {
-                let mut f = archive
-                    .by_index(i)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+            for i in 0..archive.zip.len() {
                 // Only the bare file name: a name with folders or ".." never leaves `dir`.
-                let Some(name) = f
+                let Some(name) = archive
+                    .entry(i)?
                     .enclosed_name()
                     .and_then(|p| p.file_name().map(|n| n.to_os_string()))
                 else {
@@ -975,9 +967,7 @@ impl<'a> EFactura<'a> {
                 if !lower.ends_with(".xml") {
                     continue;
                 }
-                let mut data = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut data)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                let data = archive.read(i)?;
                 let target = dir.join(&name);
                 write_file(&target, &data)?;
                 if lower.starts_with("semnatura") {

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::status::{ANAF_ERR_FILE, ANAF_ERR_INVALID_CONFIG};
+use crate::status::{ANAF_ERR_BAD_RESPONSE, ANAF_ERR_FILE, ANAF_ERR_INVALID_CONFIG};
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -33,6 +33,56 @@ pub fn runtime() -> &'static Runtime {
 /// Runs a future to completion from a host thread.
 pub fn block_on<F: Future>(f: F) -> F::Output {
     RUNTIME.block_on(f)
+}
+
+/// The most the DLL reads of one answer of ANAF's services. The largest real ones are a
+/// download's ZIP (an invoice of at most 10 MB, ANAF's upload limit, compressed, and its
+/// signature) and the PDF of such an invoice; 64 MB holds them many times over and stops
+/// an answer that never ends before it fills the ERP's memory.
+pub const MAX_ANSWER: usize = 64 << 20;
+/// The most read of an answer of the identity provider, TestOauth or the relay: JSON with
+/// a token pair, a few KB.
+pub const MAX_TOKEN_ANSWER: usize = 1 << 20;
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection broke off (or timed out) while the body came.
+    Net(reqwest::Error),
+    /// More than the limit came, or was announced by Content-Length.
+    TooLarge,
+}
+
+/// Reads an answer's body, at most `max` bytes: refused at once when its Content-Length
+/// says more, else as soon as more has arrived.
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> std::result::Result<Vec<u8>, BodyError> {
+    let announced = resp.content_length().unwrap_or(0);
+    if announced > max as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Net)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The error for an answer of `from` past its limit.
+pub fn too_large(from: &Url, max: usize) -> Error {
+    // Without the query: it may carry a token or an id of no use in a message.
+    let from = format!("{}{}", from.origin().ascii_serialization(), from.path());
+    let mb = max.div_ceil(1 << 20);
+    Error::with(
+        ANAF_ERR_BAD_RESPONSE,
+        format!("Răspunsul de la {from} depășește {mb} MB; nu a fost citit mai departe."),
+        format!("The answer from {from} exceeds {mb} MB; it was not read further."),
+    )
 }
 
 /// Builds the session's HTTP client: the TLS trust of [`tls_config`], the system proxy,
