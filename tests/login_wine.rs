@@ -157,7 +157,10 @@ fn windows_shell_under_wine() {
         .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
         // The same stand-in named by the environment: outside the user's AppData\Local and
         // Program Files, so the first client (no webview2_folder) must not load it.
-        .env("WEBVIEW2_BROWSER_EXECUTABLE_FOLDER", folder.replace("\\\\", "\\"))
+        .env(
+            "WEBVIEW2_BROWSER_EXECUTABLE_FOLDER",
+            folder.replace("\\\\", "\\"),
+        )
         .output()
         .expect("wine64");
     let text = String::from_utf8_lossy(&out.stdout).to_string();

@@ -12,11 +12,11 @@ use zip::read::ZipFile;
 use zip::ZipArchive;
 
 /// The most one entry may inflate to: five times the largest invoice ANAF accepts.
-pub const MAX_ENTRY: u64 = 50 << 20;
+pub(crate) const MAX_ENTRY: u64 = 50 << 20;
 /// The most all the entries read from one ZIP may inflate to together.
-pub const MAX_TOTAL: u64 = 100 << 20;
+pub(crate) const MAX_TOTAL: u64 = 100 << 20;
 /// ANAF's ZIPs hold two entries; a ZIP with many more is not one of them.
-pub const MAX_ENTRIES: usize = 32;
+pub(crate) const MAX_ENTRIES: usize = 32;
 
 /// A ZIP from an answer, with what is left of its inflation budget.
 pub struct Archive<'a> {

@@ -39,10 +39,10 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 /// download's ZIP (an invoice of at most 10 MB, ANAF's upload limit, compressed, and its
 /// signature) and the PDF of such an invoice; 64 MB holds them many times over and stops
 /// an answer that never ends before it fills the ERP's memory.
-pub const MAX_ANSWER: usize = 64 << 20;
+pub(crate) const MAX_ANSWER: usize = 64 << 20;
 /// The most read of an answer of the identity provider, TestOauth or the relay: JSON with
 /// a token pair, a few KB.
-pub const MAX_TOKEN_ANSWER: usize = 1 << 20;
+pub(crate) const MAX_TOKEN_ANSWER: usize = 1 << 20;
 
 /// Why a body was not read whole.
 #[derive(Debug)]
