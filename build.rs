@@ -107,6 +107,4 @@ fn webview2_loader(root: &Path, out: &Path, arch: &str) {
     // Cargo passes this package's own search paths before those of its dependencies,
     // so `-lWebView2Loader` resolves to this archive instead of the import library.
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
-    // The loader reads the registry (CoTaskMemAlloc it looks up at run time).
-    println!("cargo:rustc-link-lib=advapi32");
 }

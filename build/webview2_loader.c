@@ -3,22 +3,21 @@
  *
  * webview2-com-sys imports four functions from WebView2Loader.dll, a file most ERP
  * installations do not have. This archive provides the same four functions inside the
- * DLL: it finds the Edge WebView2 runtime, loads its EmbeddedBrowserWebView.dll and
+ * DLL: in the runtime folder it is given, it loads EmbeddedBrowserWebView.dll and
  * hands the environment request to CreateWebViewEnvironmentWithOptionsInternal, which
  * is what Microsoft's loader does too.
  *
- * Where the runtime is looked for, in order:
- *   1. the browser-folder argument (a fixed-version runtime the ERP ships),
- *   2. the WEBVIEW2_BROWSER_EXECUTABLE_FOLDER environment variable,
- *   3. the EdgeUpdate ClientState key of the Evergreen runtime ("EBWebView" value),
- *      in HKLM then HKCU (the 32-bit registry view, where EdgeUpdate writes it).
+ * Which runtime folder to use is decided in Rust (src/platform.rs: the config's
+ * webview2_folder, the WEBVIEW2_BROWSER_EXECUTABLE_FOLDER variable, the EdgeUpdate
+ * registry keys, each checked by one rule), which calls anaf_webview2_create below with
+ * the chosen folder. The four standard functions take only an explicit folder: this
+ * loader looks nothing up by itself, so nothing reaches LoadLibrary unchecked.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <objbase.h>
 #include <wchar.h>
 
-#define RUNTIME_KEY L"SOFTWARE\\Microsoft\\EdgeUpdate\\ClientState\\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}"
 #define PATH_CHARS 1024
 
 #if defined(_WIN64)
@@ -79,45 +78,27 @@ static void find_version(runtime_t *rt) {
     wcscpy(rt->version, L"0.0.0.0"); /* present but not named by version: still usable */
 }
 
-static int read_registry(HKEY hive, runtime_t *rt) {
-    WCHAR value[PATH_CHARS];
-    DWORD size = sizeof(value) - sizeof(WCHAR);
-    HKEY key;
-    LSTATUS st = RegOpenKeyExW(hive, RUNTIME_KEY, 0, KEY_READ | KEY_WOW64_32KEY, &key);
-    if (st != ERROR_SUCCESS)
+/* The runtime in `folder` (an installed Evergreen one when `fixed` is 0). No folder: none. */
+static int find_runtime(PCWSTR folder, int fixed, runtime_t *rt) {
+    if (!folder || !folder[0] || !take_folder(rt, folder, fixed))
         return 0;
-    memset(value, 0, sizeof(value));
-    st = RegQueryValueExW(key, L"EBWebView", NULL, NULL, (BYTE *)value, &size);
-    RegCloseKey(key);
-    if (st != ERROR_SUCCESS || value[0] == 0)
-        return 0;
-    return take_folder(rt, value, 0);
+    find_version(rt);
+    return 1;
 }
 
-static int find_runtime(PCWSTR browser_folder, runtime_t *rt) {
-    WCHAR env[PATH_CHARS];
-    int found = 0;
-    if (browser_folder && browser_folder[0])
-        found = take_folder(rt, browser_folder, 1);
-    else if (GetEnvironmentVariableW(L"WEBVIEW2_BROWSER_EXECUTABLE_FOLDER", env, PATH_CHARS) > 0)
-        found = take_folder(rt, env, 1);
-    else
-        found = read_registry(HKEY_LOCAL_MACHINE, rt) || read_registry(HKEY_CURRENT_USER, rt);
-    if (found)
-        find_version(rt);
-    return found;
-}
-
-STDAPI CreateCoreWebView2EnvironmentWithOptions(PCWSTR browserExecutableFolder, PCWSTR userDataFolder,
-                                                IUnknown *environmentOptions, IUnknown *environmentCreatedHandler) {
+/* Called by anaf-bridge (src/platform.rs) with the folder it chose and checked. */
+HRESULT anaf_webview2_create(PCWSTR folder, int fixed, PCWSTR userDataFolder, IUnknown *environmentOptions,
+                             IUnknown *environmentCreatedHandler) {
     runtime_t rt;
     HMODULE client;
     create_internal_fn create;
     if (!environmentCreatedHandler)
         return E_POINTER;
-    if (!find_runtime(browserExecutableFolder, &rt))
+    if (!find_runtime(folder, fixed, &rt))
         return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
-    client = LoadLibraryExW(rt.dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    /* Its own dependencies from its own folder and System32 only: never the current
+     * folder or PATH. */
+    client = LoadLibraryExW(rt.dll, NULL, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_SYSTEM32);
     if (!client)
         return HRESULT_FROM_WIN32(GetLastError());
     create = (create_internal_fn)(void (*)(void))GetProcAddress(client, "CreateWebViewEnvironmentWithOptionsInternal");
@@ -129,6 +110,13 @@ STDAPI CreateCoreWebView2EnvironmentWithOptions(PCWSTR browserExecutableFolder, 
     return create(TRUE, rt.fixed ? 1 : 0, userDataFolder, environmentOptions, environmentCreatedHandler);
 }
 
+/* An explicit folder is a fixed-version runtime, as with Microsoft's loader. */
+STDAPI CreateCoreWebView2EnvironmentWithOptions(PCWSTR browserExecutableFolder, PCWSTR userDataFolder,
+                                                IUnknown *environmentOptions, IUnknown *environmentCreatedHandler) {
+    return anaf_webview2_create(browserExecutableFolder, 1, userDataFolder, environmentOptions,
+                                environmentCreatedHandler);
+}
+
 STDAPI CreateCoreWebView2Environment(IUnknown *environmentCreatedHandler) {
     return CreateCoreWebView2EnvironmentWithOptions(NULL, NULL, NULL, environmentCreatedHandler);
 }
@@ -138,7 +126,7 @@ STDAPI CreateCoreWebView2Environment(IUnknown *environmentCreatedHandler) {
 typedef LPVOID(WINAPI *co_task_mem_alloc_fn)(SIZE_T);
 
 static LPVOID com_alloc(SIZE_T bytes) {
-    HMODULE ole32 = LoadLibraryW(L"ole32.dll");
+    HMODULE ole32 = LoadLibraryExW(L"ole32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
     co_task_mem_alloc_fn alloc =
         ole32 ? (co_task_mem_alloc_fn)(void (*)(void))GetProcAddress(ole32, "CoTaskMemAlloc") : NULL;
     return alloc ? alloc(bytes) : NULL;
@@ -151,7 +139,7 @@ STDAPI GetAvailableCoreWebView2BrowserVersionString(PCWSTR browserExecutableFold
     if (!versionInfo)
         return E_POINTER;
     *versionInfo = NULL;
-    if (!find_runtime(browserExecutableFolder, &rt))
+    if (!find_runtime(browserExecutableFolder, 1, &rt))
         return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
     bytes = (wcslen(rt.version) + 1) * sizeof(WCHAR);
     *versionInfo = (LPWSTR)com_alloc(bytes);

@@ -370,3 +370,74 @@ fn the_same_invoice_sent_eight_times_at_once_is_uploaded_once() {
         "{results:?}"
     );
 }
+
+/// A small ZIP whose invoice inflates to `mib` MiB of zeros.
+fn zip_bomb(mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("3001.xml", opts).unwrap();
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        w.write_all(&block).unwrap();
+    }
+    w.start_file("semnatura_3001.xml", opts).unwrap();
+    w.write_all(b"<Signature/>").unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_bomb_is_not_unpacked() {
+    let fx = Fixture::new();
+    let cl = client(&fx, json!({}));
+    let bomb = zip_bomb(60);
+    assert!(bomb.len() < 200 << 10, "{} bytes", bomb.len());
+    fx.sim.inject_on(
+        "/test/FCTEL/rest/descarcare",
+        Fault::Body {
+            content_type: "application/zip".into(),
+            body: bomb,
+        },
+        2,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Saved as it came, without unpacking: nothing is inflated.
+    let (rc, v, err) = download(&cl, "3001", &dir.path().join("a.zip"), false);
+    assert_eq!(rc, ANAF_OK, "{err}");
+    assert_eq!(v.unwrap()["entries"].as_array().unwrap().len(), 2);
+    // Unpacked: refused at 50 MB, and no invoice written.
+    let (rc, _, err) = download(&cl, "3001", &dir.path().join("b.zip"), true);
+    assert_eq!(rc, ANAF_ERR_BAD_RESPONSE, "{err}");
+    assert!(
+        err.contains("\"3001.xml\"") && err.contains("exceeds 50 MB"),
+        "{err}"
+    );
+    assert!(!dir.path().join("3001.xml").exists());
+}
+
+#[test]
+fn an_answer_that_never_ends_is_cut_at_the_limit_and_not_repeated() {
+    let fx = Fixture::new();
+    let cl = client(&fx, json!({}));
+    fx.sim.inject_on(
+        LIST,
+        Fault::Flood {
+            content_type: "application/json".into(),
+            // One MB past the 64 MB the DLL reads of an answer.
+            bytes: 65 << 20,
+        },
+        3,
+    );
+    let before = fx.sim.counters().faults_fired;
+    let (rc, v, err) = list(&cl, 3, None);
+    assert_eq!(rc, ANAF_ERR_BAD_RESPONSE, "{err}");
+    assert!(v.is_none());
+    assert!(err.contains("exceeds 64 MB"), "{err}");
+    assert!(
+        err.contains("listaMesajeFactura") && !err.contains("zile="),
+        "{err}"
+    );
+    assert_eq!(fx.sim.counters().faults_fired - before, 1, "not retried");
+    fx.sim.clear_faults();
+}

@@ -317,6 +317,40 @@ fn untrusted_server_certificate_is_a_tls_error() {
 }
 
 #[test]
+fn login_page_leading_elsewhere_ends_the_login_naming_the_host() {
+    let _t = turn();
+    let f = Fixture::new();
+    let a = f.sim.client_cert("6666666666");
+    // The identity provider's page sends the window to another host (a hijacked page, a
+    // link): the window never loads it and the login ends, naming where it went.
+    f.sim.inject_on(
+        "/anaf-oauth2/v1/authorize",
+        anaf_sim::Fault::Redirect("https://anaf-login.example.invalid/phish?code=c&state=s".into()),
+        1,
+    );
+    let grants = f.sim.counters().token_code_grants;
+    let c = Client::open(&f.pem(&a, &a.serial));
+    let (rc, msg, secs) = c.generate();
+    assert_eq!(rc, ANAF_ERR_BAD_RESPONSE, "{msg}");
+    assert!(
+        msg.contains("tried to open https://anaf-login.example.invalid,"),
+        "names the host: {msg}"
+    );
+    assert!(
+        msg.contains(&f.sim.idp_url()),
+        "names the identity provider: {msg}"
+    );
+    assert!(secs < 20.0, "ends at once, not at the timeout: {secs:.2} s");
+    assert_eq!(
+        f.sim.counters().token_code_grants,
+        grants,
+        "nothing exchanged"
+    );
+    assert_eq!(f.stored_serial(), None);
+    eprintln!("navigation elsewhere: {msg}");
+}
+
+#[test]
 fn cancel_from_another_thread_closes_the_window() {
     let _t = turn();
     let f = Fixture::new();

@@ -1,4 +1,5 @@
-//! The Windows login shell's mechanics under wine64: the runtime check, then — with a
+//! The Windows login shell's mechanics under wine64: the runtime check (a runtime folder
+//! named by the environment outside the safe places refused), then — with a
 //! stand-in runtime folder whose EmbeddedBrowserWebView.dll has no entry point — the
 //! STA UI thread, the window owned by (and modal to) a host window, the host thread
 //! pumping while the owner is disabled and enabled again, the teardown, three calls in one
@@ -154,6 +155,12 @@ fn windows_shell_under_wine() {
         .env("WINEPREFIX", &prefix)
         .env("WINEDEBUG", "-all")
         .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        // The same stand-in named by the environment: outside the user's AppData\Local and
+        // Program Files, so the first client (no webview2_folder) must not load it.
+        .env(
+            "WEBVIEW2_BROWSER_EXECUTABLE_FOLDER",
+            folder.replace("\\\\", "\\"),
+        )
         .output()
         .expect("wine64");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -174,6 +181,11 @@ fn windows_shell_under_wine() {
         "ANAF_ERR_WEBVIEW2_MISSING: {missing}"
     );
     assert!(missing.contains("Evergreen"), "{missing}");
+    assert!(
+        missing.contains("WEBVIEW2_BROWSER_EXECUTABLE_FOLDER")
+            && missing.contains("was not used: not in the user's own local folder"),
+        "the folder from the environment is refused and named: {missing}"
+    );
     let windows: Vec<&str> = text.lines().filter(|l| l.starts_with("window ")).collect();
     assert_eq!(windows.len(), 3, "three calls in one process: {text}");
     for l in windows {

@@ -316,6 +316,14 @@ fn idp_failures_keep_the_refresh_token(b: Backend) {
         ),
         (anaf_sim::Fault::Reset, &[ANAF_ERR_NETWORK]),
         (anaf_sim::Fault::RateLimited, &[ANAF_ERR_RATE_LIMITED]),
+        // A token answer is a few KB: one past 1 MB is cut off unread.
+        (
+            anaf_sim::Fault::Flood {
+                content_type: "application/json".into(),
+                bytes: 2 << 20,
+            },
+            &[ANAF_ERR_BAD_RESPONSE],
+        ),
         (
             anaf_sim::Fault::Latency(Duration::from_secs(4)),
             &[ANAF_ERR_TIMEOUT],
@@ -325,6 +333,9 @@ fn idp_failures_keep_the_refresh_token(b: Backend) {
         f.sim.inject_on(token_path, fault.clone(), 1);
         let e = c.refresh().unwrap_err();
         assert!(want.contains(&e.0), "{fault:?}: got {e:?}");
+        if matches!(fault, anaf_sim::Fault::Flood { .. }) {
+            assert!(e.1.contains("exceeds 1 MB"), "{e:?}");
+        }
         assert!(!e.1.is_empty());
         assert_eq!(
             row_refresh_token(&f).as_deref(),

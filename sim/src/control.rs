@@ -275,10 +275,18 @@ async fn lifetimes(AxState(st): S, b: Bytes) -> Response {
 
 #[derive(Deserialize)]
 struct FaultReq {
-    /// latency | status | reset | html_rejected | rate_limited
+    /// latency | status | reset | html_rejected | rate_limited | redirect | body | flood
     fault: String,
     ms: Option<u64>,
     status: Option<u16>,
+    /// redirect: the Location.
+    location: Option<String>,
+    /// body, flood: the Content-Type (default application/octet-stream).
+    content_type: Option<String>,
+    /// body: the bytes, in base64.
+    body_base64: Option<String>,
+    /// flood: how many bytes.
+    bytes: Option<u64>,
     times: Option<u32>,
     path_prefix: Option<String>,
 }
@@ -294,10 +302,33 @@ async fn faults_add(AxState(st): S, b: Bytes) -> Response {
         "reset" => Fault::Reset,
         "html_rejected" => Fault::HtmlRejected,
         "rate_limited" => Fault::RateLimited,
+        "redirect" => match r.location {
+            Some(l) => Fault::Redirect(l),
+            None => return bad("redirect needs \"location\""),
+        },
+        "body" => {
+            use base64::Engine;
+            let b64 = r.body_base64.unwrap_or_default();
+            match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+                Ok(body) => Fault::Body {
+                    content_type: content_type(r.content_type),
+                    body,
+                },
+                Err(e) => return bad(format!("body_base64: {e}")),
+            }
+        }
+        "flood" => Fault::Flood {
+            content_type: content_type(r.content_type),
+            bytes: r.bytes.unwrap_or(100 * 1024 * 1024),
+        },
         other => return bad(format!("unknown fault {other:?}")),
     };
     st.inject(r.path_prefix, fault, r.times.unwrap_or(1));
     faults_list(AxState(st)).await
+}
+
+fn content_type(given: Option<String>) -> String {
+    given.unwrap_or_else(|| "application/octet-stream".into())
 }
 
 async fn faults_clear(AxState(st): S) -> Response {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -107,7 +107,34 @@ pub async fn middleware(
         }
         Some(Fault::HtmlRejected) => html(StatusCode::OK, request_rejected_page()),
         Some(Fault::RateLimited) => too_many(),
+        Some(Fault::Redirect(location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        Some(Fault::Body { content_type, body }) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Some(Fault::Flood {
+            content_type,
+            bytes,
+        }) => flood(content_type, bytes),
     }
+}
+
+/// `bytes` of filler in 64 KiB chunks, generated as they are sent.
+fn flood(content_type: String, bytes: u64) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    static FILLER: [u8; CHUNK] = [b'A'; CHUNK];
+    let chunks = bytes.div_ceil(CHUNK as u64);
+    let stream = futures_util::stream::iter((0..chunks).map(move |i| {
+        let n = (bytes - i * CHUNK as u64).min(CHUNK as u64) as usize;
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(&FILLER[..n]))
+    }));
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// 429 as the API gateway answers it (the body is not documented by ANAF).

@@ -90,6 +90,13 @@ pub enum Fault {
     HtmlRejected,
     /// HTTP 429 as the per-minute limit answers.
     RateLimited,
+    /// HTTP 302 to this Location (a login page that leads elsewhere).
+    Redirect(String),
+    /// HTTP 200 with this body (a crafted answer: a ZIP bomb, a malformed document).
+    Body { content_type: String, body: Vec<u8> },
+    /// HTTP 200 with this many bytes of filler, chunked, without a Content-Length (an
+    /// answer that never seems to end).
+    Flood { content_type: String, bytes: u64 },
 }
 
 #[derive(Clone, Debug, Serialize)]

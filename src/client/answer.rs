@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::status::*;
 use std::time::Duration;
 
-/// An HTTP answer, read whole (ANAF's answers are small, a ZIP or PDF at most a few MB).
+/// An HTTP answer, read whole (at most `http::MAX_ANSWER`: a ZIP or PDF is a few MB).
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,

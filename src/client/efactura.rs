@@ -4,6 +4,7 @@
 //! keeps ANAF's own text.
 
 use super::answer::{self, Reply};
+use super::archive::Archive;
 use super::retry::{self, Call, Payload, Retry};
 use super::Session;
 use crate::error::{Error, Result};
@@ -896,19 +897,13 @@ impl<'a> EFactura<'a> {
         for m in candidates.into_iter().take(RESOLVE_MAX_DOWNLOADS) {
             let reply = self.fetch_zip(&m.id)?;
             checked += 1;
-            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
-                .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
-            for i in 0..zip.len() {
-                let mut f = zip
-                    .by_index(i)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
-                let name = f.name().to_ascii_lowercase();
+            let mut zip = Archive::open(&reply)?;
+            for i in 0..zip.zip.len() {
+                let name = zip.entry(i)?.name().to_ascii_lowercase();
                 if !name.ends_with(".xml") || name.contains("semnatura") {
                     continue;
                 }
-                let mut data = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut data)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                let data = zip.read(i)?;
                 if sha256_hex(&data) == entry.sha256 {
                     let index = m.id_solicitare.clone();
                     journal::finish(
@@ -947,25 +942,22 @@ impl<'a> EFactura<'a> {
             }
         }
         let reply = self.fetch_zip(&id)?;
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&reply.body))
-            .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+        let mut archive = Archive::open(&reply)?;
         write_file(zip_path, &reply.body)?;
         let mut out = Downloaded {
             zip_path: zip_path.to_path_buf(),
             size: reply.body.len() as u64,
             xml_path: None,
             signature_path: None,
-            entries: archive.file_names().map(str::to_string).collect(),
+            entries: archive.zip.file_names().map(str::to_string).collect(),
         };
         out.entries.sort();
         if extract {
             let dir = zip_path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for i in 0..archive.len() {
-                let mut f = archive
-                    .by_index(i)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+            for i in 0..archive.zip.len() {
                 // Only the bare file name: a name with folders or ".." never leaves `dir`.
-                let Some(name) = f
+                let Some(name) = archive
+                    .entry(i)?
                     .enclosed_name()
                     .and_then(|p| p.file_name().map(|n| n.to_os_string()))
                 else {
@@ -975,9 +967,7 @@ impl<'a> EFactura<'a> {
                 if !lower.ends_with(".xml") {
                     continue;
                 }
-                let mut data = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut data)
-                    .map_err(|e| answer::bad_response("ZIP", &reply, &e.to_string()))?;
+                let data = archive.read(i)?;
                 let target = dir.join(&name);
                 write_file(&target, &data)?;
                 if lower.starts_with("semnatura") {
@@ -989,51 +979,6 @@ impl<'a> EFactura<'a> {
         }
         Ok(out)
     }
-}
-
-/// The largest ZIP entry read (an invoice is at most 10 MB; its signature is small).
-pub(crate) const MAX_ZIP_ENTRY: u64 = 50 * 1024 * 1024;
-
-/// One entry of a downloaded ZIP, read whole, refused past [`MAX_ZIP_ENTRY`] (a ZIP that
-/// inflates without end).
-pub(crate) fn read_zip_entry<R: std::io::Read + std::io::Seek>(
-    archive: &mut zip::ZipArchive<R>,
-    name: &str,
-) -> Result<Vec<u8>> {
-    let too_large = || {
-        Error::with(
-            ANAF_ERR_TOO_LARGE,
-            format!(
-                "Fișierul {name} din ZIP depășește {} MB.",
-                MAX_ZIP_ENTRY >> 20
-            ),
-            format!(
-                "The file {name} in the ZIP is larger than {} MB.",
-                MAX_ZIP_ENTRY >> 20
-            ),
-        )
-    };
-    let f = archive.by_name(name).map_err(|e| {
-        Error::with(
-            ANAF_ERR_BAD_RESPONSE,
-            format!("ZIP: {name}: {e}"),
-            format!("ZIP: {name}: {e}"),
-        )
-    })?;
-    let mut data = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_ZIP_ENTRY + 1), &mut data).map_err(
-        |e| {
-            Error::with(
-                ANAF_ERR_BAD_RESPONSE,
-                format!("ZIP: {name}: {e}"),
-                format!("ZIP: {name}: {e}"),
-            )
-        },
-    )?;
-    if data.len() as u64 > MAX_ZIP_ENTRY {
-        return Err(too_large());
-    }
-    Ok(data)
 }
 
 fn is_too_many_text(e: &Error) -> bool {

@@ -9,6 +9,8 @@
 //! continues from: listings are repeated (cheap, 100 000 a day), downloads are not (10 a
 //! day per message).
 
+use super::answer::Reply;
+use super::archive::Archive;
 use super::efactura::Message;
 use super::invoice;
 use super::Session;
@@ -162,38 +164,48 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// What a downloaded ZIP holds: the message's XML (not ANAF's signature) read as an
-/// invoice, or why it could not be.
-fn read_zip(id: &str, message_type: &str, zip: &[u8]) -> Parsed {
+/// The entry of a message's ZIP: its XML (`{id}.xml`, else the first XML that is not
+/// ANAF's signature), or the signature.
+fn entry_of(a: &Archive<'_>, id: &str, signature: bool) -> Option<usize> {
+    let names: Vec<&str> = a.zip.file_names().collect();
+    let is_sig = |n: &str| n.to_ascii_lowercase().starts_with("semnatura");
+    let index = |name: &str| a.zip.index_for_name(name);
+    if signature {
+        return names.iter().find(|n| is_sig(n)).and_then(|n| index(n));
+    }
+    let wanted = format!("{id}.xml");
+    names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&wanted))
+        .or_else(|| {
+            names
+                .iter()
+                .find(|n| n.to_ascii_lowercase().ends_with(".xml") && !is_sig(n))
+        })
+        .and_then(|n| index(n))
+}
+
+/// What a downloaded ZIP holds: the message's XML read as an invoice, or why it could not
+/// be.
+fn read_zip(id: &str, message_type: &str, zip: &Reply) -> Parsed {
     let fail = |why: String| Parsed {
         parse_error: Some(why),
         ..Parsed::default()
     };
-    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(zip)) {
+    let mut archive = match Archive::open(zip) {
         Ok(a) => a,
-        Err(e) => return fail(format!("Nu este un ZIP / not a ZIP: {e}")),
+        Err(e) => return fail(e.message(crate::status::Lang::Ro)),
     };
-    let names: Vec<String> = archive.file_names().map(str::to_string).collect();
-    let wanted = format!("{id}.xml");
-    let Some(name) = names
-        .iter()
-        .find(|n| n.eq_ignore_ascii_case(&wanted))
-        .or_else(|| {
-            names.iter().find(|n| {
-                let l = n.to_ascii_lowercase();
-                l.ends_with(".xml") && !l.starts_with("semnatura")
-            })
-        })
-        .cloned()
-    else {
+    let Some(i) = entry_of(&archive, id, false) else {
+        let names: Vec<&str> = archive.zip.file_names().collect();
         return fail(format!(
             "ZIP-ul nu conține XML-ul mesajului / the ZIP has no message XML ({})",
             names.join(", ")
         ));
     };
-    let xml = match super::efactura::read_zip_entry(&mut archive, &name) {
+    let xml = match archive.read(i) {
         Ok(x) => x,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e.message(crate::status::Lang::Ro)),
     };
     if message_type.starts_with("FACTURA") {
         invoice::parse(&xml)
@@ -346,7 +358,7 @@ impl Session {
                 }
                 match self.efactura().fetch_zip(&m.message_id) {
                     Ok(reply) => {
-                        let p = read_zip(&m.message_id, &m.message_type, &reply.body);
+                        let p = read_zip(&m.message_id, &m.message_type, &reply);
                         let b64 = base64::engine::general_purpose::STANDARD.encode(&reply.body);
                         inbox.downloaded(
                             &m.message_id,
@@ -460,23 +472,15 @@ impl Session {
             super::efactura::write_file(path, &zip)?;
             return Ok(zip.len() as u64);
         }
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&zip)).map_err(|e| {
-            Error::with(
-                ANAF_ERR_BAD_RESPONSE,
-                format!("ZIP-ul mesajului {message_id}: {e}"),
-                format!("The ZIP of message {message_id}: {e}"),
-            )
-        })?;
-        let names: Vec<String> = archive.file_names().map(str::to_string).collect();
-        let signature = |n: &&String| n.to_ascii_lowercase().starts_with("semnatura");
-        let name = match part {
-            Part::Signature => names.iter().find(signature),
-            _ => names
-                .iter()
-                .find(|n| n.to_ascii_lowercase().ends_with(".xml") && !signature(n)),
-        }
-        .cloned()
-        .ok_or_else(|| {
+        let reply = Reply {
+            status: 200,
+            content_type: "application/zip".into(),
+            retry_after: None,
+            body: zip,
+        };
+        let mut archive = Archive::open(&reply)?;
+        let i = entry_of(&archive, message_id, part == Part::Signature).ok_or_else(|| {
+            let names: Vec<&str> = archive.zip.file_names().collect();
             Error::with(
                 ANAF_ERR_BAD_RESPONSE,
                 format!(
@@ -489,7 +493,7 @@ impl Session {
                 ),
             )
         })?;
-        let data = super::efactura::read_zip_entry(&mut archive, &name)?;
+        let data = archive.read(i)?;
         if part == Part::Pdf {
             let kind = self
                 .store

@@ -1,6 +1,7 @@
 //! The ANAF services, one module per service, over one `Session` per client handle.
 
 pub mod answer;
+pub mod archive;
 pub mod diagnose;
 pub mod efactura;
 pub mod etransport;

@@ -3,6 +3,7 @@
 //! `token_content_type=jwt` everywhere) and the best-effort revoke, with every failure
 //! mapped to a stable status that keeps the IdP's own words.
 
+use super::http::{read_body, too_large, BodyError, MAX_TOKEN_ANSWER};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -85,6 +86,8 @@ struct Seen {
     content_type: String,
     body_start: String,
     location: Option<String>,
+    /// The body was past its limit and not read: the error to report.
+    too_large: Option<Error>,
 }
 
 type SendError = HttpClientError<reqwest::Error>;
@@ -96,22 +99,33 @@ async fn send(
     req: oauth2::HttpRequest,
 ) -> std::result::Result<oauth2::HttpResponse, SendError> {
     let req: reqwest::Request = req.try_into().map_err(Box::new)?;
+    let url = req.url().clone();
     let resp = http.execute(req).await.map_err(Box::new)?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(Box::new)?.to_vec();
     let header = |n: reqwest::header::HeaderName| {
         headers
             .get(n)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.to_string())
     };
-    *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
+    let mut answer = Seen {
         status: status.as_u16(),
         content_type: header(reqwest::header::CONTENT_TYPE).unwrap_or_default(),
-        body_start: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
         location: header(reqwest::header::LOCATION),
-    });
+        ..Seen::default()
+    };
+    let body = match read_body(resp, MAX_TOKEN_ANSWER).await {
+        Ok(b) => b,
+        Err(BodyError::Net(e)) => return Err(Box::new(e).into()),
+        Err(BodyError::TooLarge) => {
+            answer.too_large = Some(too_large(&url, MAX_TOKEN_ANSWER));
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+            return Err(HttpClientError::Other("answer too large".into()));
+        }
+    };
+    answer.body_start = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
     let mut b = oauth2::http::Response::builder().status(status.as_u16());
     for (k, v) in headers.iter() {
         b = b.header(k.as_str(), v.as_bytes());
@@ -195,6 +209,9 @@ pub async fn revoke(http: &reqwest::Client, config: &Config, refresh_token: &str
         Ok(()) => Ok(()),
         Err(e) => {
             let seen = take(&seen);
+            if let Some(too_large) = seen.as_ref().and_then(|s| s.too_large.clone()) {
+                return Err(too_large);
+            }
             Err(match e {
                 RequestTokenError::ServerResponse(er) => Error::verbatim(
                     ANAF_ERR_OAUTH,
@@ -231,6 +248,9 @@ fn map_error(
     seen: Option<Seen>,
     grant: Grant,
 ) -> Error {
+    if let Some(too_large) = seen.as_ref().and_then(|s| s.too_large.clone()) {
+        return too_large;
+    }
     match e {
         RequestTokenError::ServerResponse(er) => {
             let code = er.error().as_ref().to_string();
@@ -470,6 +490,7 @@ mod tests {
             content_type: ct.into(),
             body_start: body.into(),
             location: None,
+            too_large: None,
         };
         let e = unexpected_answer(
             "x",

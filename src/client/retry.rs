@@ -75,6 +75,8 @@ fn backoff(attempt: u32) -> Duration {
 enum Attempt {
     Reply(Reply),
     Net(Error, NetFailure),
+    /// An answer came but was refused unread (past its size limit): not retried.
+    Refused(Error),
 }
 
 async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
@@ -114,15 +116,20 @@ async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
         .unwrap_or("")
         .to_string();
     let retry_after = answer::retry_after(resp.headers());
-    match resp.bytes().await {
-        Ok(b) => Attempt::Reply(Reply {
+    match http::read_body(resp, http::MAX_ANSWER).await {
+        Ok(body) => Attempt::Reply(Reply {
             status,
             content_type,
             retry_after,
-            body: b.to_vec(),
+            body,
         }),
         // The status line came, so the request reached ANAF; the body broke off.
-        Err(e) => Attempt::Net(answer::network_error(&e).0, NetFailure::Unknown),
+        Err(http::BodyError::Net(e)) => {
+            Attempt::Net(answer::network_error(&e).0, NetFailure::Unknown)
+        }
+        Err(http::BodyError::TooLarge) => {
+            Attempt::Refused(http::too_large(&call.url, http::MAX_ANSWER))
+        }
     }
 }
 
@@ -178,6 +185,14 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
             }
             Attempt::Net(e, NetFailure::Unknown) => {
                 retryable = call.retry == Retry::Safe;
+                Failure {
+                    error: e,
+                    maybe_received: true,
+                }
+            }
+            // ANAF answered (so it got the request); the same answer would come again.
+            Attempt::Refused(e) => {
+                retryable = false;
                 Failure {
                     error: e,
                     maybe_received: true,

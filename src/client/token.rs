@@ -7,6 +7,7 @@
 //! - across processes, the lease in the row (see `store::tokens`): one process spends the
 //!   refresh token, the others poll the row's `version` until the new pair is committed.
 
+use super::http;
 use super::oauth::{self, TokenAnswer};
 use super::Session;
 use crate::error::{Error, Result};
@@ -397,13 +398,22 @@ impl Session {
         let mut url = crate::config::join(&self.config.api_url, "TestOauth/jaxrs/hello");
         url.query_pairs_mut().append_pair("name", "anaf-bridge");
         for attempt in 0..2 {
+            let net = |e: reqwest::Error| {
+                let status = if e.is_timeout() {
+                    ANAF_ERR_TIMEOUT
+                } else {
+                    ANAF_ERR_NETWORK
+                };
+                Error::verbatim(status, format!("TestOauth: ({e})"))
+            };
             let (status, body, ctype) = run(async {
                 let r = self
                     .http
                     .get(url.clone())
                     .bearer_auth(&token)
                     .send()
-                    .await?;
+                    .await
+                    .map_err(net)?;
                 let status = r.status().as_u16();
                 let ctype = r
                     .headers()
@@ -411,15 +421,12 @@ impl Session {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_string();
-                Ok::<_, reqwest::Error>((status, r.text().await?, ctype))
-            })
-            .map_err(|e| {
-                let status = if e.is_timeout() {
-                    ANAF_ERR_TIMEOUT
-                } else {
-                    ANAF_ERR_NETWORK
-                };
-                Error::verbatim(status, format!("TestOauth: ({e})"))
+                let max = http::MAX_TOKEN_ANSWER;
+                let body = http::read_body(r, max).await.map_err(|e| match e {
+                    http::BodyError::Net(e) => net(e),
+                    http::BodyError::TooLarge => http::too_large(&url, max),
+                })?;
+                Ok::<_, Error>((status, String::from_utf8_lossy(&body).into_owned(), ctype))
             })?;
             let snippet: String = body.trim().chars().take(200).collect();
             match status {

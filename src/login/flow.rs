@@ -1,6 +1,7 @@
 //! The login flow shared by both window shells: the authorize URL with its state, the
 //! recognition of the navigation to the configured redirect_uri (caught inside the web
-//! view, so nothing has to answer at the callback URL), the state check, ANAF's `error=`
+//! view, so nothing has to answer at the callback URL), where else the web view may go
+//! (ANAF's identity provider only), the state check, ANAF's `error=`
 //! answers, the error pages of the identity provider, cancellation, one login window at
 //! a time per process, and the code exchange through the token-lifecycle code.
 
@@ -22,7 +23,8 @@ pub struct Request {
     pub url: String,
     /// The configured redirect_uri: a navigation to it ends the login.
     pub redirect: Url,
-    /// The identity provider (the only host whose certificate the extra CA may vouch for).
+    /// The identity provider: the only origin the window may load, and the only host whose
+    /// certificate the extra CA may vouch for.
     pub idp: Url,
     pub title: String,
     /// One line shown above the page, in the configured language.
@@ -72,6 +74,56 @@ pub fn is_redirect(nav: &str, redirect: &Url) -> bool {
         && nav.path().trim_end_matches('/') == redirect.path().trim_end_matches('/')
 }
 
+/// What a window shell does with a navigation of its web view.
+#[derive(Debug)]
+pub enum Nav {
+    /// A page of the identity provider: load it.
+    Allow,
+    /// The redirect URI: stop it here and read the answer from its URL.
+    Redirect,
+    /// Anywhere else: stop it and end the login with this error.
+    Refuse(Error),
+}
+
+/// The one rule for where the login window may go, used by both shells for every
+/// navigation (redirects included): the identity provider's origin (scheme, host and port
+/// of `idp_url` — ANAF's login stays on logincert.anaf.ro, its error pages and the F5
+/// login wall included), the redirect URI (caught, never loaded), and `about:blank`
+/// (no network). The window has no other business: a page that leads elsewhere, by a
+/// redirect or by a link the user clicked, ends the login with the host named, rather
+/// than being blocked silently, which would leave a stuck window until the timeout and
+/// nothing for support to go on.
+pub fn navigation(nav: &str, idp: &Url, redirect: &Url) -> Nav {
+    if is_redirect(nav, redirect) {
+        return Nav::Redirect;
+    }
+    match Url::parse(nav) {
+        Ok(u) if u.as_str() == "about:blank" => Nav::Allow,
+        Ok(u) if u.origin().is_tuple() && u.origin() == idp.origin() => Nav::Allow,
+        Ok(u) => Nav::Refuse(left_login(&where_to(&u), idp)),
+        Err(_) => Nav::Refuse(left_login("?", idp)),
+    }
+}
+
+/// Where a refused navigation went, without its path and query (they may carry secrets):
+/// the origin, or the scheme of a URL that has none (`file:`, `data:`, `javascript:`).
+fn where_to(u: &Url) -> String {
+    if u.origin().is_tuple() {
+        u.origin().ascii_serialization()
+    } else {
+        format!("{}:", u.scheme())
+    }
+}
+
+fn left_login(target: &str, idp: &Url) -> Error {
+    let idp = idp.origin().ascii_serialization();
+    Error::with(
+        ANAF_ERR_BAD_RESPONSE,
+        format!("Pagina de autentificare a încercat să deschidă {target}, care nu este serverul de autentificare ANAF ({idp}) și nici redirect_uri; autentificarea a fost oprită."),
+        format!("The login page tried to open {target}, which is neither ANAF's identity provider ({idp}) nor the redirect_uri; the login was stopped."),
+    )
+}
+
 /// Reads ANAF's answer from the redirect: the code, or the error it carries.
 pub fn code_from_redirect(nav: &str, expected_state: &str) -> Result<String> {
     let url = Url::parse(nav)
@@ -83,17 +135,23 @@ pub fn code_from_redirect(nav: &str, expected_state: &str) -> Result<String> {
             q.get("error_description").map(String::as_str),
         ));
     }
+    // The state ties the answer to this login: every authorize URL carries one and ANAF
+    // sends it back, so an answer without it was not made for this window.
     match q.get("state") {
-        Some(s) if s != expected_state => {
+        Some(s) if s == expected_state => {}
+        Some(_) => {
             return Err(Error::with(
                 ANAF_ERR_STATE_MISMATCH,
                 "(state diferit în răspuns)",
                 "(different state in the answer)",
             ))
         }
-        Some(_) => {}
         None => {
-            ::log::warn!(target: "anaf::login", "the redirect carries no state; accepted (caught in our own window)")
+            return Err(Error::with(
+                ANAF_ERR_STATE_MISMATCH,
+                "(răspunsul nu conține state-ul cererii)",
+                "(the answer carries no state of the request)",
+            ))
         }
     }
     match q.get("code") {
@@ -419,16 +477,73 @@ mod tests {
     }
 
     #[test]
+    fn navigation_stays_on_the_identity_provider() {
+        let idp = Url::parse("https://logincert.anaf.ro").unwrap();
+        let r = redirect();
+        let allowed = |u: &str| matches!(navigation(u, &idp, &r), Nav::Allow);
+        assert!(allowed(
+            "https://logincert.anaf.ro/anaf-oauth2/v1/authorize?client_id=x&state=s"
+        ));
+        assert!(allowed("https://LOGINCERT.anaf.ro:443/my.policy"));
+        assert!(allowed("about:blank"));
+        assert!(matches!(
+            navigation(
+                "https://localhost:9443/anaf/callback?code=c&state=s",
+                &idp,
+                &r
+            ),
+            Nav::Redirect
+        ));
+        for (nav, named) in [
+            ("https://www.anaf.ro/asistenta", "https://www.anaf.ro"),
+            (
+                "http://logincert.anaf.ro/anaf-oauth2/v1/authorize",
+                "http://logincert.anaf.ro",
+            ),
+            (
+                "https://logincert.anaf.ro:8443/x",
+                "https://logincert.anaf.ro:8443",
+            ),
+            (
+                "https://logincert.anaf.ro.example.com/",
+                "https://logincert.anaf.ro.example.com",
+            ),
+            (
+                "https://localhost:9443/other?code=c",
+                "https://localhost:9443",
+            ),
+            ("file:///C:/Windows/win.ini", "file:"),
+            ("data:text/html,<b>x</b>", "data:"),
+            ("not a url", "?"),
+        ] {
+            match navigation(nav, &idp, &r) {
+                Nav::Refuse(e) => {
+                    assert_eq!(e.status, ANAF_ERR_BAD_RESPONSE, "{nav}");
+                    let en = e.message(Lang::En);
+                    assert!(
+                        en.contains(&format!("tried to open {named},")),
+                        "{nav}: {en}"
+                    );
+                    assert!(en.contains("https://logincert.anaf.ro"), "{en}");
+                    assert!(!en.contains("code=c"), "no query in the message: {en}");
+                    assert!(e.message(Lang::Ro).contains("a încercat să deschidă"));
+                }
+                other => panic!("{nav}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn redirect_answers() {
         let base = "https://localhost:9443/anaf/callback";
         assert_eq!(
             code_from_redirect(&format!("{base}?code=abc&state=s1"), "s1").unwrap(),
             "abc"
         );
-        assert_eq!(
-            code_from_redirect(&format!("{base}?code=abc"), "s1").unwrap(),
-            "abc"
-        );
+        let e = code_from_redirect(&format!("{base}?code=abc"), "s1").unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_STATE_MISMATCH, "no state: refused");
+        assert!(e.message(Lang::Ro).contains("nu conține state"));
+        assert!(e.message(Lang::En).contains("carries no state"));
         let e = code_from_redirect(&format!("{base}?code=abc&state=s2"), "s1").unwrap_err();
         assert_eq!(e.status, ANAF_ERR_STATE_MISMATCH);
         let e =

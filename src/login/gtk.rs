@@ -257,14 +257,16 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     }));
 
     let nav_win = win.clone();
-    let redirect = req.redirect.clone();
+    let (idp, redirect) = (req.idp.clone(), req.redirect.clone());
     let built = WebViewBuilder::new()
         .with_url(req.url.clone())
         .with_incognito(true)
         .with_devtools(false)
         .with_navigation_handler(move |uri: String| {
-            guarded(true, || {
-                if flow::is_redirect(&uri, &redirect) {
+            // A panic refuses the navigation: nothing unchecked is loaded.
+            guarded(false, || match flow::navigation(&uri, &idp, &redirect) {
+                flow::Nav::Allow => true,
+                flow::Nav::Redirect => {
                     let open_to_code = nav_win.borrow().opened.elapsed();
                     finish(
                         &nav_win,
@@ -274,8 +276,11 @@ fn open(req: Request, done: mpsc::Sender<End>) {
                         },
                     );
                     false
-                } else {
-                    true
+                }
+                flow::Nav::Refuse(e) => {
+                    ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
+                    finish(&nav_win, End::Failed(e));
+                    false
                 }
             })
         })

@@ -122,6 +122,21 @@ fn net(e: reqwest::Error, relay: &str) -> Error {
     )
 }
 
+/// Sends one request to the relay: its HTTP status and body (JSON with a sealed token
+/// pair at most, so no more than `MAX_TOKEN_ANSWER` is read).
+fn relay_answer(request: reqwest::RequestBuilder, relay: &str) -> Result<(u16, Vec<u8>)> {
+    use crate::client::http::{self, BodyError, MAX_TOKEN_ANSWER};
+    http::block_on(async move {
+        let r = request.send().await.map_err(|e| net(e, relay))?;
+        let (status, url) = (r.status().as_u16(), r.url().clone());
+        match http::read_body(r, MAX_TOKEN_ANSWER).await {
+            Ok(body) => Ok((status, body)),
+            Err(BodyError::Net(e)) => Err(net(e, relay)),
+            Err(BodyError::TooLarge) => Err(http::too_large(&url, MAX_TOKEN_ANSWER)),
+        }
+    })
+}
+
 fn relay_http_error(status: u16, relay: &str) -> Error {
     Error::with(
         ANAF_ERR_HTTP,
@@ -177,21 +192,13 @@ pub fn begin(session: &Session) -> Result<Link> {
     let url = crate::config::join(&base, "api/links");
     let http = session.http.clone();
     let payload = body.as_bytes().to_vec();
-    let auth = relay_key.to_string();
-    let (status, answer) = crate::client::http::block_on(async move {
-        let r = http
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, auth)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(POLL_TIMEOUT)
-            .body(payload)
-            .send()
-            .await?;
-        let s = r.status().as_u16();
-        let b = r.bytes().await?;
-        Ok::<_, reqwest::Error>((s, b))
-    })
-    .map_err(|e| net(e, &relay))?;
+    let request = http
+        .post(url)
+        .header(reqwest::header::AUTHORIZATION, relay_key.to_string())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .timeout(POLL_TIMEOUT)
+        .body(payload);
+    let (status, answer) = relay_answer(request, &relay)?;
     let v: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
     match status {
         201 | 200 => {}
@@ -519,19 +526,12 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
     let http = session.http.clone();
     let bearer = Zeroizing::new(format!("Bearer {}", row.secret.as_str()));
     let auth = bearer.to_string();
-    let (status, body) = crate::client::http::block_on(async move {
-        let r = http
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, auth)
-            .timeout(POLL_TIMEOUT)
-            .send()
-            .await?;
-        let s = r.status().as_u16();
-        let b = r.bytes().await?;
-        Ok::<_, reqwest::Error>((s, b))
-    })
-    .map_err(|e| net(e, &row.relay_url))?;
-    let body = Zeroizing::new(body.to_vec());
+    let request = http
+        .post(url)
+        .header(reqwest::header::AUTHORIZATION, auth)
+        .timeout(POLL_TIMEOUT);
+    let (status, body) = relay_answer(request, &row.relay_url)?;
+    let body = Zeroizing::new(body);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match (status, v.get("status").and_then(Value::as_str)) {
         (200, Some("pending")) => {

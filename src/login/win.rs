@@ -53,8 +53,8 @@ fn wide(s: &std::path::Path) -> HSTRING {
     HSTRING::from(s.as_os_str())
 }
 
-/// The installed WebView2 runtime's version, through the DLL's own loader.
-fn webview2_missing(why: &str, folder: Option<&std::path::Path>) -> Error {
+/// No usable WebView2 runtime: what to install, and what was found (or refused).
+fn webview2_missing(why: &crate::platform::NoRuntime, folder: Option<&std::path::Path>) -> Error {
     let bits = if crate::platform::os_is_64bit() {
         "X64"
     } else {
@@ -68,23 +68,28 @@ fn webview2_missing(why: &str, folder: Option<&std::path::Path>) -> Error {
     Error::with(
         ANAF_ERR_WEBVIEW2_MISSING,
         format!(
-            "Instalați „Evergreen Standalone Installer” {bits} ({installer}) sau „Evergreen Bootstrapper” ({boot}), apoi reluați.{fixed} ({why})"
+            "Instalați „Evergreen Standalone Installer” {bits} ({installer}) sau „Evergreen Bootstrapper” ({boot}), apoi reluați.{fixed} ({})",
+            why.ro
         ),
         format!(
-            "Install the Evergreen Standalone Installer {bits} ({installer}) or the Evergreen Bootstrapper ({boot}), then try again.{fixed} ({why})"
+            "Install the Evergreen Standalone Installer {bits} ({installer}) or the Evergreen Bootstrapper ({boot}), then try again.{fixed} ({})",
+            why.en
         ),
     )
 }
 
+/// The WebView2 runtime for this login (checked by platform's rule), found before any
+/// window opens and again when the environment is created.
+fn runtime(req: &Request) -> Result<crate::platform::Runtime> {
+    crate::platform::webview2_runtime(req.webview2_folder.as_deref())
+        .map_err(|why| webview2_missing(&why, req.webview2_folder.as_deref()))
+}
+
 /// Checks the WebView2 runtime before any window opens.
 pub fn preflight(req: &Request) -> Result<()> {
-    match crate::platform::webview2_version(req.webview2_folder.as_deref()) {
-        Ok(v) => {
-            ::log::info!(target: "anaf::login", "WebView2 runtime {v}");
-            Ok(())
-        }
-        Err(why) => Err(webview2_missing(&why, req.webview2_folder.as_deref())),
-    }
+    let rt = runtime(req)?;
+    ::log::info!(target: "anaf::login", "WebView2 runtime {} in {}", rt.version, rt.folder.display());
+    Ok(())
 }
 
 // ---- the UI thread -----------------------------------------------------------------
@@ -374,21 +379,18 @@ fn user_data_folder() -> Option<std::path::PathBuf> {
 }
 
 fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
-    let folder = req.webview2_folder.as_deref().map(wide);
+    let rt = runtime(req)?;
     let data = user_data_folder().map(|d| wide(&d));
     let (tx, rx) = mpsc::channel();
     let r = CreateCoreWebView2EnvironmentCompletedHandler::wait_for_async_operation(
         Box::new(move |handler| {
-            let f = folder
-                .as_ref()
-                .map(|h| PCWSTR(h.as_ptr()))
-                .unwrap_or(PCWSTR::null());
             let d = data
                 .as_ref()
                 .map(|h| PCWSTR(h.as_ptr()))
                 .unwrap_or(PCWSTR::null());
-            // SAFETY: the strings live in this closure across the call; the handler is a live COM object.
-            unsafe { CreateCoreWebView2EnvironmentWithOptions(f, d, None, &handler) }
+            // SAFETY: the string lives in this closure across the call; the handler is a
+            // live COM object, kept by the runtime as WebView2's own loader does.
+            unsafe { crate::platform::create_webview2_environment(&rt, d, handler.as_raw()) }
                 .map_err(webview2_com::Error::WindowsError)
         }),
         Box::new(move |code, env| {
@@ -626,15 +628,17 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         }
     };
     let nav_win = win.clone();
-    let redirect = req.redirect.clone();
+    let (idp, redirect) = (req.idp.clone(), req.redirect.clone());
     let built = WebViewBuilder::new()
         .with_url(req.url.clone())
         .with_incognito(true)
         .with_devtools(false)
         .with_environment(env)
         .with_navigation_handler(move |uri: String| {
-            guarded(true, || {
-                if flow::is_redirect(&uri, &redirect) {
+            // A panic refuses the navigation: nothing unchecked is loaded.
+            guarded(false, || match flow::navigation(&uri, &idp, &redirect) {
+                flow::Nav::Allow => true,
+                flow::Nav::Redirect => {
                     let open_to_code = nav_win.borrow().opened.elapsed();
                     finish(
                         &nav_win,
@@ -644,8 +648,11 @@ fn open(req: Request, done: mpsc::Sender<End>) {
                         },
                     );
                     false
-                } else {
-                    true
+                }
+                flow::Nav::Refuse(e) => {
+                    ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
+                    finish(&nav_win, End::Failed(e));
+                    false
                 }
             })
         })

@@ -329,7 +329,7 @@ impl Inbox<'_> {
         sql.push_str(" ORDER BY created_ms DESC, message_id DESC");
         self.store.read(|c| {
             let mut a: Vec<super::db::Arg<'_>> = vec![self.cif.into(), self.environment.into()];
-            a.extend(texts.iter().map(|t| super::db::Arg::from(t)));
+            a.extend(texts.iter().map(super::db::Arg::from));
             a.extend(ints.iter().map(|&i| super::db::Arg::from(i)));
             let rows = c.query(&sql, &a)?;
             let limit = f.limit.unwrap_or(usize::MAX);
