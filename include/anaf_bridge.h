@@ -151,9 +151,6 @@
 // No such message in the inbox (or it was not downloaded yet).
 #define ANAF_ERR_NO_MESSAGE -71
 
-// How many downloads of one message are tried before it is left as failed.
-#define MAX_ATTEMPTS 3
-
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
 #define ANAF_SCHEMA_VERSION 5
 

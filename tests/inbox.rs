@@ -77,12 +77,20 @@ fn ack(c: &CClient, id: &str, erp_ref: &str) -> i32 {
 /// A client with a token, the simulator holding `n` received invoices (and what the
 /// company sent and had rejected) over 59 days.
 fn seeded(f: &Fixture, n: usize) -> CClient {
+    // Pages of 50 (ANAF's are 500): paging shown with fewer messages to download.
+    f.sim.set_page_size(50);
     f.sim.seed_inbox(ENV, CIF, n, 59);
     let pair = f.sim.mint_tokens(CIF, SERIAL);
-    let c = CClient::open(&f.config(json!({}))).unwrap();
+    let c = CClient::open(&config(f)).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
         .unwrap();
     c
+}
+
+/// The fixture's configuration at ANAF's full rate (the pacer is shared by the process,
+/// and the backends run at once).
+fn config(f: &Fixture) -> String {
+    f.config(json!({"rate_limit_per_minute": 1000}))
 }
 
 fn downloads(f: &Fixture) -> (u64, u64) {
@@ -92,16 +100,16 @@ fn downloads(f: &Fixture) -> (u64, u64) {
 
 fn a_first_sync_brings_everything_once_and_the_next_only_what_is_new(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
-    let c = seeded(&f, 620);
+    let c = seeded(&f, 120);
     let (rc, v) = sync(&c, json!({}));
     assert_eq!(rc, ANAF_OK, "{v}");
-    // 620 received; 62 sent, 13 of those rejected (every 50th of the received).
-    let total = 620 + 62;
+    // 120 received; 12 sent, 3 of those rejected (every 50th of the received).
+    let total = 120 + 12;
     assert_eq!(v["new"], total, "{v}");
-    assert_eq!(v["new_by_type"]["FACTURA PRIMITA"], 620, "{v}");
-    assert_eq!(v["new_by_type"]["ERORI FACTURA"], 13, "{v}");
-    assert_eq!(v["new_by_type"]["FACTURA TRIMISA"], 49, "{v}");
-    assert!(v["list_pages"].as_u64().unwrap() >= 2, "{v}");
+    assert_eq!(v["new_by_type"]["FACTURA PRIMITA"], 120, "{v}");
+    assert_eq!(v["new_by_type"]["ERORI FACTURA"], 3, "{v}");
+    assert_eq!(v["new_by_type"]["FACTURA TRIMISA"], 9, "{v}");
+    assert_eq!(v["list_pages"], 3, "{v}");
     assert_eq!(
         (v["downloaded"].clone(), v["left"].clone()),
         (json!(total), json!(0))
@@ -131,7 +139,7 @@ fn a_first_sync_brings_everything_once_and_the_next_only_what_is_new(b: Backend)
         "{v}"
     );
     assert_eq!(downloads(&f), (total as u64 + 5, 1));
-    assert_eq!(v["inbox"]["downloaded"]["FACTURA PRIMITA"], 625, "{v}");
+    assert_eq!(v["inbox"]["downloaded"]["FACTURA PRIMITA"], 125, "{v}");
 }
 
 /// The child side: one sync, its answer on stdout.
@@ -150,12 +158,9 @@ fn child_main() {
 }
 
 fn spawn_sync(f: &Fixture) -> std::process::Child {
-    common::child(
-        "child_main",
-        &[(JOB, "sync".into()), (CONFIG, f.config(json!({})))],
-    )
-    .spawn()
-    .expect("child process")
+    common::child("child_main", &[(JOB, "sync".into()), (CONFIG, config(f))])
+        .spawn()
+        .expect("child process")
 }
 
 fn downloaded_rows(c: &CClient) -> usize {
@@ -164,8 +169,8 @@ fn downloaded_rows(c: &CClient) -> usize {
 
 fn a_stopped_or_killed_sync_is_continued_without_downloading_twice(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
-    let c = seeded(&f, 150);
-    let total = 150 + 15;
+    let c = seeded(&f, 100);
+    let total = 100 + 10;
     // Stopped by the ERP's own limit: the rest waits for the next run.
     let (rc, v) = sync(&c, json!({"max_downloads": 40}));
     assert_eq!(
@@ -270,11 +275,66 @@ fn two_processes_never_sync_one_company_at_once(b: Backend) {
 
 fn what_arrives_is_listed_read_and_acknowledged(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
-    let c = seeded(&f, 40);
+    let c = seeded(&f, 60);
+    // Listed only, first: two of the company's own uploads get journal rows, as if this
+    // DLL had sent them (one ANAF rejected, one it accepted).
+    let (rc, v) = sync(&c, json!({"max_downloads": 0}));
+    assert_eq!((rc, v["downloaded"].clone()), (ANAF_OK, json!(0)), "{v}");
+    let index_of = |t: &str| {
+        list(&c, json!({"type": t}))[0]["id_solicitare"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (rejected, accepted) = (index_of("ERORI FACTURA"), index_of("FACTURA TRIMISA"));
+    let store = f.store();
+    let mut journal_ids = Vec::new();
+    for (i, index) in [&rejected, &accepted].into_iter().enumerate() {
+        use anaf_bridge::store::journal;
+        let key = journal::UploadKey {
+            cif: CIF.into(),
+            environment: ENV.into(),
+            service: "efactura".into(),
+            standard: "UBL".into(),
+            flags: String::new(),
+            sha256: format!("{i:064}"),
+        };
+        let journal::Begin::Send(id) = journal::begin(&store, &key, 100, false, true).unwrap()
+        else {
+            panic!()
+        };
+        journal::finish(
+            &store,
+            id,
+            journal::State::Uploaded,
+            Some(index),
+            None,
+            None,
+        )
+        .unwrap();
+        journal_ids.push(id);
+    }
     let (rc, v) = sync(&c, json!({}));
     assert_eq!(rc, ANAF_OK, "{v}");
+    assert_eq!(v["journal_settled"], 2, "{v}");
+    let row = |id| {
+        anaf_bridge::store::journal::get(&store, id)
+            .unwrap()
+            .unwrap()
+    };
+    let r = row(journal_ids[0]);
+    assert_eq!(
+        (r.state.as_str(), r.last_status.as_deref()),
+        ("rejected", Some("nok"))
+    );
+    assert!(r.detail.as_deref().unwrap().contains("BR-RO-010"), "{r:?}");
+    let r = row(journal_ids[1]);
+    assert_eq!(
+        (r.state.as_str(), r.last_status.as_deref()),
+        ("uploaded", Some("ok"))
+    );
     let received = list(&c, json!({"type": "FACTURA PRIMITA"}));
-    assert_eq!(received.len(), 40);
+    assert_eq!(received.len(), 60);
     for m in &received {
         assert_eq!(m["state"], "downloaded", "{m}");
         assert_eq!(m["parse_error"], Value::Null, "{m}");

@@ -155,6 +155,20 @@ public:
     std::string list_messages(int32_t zile, const std::string &filtru = std::string()) {
         dll_string s; st(anaf_list_messages(h_, zile, detail::opt(filtru), s.out())); return s.str();
     }
+    // The e-Factura inbox in the database (README "The inbox").
+    std::string inbox_sync(const std::string &options_json = "") {
+        dll_string s; st(anaf_inbox_sync(h_, detail::opt(options_json), s.out())); return s.str();
+    }
+    std::string inbox_list(const std::string &filter_json = "") {
+        dll_string s; st(anaf_inbox_list(h_, detail::opt(filter_json), s.out())); return s.str();
+    }
+    // what: "zip", "xml", "signature" or "pdf", written to out_path.
+    std::string inbox_get(const std::string &id, const std::string &what, const std::string &out_path) {
+        dll_string s; st(anaf_inbox_get(h_, id.c_str(), what.c_str(), out_path.c_str(), s.out())); return s.str();
+    }
+    void inbox_ack(const std::string &id, const std::string &erp_ref) {
+        st(anaf_inbox_ack(h_, id.c_str(), erp_ref.c_str()));
+    }
     std::string download(const std::string &id, const std::string &zip_path, bool extract = false) {
         dll_string s; st(anaf_download(h_, id.c_str(), zip_path.c_str(), extract ? 1 : 0, s.out())); return s.str();
     }

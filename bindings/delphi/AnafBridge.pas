@@ -214,6 +214,13 @@ type
       ANAF_ALREADY_UPLOADED when ANAF has it. }
     function UploadResolve(JournalId: Int64; Zile: Integer = 3): string;
 
+    { The e-Factura inbox in the database (README "The inbox"). }
+    function InboxSync(const OptionsJson: string = ''): string;
+    function InboxList(const FilterJson: string = ''): string;
+    { What: 'zip', 'xml', 'signature' or 'pdf', written to OutPath. }
+    function InboxGet(const Id, What, OutPath: string): string;
+    procedure InboxAck(const Id, ErpRef: string);
+
     { e-Transport }
     function ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string = ''): string;
     function ETransportUploadFile(const XmlPath: string; const OptionsJson: string = ''): string;
@@ -558,6 +565,47 @@ begin
   Z := AnafToUtf8(ZipPath);
   P := nil;
   Result := TakeJson(anaf_download(FHandle, PAnsiChar(I), PAnsiChar(Z), Ord(Extract), @P), P);
+end;
+
+function TAnafClient.InboxSync(const OptionsJson: string): string;
+var
+  O: UTF8String;
+  P: PAnsiChar;
+begin
+  O := AnafToUtf8(OptionsJson);
+  P := nil;
+  Result := TakeJson(anaf_inbox_sync(FHandle, Arg(O), @P), P);
+end;
+
+function TAnafClient.InboxList(const FilterJson: string): string;
+var
+  F: UTF8String;
+  P: PAnsiChar;
+begin
+  F := AnafToUtf8(FilterJson);
+  P := nil;
+  Result := TakeJson(anaf_inbox_list(FHandle, Arg(F), @P), P);
+end;
+
+function TAnafClient.InboxGet(const Id, What, OutPath: string): string;
+var
+  I, W, O: UTF8String;
+  P: PAnsiChar;
+begin
+  I := AnafToUtf8(Id);
+  W := AnafToUtf8(What);
+  O := AnafToUtf8(OutPath);
+  P := nil;
+  Result := TakeJson(anaf_inbox_get(FHandle, PAnsiChar(I), PAnsiChar(W), PAnsiChar(O), @P), P);
+end;
+
+procedure TAnafClient.InboxAck(const Id, ErpRef: string);
+var
+  I, R: UTF8String;
+begin
+  I := AnafToUtf8(Id);
+  R := AnafToUtf8(ErpRef);
+  Check(anaf_inbox_ack(FHandle, PAnsiChar(I), PAnsiChar(R)));
 end;
 
 function TAnafClient.Validate(const Buffer; Size: Integer; const Standard: string): string;

@@ -405,6 +405,15 @@ namespace AnafBridge
         {
             IntPtr p; return Json(AnafNative.anaf_download(h, AnafNative.Utf8(id), AnafNative.Utf8(zipPath), extract ? 1 : 0, out p), p);
         }
+        /// <summary>Brings the e-Factura inbox in the database up to date (README "The inbox").</summary>
+        public string InboxSync(string optionsJson = null) { IntPtr p; return Json(AnafNative.anaf_inbox_sync(h, U(optionsJson), out p), p); }
+        public string InboxList(string filterJson = null) { IntPtr p; return Json(AnafNative.anaf_inbox_list(h, U(filterJson), out p), p); }
+        /// <summary>what: "zip", "xml", "signature" or "pdf", written to outPath.</summary>
+        public string InboxGet(string id, string what, string outPath)
+        {
+            IntPtr p; return Json(AnafNative.anaf_inbox_get(h, AnafNative.Utf8(id), AnafNative.Utf8(what), AnafNative.Utf8(outPath), out p), p);
+        }
+        public void InboxAck(string id, string erpRef) { Check(AnafNative.anaf_inbox_ack(h, AnafNative.Utf8(id), AnafNative.Utf8(erpRef))); }
         public string Validate(byte[] xml, string standard = "FACT1")
         {
             IntPtr p; return Json(AnafNative.anaf_validate(h, xml, new UIntPtr((uint)xml.Length), U(standard), out p), p);

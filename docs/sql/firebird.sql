@@ -116,6 +116,7 @@ CREATE TABLE anaf_inbox (
     payable VARCHAR(200),
     line_count BIGINT,
     parse_error VARCHAR(4000),
+    anaf_errors VARCHAR(4000),
     imported_at BIGINT,
     erp_ref VARCHAR(4000),
     PRIMARY KEY (cif, environment, message_id)
@@ -204,6 +205,7 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --       payable VARCHAR(200),
 --       line_count BIGINT,
 --       parse_error VARCHAR(4000),
+--       anaf_errors VARCHAR(4000),
 --       imported_at BIGINT,
 --       erp_ref VARCHAR(4000),
 --       PRIMARY KEY (cif, environment, message_id)

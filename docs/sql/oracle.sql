@@ -116,6 +116,7 @@ CREATE TABLE anaf_inbox (
     payable VARCHAR2(200),
     line_count NUMBER(19),
     parse_error VARCHAR2(4000),
+    anaf_errors VARCHAR2(4000),
     imported_at NUMBER(19),
     erp_ref VARCHAR2(4000),
     PRIMARY KEY (cif, environment, message_id)
@@ -204,6 +205,7 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --       payable VARCHAR2(200),
 --       line_count NUMBER(19),
 --       parse_error VARCHAR2(4000),
+--       anaf_errors VARCHAR2(4000),
 --       imported_at NUMBER(19),
 --       erp_ref VARCHAR2(4000),
 --       PRIMARY KEY (cif, environment, message_id)

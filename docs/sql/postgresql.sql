@@ -116,6 +116,7 @@ CREATE TABLE anaf_inbox (
     payable VARCHAR(200),
     line_count BIGINT,
     parse_error TEXT,
+    anaf_errors TEXT,
     imported_at BIGINT,
     erp_ref TEXT,
     PRIMARY KEY (cif, environment, message_id)
@@ -204,6 +205,7 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --       payable VARCHAR(200),
 --       line_count BIGINT,
 --       parse_error TEXT,
+--       anaf_errors TEXT,
 --       imported_at BIGINT,
 --       erp_ref TEXT,
 --       PRIMARY KEY (cif, environment, message_id)

@@ -116,6 +116,7 @@ CREATE TABLE anaf_inbox (
     payable NVARCHAR(200),
     line_count BIGINT,
     parse_error NVARCHAR(4000),
+    anaf_errors NVARCHAR(4000),
     imported_at BIGINT,
     erp_ref NVARCHAR(4000),
     PRIMARY KEY (cif, environment, message_id)
@@ -204,6 +205,7 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --       payable NVARCHAR(200),
 --       line_count BIGINT,
 --       parse_error NVARCHAR(4000),
+--       anaf_errors NVARCHAR(4000),
 --       imported_at BIGINT,
 --       erp_ref NVARCHAR(4000),
 --       PRIMARY KEY (cif, environment, message_id)

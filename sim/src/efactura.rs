@@ -879,13 +879,13 @@ async fn lista_paginata(
     }
     settle(&mut g, now);
     let msgs = select(&g, &env, cif, f, start_ms, end_ms);
+    let per = g.page_size.max(1);
     drop(g);
     if msgs.is_empty() {
         return eroare(T, "Nu exista mesaje in intervalul selectat");
     }
-    const PER: usize = 500;
     let total = msgs.len();
-    let pages = total.div_ceil(PER);
+    let pages = total.div_ceil(per);
     let page = page.max(1) as usize;
     if page > pages {
         return eroare(
@@ -897,14 +897,14 @@ async fn lista_paginata(
     }
     let items: Vec<String> = msgs
         .iter()
-        .skip((page - 1) * PER)
-        .take(PER)
+        .skip((page - 1) * per)
+        .take(per)
         .map(mesaj_json)
         .collect();
     json_raw(
         StatusCode::OK,
         format!(
-            r#"{{"mesaje":[{}],"numar_inregistrari_in_pagina":{},"numar_total_inregistrari_per_pagina":{PER},"numar_total_inregistrari":{total},"numar_total_pagini":{pages},"index_pagina_curenta":{page},"serial":{},"cui":{},"titlu":{}}}"#,
+            r#"{{"mesaje":[{}],"numar_inregistrari_in_pagina":{},"numar_total_inregistrari_per_pagina":{per},"numar_total_inregistrari":{total},"numar_total_pagini":{pages},"index_pagina_curenta":{page},"serial":{},"cui":{},"titlu":{}}}"#,
             items.join(","),
             items.len(),
             js(&claims.serial),

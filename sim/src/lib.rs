@@ -308,6 +308,12 @@ impl Sim {
         self.state.seed_invoices(env, seller, buyer, n)
     }
 
+    /// Messages per page of the paginated list (ANAF's is 500): a test of paging with
+    /// fewer messages.
+    pub fn set_page_size(&self, n: usize) {
+        self.state.lock().page_size = n;
+    }
+
     /// An inbox of realistic size for `cif` over the last `days` days (see
     /// `State::seed_inbox`); the ids of its received invoices' uploads.
     pub fn seed_inbox(&self, env: &str, cif: &str, n: usize, days: i64) -> Vec<u64> {

@@ -131,6 +131,8 @@ pub struct Inner {
     pub urls: [String; 3],
     pub default_client_id: String,
     pub processing_secs: u64,
+    /// Messages per page of the paginated list (ANAF: 500; tests make it smaller).
+    pub page_size: usize,
     /// CIFs in the "Registrul RO e-Factura executari silite" (upload executare=DA).
     pub executare_registry: BTreeSet<String>,
     /// The next N uploads / validations answer "A aparut o eroare tehnica".
@@ -190,6 +192,7 @@ impl State {
                 urls: Default::default(),
                 default_client_id: cfg.client_id.clone(),
                 processing_secs: cfg.processing_secs,
+                page_size: 500,
                 executare_registry: cfg.cifs.iter().cloned().collect(),
                 technical_errors: 0,
             }),

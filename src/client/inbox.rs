@@ -211,7 +211,11 @@ fn read_zip(id: &str, message_type: &str, zip: &Reply) -> Parsed {
         invoice::parse(&xml)
     } else {
         // ANAF's error list or a buyer's message: kept, not an invoice.
-        Parsed::default()
+        let errors = invoice::anaf_errors(&xml);
+        Parsed {
+            anaf_errors: (!errors.is_empty()).then(|| json!(errors).to_string()),
+            ..Parsed::default()
+        }
     }
 }
 
@@ -273,6 +277,24 @@ impl Session {
             Ok(()) => Ok(summary),
             Err(e) => Err((e, summary)),
         }
+    }
+
+    /// What a downloaded message says of one of our uploads, written to its journal row.
+    fn settle_journal(&self, m: &crate::store::inbox::Pending, p: &Parsed) -> Result<u64> {
+        let Some(index) = &m.id_solicitare else {
+            return Ok(0);
+        };
+        let rejected = match m.message_type.as_str() {
+            "FACTURA TRIMISA" => None,
+            "ERORI FACTURA" => Some(p.anaf_errors.clone().unwrap_or_else(|| "[]".into())),
+            _ => return Ok(0),
+        };
+        crate::store::journal::settle_from_inbox(
+            &self.store,
+            &self.config.cif,
+            index,
+            rejected.as_deref(),
+        )
     }
 
     fn inbox_run(
@@ -337,6 +359,7 @@ impl Session {
 
         // Downloads.
         let mut downloaded = 0u64;
+        let mut settled = 0u64;
         let mut failed = 0u64;
         let mut expired = 0u64;
         let pending = inbox.pending()?;
@@ -369,6 +392,7 @@ impl Session {
                             Utc::now().timestamp(),
                         )?;
                         downloaded += 1;
+                        settled += self.settle_journal(m, &p)?;
                     }
                     Err(e) if gone_for_good(&e) => {
                         inbox.failed(
@@ -400,6 +424,7 @@ impl Session {
             Ok(())
         })();
         out.insert("downloaded".into(), json!(downloaded));
+        out.insert("journal_settled".into(), json!(settled));
         out.insert("failed".into(), json!(failed));
         out.insert("expired".into(), json!(expired));
         out.insert(

@@ -162,6 +162,7 @@ fn ubl(p: &Paths, root: &str, kind: &str, line: &str) -> Parsed {
         payable: p.get(&format!("{root}/LegalMonetaryTotal/PayableAmount")),
         line_count: Some(p.count.get(&format!("{root}/{line}")).copied().unwrap_or(0)),
         parse_error: None,
+        anaf_errors: None,
     };
     out.parse_error = missing(&out);
     out
@@ -206,8 +207,34 @@ fn cii(p: &Paths) -> Parsed {
                 .unwrap_or(0),
         ),
         parse_error: None,
+        anaf_errors: None,
     };
     out.parse_error = missing(&out);
+    out
+}
+
+/// ANAF's error list in the XML of an `ERORI FACTURA` message (`<Error errorMessage=…/>`
+/// under its `header`), in order; empty when there is none or the XML cannot be read.
+pub fn anaf_errors(xml: &[u8]) -> Vec<String> {
+    let mut r = NsReader::from_reader(xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml));
+    let mut out = Vec::new();
+    while let Ok((_, ev)) = r.read_resolved_event() {
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e)
+                if matches!(e.local_name().as_ref(), b"Error" | b"Errors") =>
+            {
+                for a in e.attributes().flatten() {
+                    if a.key.local_name().as_ref() == b"errorMessage" {
+                        if let Ok(v) = a.normalized_value(quick_xml::XmlVersion::default()) {
+                            out.push(v.into_owned());
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
     out
 }
 
@@ -327,6 +354,9 @@ mod tests {
         assert!(p.parse_error.unwrap().contains("not a UBL or CII"));
         let p = parse(br#"<header xmlns="mfp:anaf:dgti:spv:respUploadFisier:v1"/>"#);
         assert!(p.parse_error.is_some());
+        let errors = br#"<header xmlns="mfp:anaf:dgti:efactura:mesajEroriFactuta:v1" Index_incarcare="5"><Error errorMessage="E: [BR-RO-010] a &amp; b"/><Error errorMessage="second"/></header>"#;
+        assert_eq!(anaf_errors(errors), vec!["E: [BR-RO-010] a & b", "second"]);
+        assert!(anaf_errors(b"<").is_empty());
         let p = parse(UBL.replace("<cbc:ID>FX-101</cbc:ID>", "").as_bytes());
         assert!(p.parse_error.unwrap().contains("number"));
         assert_eq!(p.payable.as_deref(), Some("119.00"), "the rest is kept");

@@ -158,11 +158,7 @@ pub unsafe extern "C" fn anaf_inbox_get(
     out_json: *mut *mut c_char,
 ) -> i32 {
     entry(|| {
-        let slot = if out_json.is_null() {
-            None
-        } else {
-            Some(out(out_json, "out_json")?)
-        };
+        let slot = super::opt_out(out_json, "out_json")?;
         let id = text(id, "id")?;
         let part = Part::parse(text(what, "what")?)?;
         let path = text(out_path, "out_path")?;

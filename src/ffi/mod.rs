@@ -258,6 +258,18 @@ pub(crate) unsafe fn out<'a, T>(p: *mut *mut T, name: &str) -> Result<&'a mut *m
     Ok(&mut *p)
 }
 
+/// As [`out`], for an output the host may leave out (NULL: no answer wanted).
+///
+/// # Safety
+/// As [`out`].
+pub(crate) unsafe fn opt_out<'a, T>(p: *mut *mut T, name: &str) -> Result<Option<&'a mut *mut T>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        out(p, name).map(Some)
+    }
+}
+
 /// Hands a string to the host; the host frees it with `anaf_free`.
 pub(crate) fn give(slot: &mut *mut c_char, s: impl Into<Vec<u8>>) {
     let mut v: Vec<u8> = s.into();

@@ -572,11 +572,7 @@ pub unsafe extern "C" fn anaf_xml_to_pdf(
     out_json: *mut *mut c_char,
 ) -> i32 {
     entry(|| {
-        let slot = if out_json.is_null() {
-            None
-        } else {
-            Some(out(out_json, "out_json")?)
-        };
+        let slot = super::opt_out(out_json, "out_json")?;
         let xml = bytes(xml, xml_len, "xml")?;
         let standard = DocStandard::parse(opt_text(standard, "standard")?.unwrap_or("FACT1"))?;
         let pdf_path = text(pdf_path, "pdf_path")?;

@@ -235,6 +235,7 @@ pub const TABLES: &[Table] = &[
             null("payable", Short),
             null("line_count", BigInt),
             null("parse_error", Long),
+            null("anaf_errors", Long),
             null("imported_at", BigInt),
             null("erp_ref", Long),
         ],

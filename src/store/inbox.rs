@@ -44,6 +44,8 @@ pub struct Parsed {
     pub payable: Option<String>,
     pub line_count: Option<i64>,
     pub parse_error: Option<String>,
+    /// ANAF's error list of an `ERORI FACTURA` message, as a JSON array.
+    pub anaf_errors: Option<String>,
 }
 
 /// A message still to download.
@@ -65,7 +67,7 @@ pub enum Lease {
 }
 
 /// How many downloads of one message are tried before it is left as failed.
-pub const MAX_ATTEMPTS: i64 = 3;
+pub(crate) const MAX_ATTEMPTS: i64 = 3;
 
 /// The rows of one company's inbox: `store.inbox(cif, environment)`.
 pub struct Inbox<'s> {
@@ -251,7 +253,7 @@ impl Inbox<'_> {
                         issue_date = ?, due_date = ?, currency = ?, supplier_vat = ?,
                         supplier_name = ?, customer_vat = ?, customer_name = ?,
                         total_without_vat = ?, vat_total = ?, payable = ?, line_count = ?,
-                        parse_error = ?
+                        parse_error = ?, anaf_errors = ?
                      WHERE {KEY} AND message_id = ?"
                 ),
                 args![
@@ -274,6 +276,7 @@ impl Inbox<'_> {
                     p.payable.as_ref(),
                     p.line_count,
                     p.parse_error.as_ref(),
+                    p.anaf_errors.as_ref(),
                     self.cif,
                     self.environment,
                     message_id
@@ -418,7 +421,7 @@ const LIST_COLUMNS: &str = "message_id, message_type, created_at, created_ms, id
     detalii, supplier_cif, customer_cif, state, attempts, last_error, downloaded_at, \
     zip_bytes, syntax, doc_kind, invoice_number, issue_date, due_date, currency, \
     supplier_vat, supplier_name, customer_vat, customer_name, total_without_vat, vat_total, \
-    payable, line_count, parse_error, imported_at, erp_ref, zip_sha256";
+    payable, line_count, parse_error, anaf_errors, imported_at, erp_ref, zip_sha256";
 
 fn row_json(r: &Row) -> DbResult<Value> {
     let names = LIST_COLUMNS.split(',').map(str::trim);

@@ -271,6 +271,29 @@ pub fn set_last_status(
     Ok(())
 }
 
+/// What an inbox message says of an e-Factura upload of this CIF (index `index`): ANAF
+/// accepted it (`FACTURA TRIMISA`: `last_status` ok) or rejected it (`ERORI FACTURA`: the
+/// row becomes `rejected`, with ANAF's errors as its detail). The rows changed.
+pub fn settle_from_inbox(
+    store: &Store,
+    cif: &str,
+    index: &str,
+    rejected_with: Option<&str>,
+) -> Result<u64> {
+    store.write(Write::relaxed(), |c| match rejected_with {
+        None => c.execute(
+            "UPDATE anaf_upload_journal SET last_status = 'ok'
+              WHERE cif = ? AND service LIKE 'efactura%' AND index_incarcare = ?",
+            args![cif, index],
+        ),
+        Some(errors) => c.execute(
+            "UPDATE anaf_upload_journal SET state = 'rejected', last_status = 'nok', detail = ?
+              WHERE cif = ? AND service LIKE 'efactura%' AND index_incarcare = ?",
+            args![errors, cif, index],
+        ),
+    })
+}
+
 /// The journal rows of a CIF started in the last `days` days, newest first.
 pub fn recent(store: &Store, cif: &str, days: u32) -> Result<Vec<Entry>> {
     let since = (Utc::now() - ChronoDuration::days(days as i64))

@@ -80,13 +80,7 @@ pub(super) fn seal_old_rows(store: &Store) -> Result<()> {
             &[],
         )?
         .iter()
-        .map(|r| {
-            Ok(Profile {
-                cif: r.text(0)?,
-                client_id: r.text(1)?,
-                environment: r.text(2)?,
-            })
-        })
+        .map(super::tokens::profile_of)
         .collect::<DbResult<Vec<_>>>()
     })?;
     for p in profiles {

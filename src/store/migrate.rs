@@ -91,13 +91,7 @@ impl Store {
                 &[],
             )?
             .iter()
-            .map(|r| {
-                Ok(Profile {
-                    cif: r.text(0)?,
-                    client_id: r.text(1)?,
-                    environment: r.text(2)?,
-                })
-            })
+            .map(super::tokens::profile_of)
             .collect()
         })
     }

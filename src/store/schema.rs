@@ -145,6 +145,7 @@ CREATE TABLE IF NOT EXISTS anaf_inbox (
     payable           TEXT,
     line_count        INTEGER,
     parse_error       TEXT,
+    anaf_errors       TEXT,
     imported_at       INTEGER,
     erp_ref           TEXT,
     PRIMARY KEY (cif, environment, message_id)

@@ -104,6 +104,15 @@ const COLUMNS: &str = "access_token, refresh_token, token_type, access_expires_a
     previous_refresh_hash, refresh_refused_at, refresh_error, lease_owner, lease_until, \
     lease_refresh_hash, refresh_hash";
 
+/// A profile from the first three columns of a row (`cif, client_id, environment`).
+pub(super) fn profile_of(r: &Row) -> DbResult<Profile> {
+    Ok(Profile {
+        cif: r.text(0)?,
+        client_id: r.text(1)?,
+        environment: r.text(2)?,
+    })
+}
+
 /// The SELECT of a whole row.
 pub static SELECT_ROW: Lazy<String> = Lazy::new(|| {
     format!("SELECT {COLUMNS} FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?")
