@@ -231,7 +231,10 @@ mod tests {
         let sealed = s.seal("r1", &at);
         // (A short plain text could appear in the base64 by chance: a long one cannot.)
         let long = s.seal("refresh-token-in-plain", &at);
-        assert!(is_sealed(&sealed) && !long.contains("refresh-token"), "{long}");
+        assert!(
+            is_sealed(&sealed) && !long.contains("refresh-token"),
+            "{long}"
+        );
         assert_ne!(sealed, s.seal("r1", &at), "a fresh nonce each time");
         assert_eq!(s.open(&sealed, &at).unwrap().as_str(), "r1");
         assert_eq!(s.open("plain", &at).unwrap().as_str(), "plain");
