@@ -105,6 +105,8 @@ pub const ANAF_ERR_NO_LINK: i32 = -62;
 pub const ANAF_ERR_SYNC_BUSY: i32 = -70;
 /// No such message in the inbox (or it was not downloaded yet).
 pub const ANAF_ERR_NO_MESSAGE: i32 = -71;
+/// No inbox sync was begun on this client (or its outcome was already polled).
+pub const ANAF_ERR_NO_SYNC: i32 = -72;
 
 /// Every status code, for tests and bindings that enumerate them.
 pub const ALL: &[i32] = &[
@@ -154,6 +156,7 @@ pub const ALL: &[i32] = &[
     ANAF_ERR_NO_LINK,
     ANAF_ERR_SYNC_BUSY,
     ANAF_ERR_NO_MESSAGE,
+    ANAF_ERR_NO_SYNC,
 ];
 
 /// The user interface language of messages.
@@ -405,6 +408,11 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
             "ANAF_ERR_NO_MESSAGE",
             "Mesajul nu este în inbox (sau nu a fost descărcat încă).",
             "The message is not in the inbox (or was not downloaded yet).",
+        ),
+        ANAF_ERR_NO_SYNC => (
+            "ANAF_ERR_NO_SYNC",
+            "Nu a fost pornită o sincronizare a inbox-ului pe acest client (sau rezultatul ei a fost deja citit).",
+            "No inbox sync was begun on this client (or its outcome was already read).",
         ),
         _ => (
             "ANAF_UNKNOWN",

@@ -17,6 +17,7 @@ on_every_backend!(
     a_stopped_or_killed_sync_is_continued_without_downloading_twice,
     two_processes_never_sync_one_company_at_once,
     what_arrives_is_listed_read_and_acknowledged,
+    the_screen_follows_a_sync_begun_in_the_background,
 );
 
 const ENV: &str = "test";
@@ -416,4 +417,59 @@ fn what_arrives_is_listed_read_and_acknowledged(b: Backend) {
     let rc = unsafe { anaf_bridge::ffi::inbox::anaf_inbox_list(c.0, bad.as_ptr(), &mut out) };
     assert_ne!(rc, ANAF_OK);
     assert!(last_error().contains("tip"), "{}", last_error());
+}
+
+fn poll(c: &CClient) -> (i32, Value) {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::inbox::anaf_inbox_sync_poll(c.0, &mut out) };
+    let v = take(out)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (rc, v)
+}
+
+fn begin(c: &CClient) -> i32 {
+    // SAFETY: live handle; NULL options.
+    unsafe { anaf_bridge::ffi::inbox::anaf_inbox_sync_begin(c.0, std::ptr::null()) }
+}
+
+fn the_screen_follows_a_sync_begun_in_the_background(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 50);
+    let total = 50 + 5;
+    assert_eq!(poll(&c).0, ANAF_ERR_NO_SYNC);
+    f.sim.inject_on(
+        "/test/FCTEL/rest/descarcare",
+        anaf_sim::Fault::Latency(Duration::from_millis(20)),
+        1000,
+    );
+    let t = Instant::now();
+    assert_eq!(begin(&c), ANAF_OK, "{}", last_error());
+    assert_eq!(begin(&c), ANAF_ERR_SYNC_BUSY, "one at a time per handle");
+    let mut seen = Vec::new();
+    let (rc, done) = loop {
+        let (rc, v) = poll(&c);
+        if rc != ANAF_PENDING {
+            break (rc, v);
+        }
+        assert_eq!(v["status"], "running", "{v}");
+        seen.push(v["progress"].clone());
+        assert!(t.elapsed() < Duration::from_secs(120), "never ended: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(rc, ANAF_OK, "{done}");
+    assert_eq!((done["status"].clone(), done["downloaded"].clone()), (json!("done"), json!(total)));
+    // The screen saw the downloads go up, within the total.
+    let during: Vec<u64> = seen
+        .iter()
+        .filter(|p| p["phase"] == "downloading")
+        .map(|p| p["downloaded"].as_u64().unwrap())
+        .collect();
+    assert!(during.len() >= 2 && during.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.iter().all(|p| p["downloaded"].as_u64() <= p["total"].as_u64().or(Some(total as u64))));
+    assert!(seen.iter().any(|p| p["total"] == total), "{seen:?}");
+    // The outcome is given once.
+    assert_eq!(poll(&c).0, ANAF_ERR_NO_SYNC);
+    assert_eq!(downloads(&f), (total as u64, 1));
 }

@@ -159,6 +159,12 @@ public:
     std::string inbox_sync(const std::string &options_json = "") {
         dll_string s; st(anaf_inbox_sync(h_, detail::opt(options_json), s.out())); return s.str();
     }
+    // The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress
+    // while it runs, then its outcome).
+    void inbox_sync_begin(const std::string &options_json = "") {
+        st(anaf_inbox_sync_begin(h_, detail::opt(options_json)));
+    }
+    int32_t inbox_sync_poll(std::string &json) { dll_string s; st(anaf_inbox_sync_poll(h_, s.out())); json = s.str(); return last_; }
     std::string inbox_list(const std::string &filter_json = "") {
         dll_string s; st(anaf_inbox_list(h_, detail::opt(filter_json), s.out())); return s.str();
     }

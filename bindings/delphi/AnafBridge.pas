@@ -216,6 +216,10 @@ type
 
     { The e-Factura inbox in the database (README "The inbox"). }
     function InboxSync(const OptionsJson: string = ''): string;
+    { The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress
+      while it runs, then its outcome). }
+    procedure InboxSyncBegin(const OptionsJson: string = '');
+    function InboxSyncPoll(out Json: string): Integer;
     function InboxList(const FilterJson: string = ''): string;
     { What: 'zip', 'xml', 'signature' or 'pdf', written to OutPath. }
     function InboxGet(const Id, What, OutPath: string): string;
@@ -575,6 +579,23 @@ begin
   O := AnafToUtf8(OptionsJson);
   P := nil;
   Result := TakeJson(anaf_inbox_sync(FHandle, Arg(O), @P), P);
+end;
+
+procedure TAnafClient.InboxSyncBegin(const OptionsJson: string);
+var
+  O: UTF8String;
+begin
+  O := AnafToUtf8(OptionsJson);
+  Check(anaf_inbox_sync_begin(FHandle, Arg(O)));
+end;
+
+function TAnafClient.InboxSyncPoll(out Json: string): Integer;
+var
+  P: PAnsiChar;
+begin
+  P := nil;
+  Json := TakeJson(anaf_inbox_sync_poll(FHandle, @P), P);
+  Result := FLastStatus;
 end;
 
 function TAnafClient.InboxList(const FilterJson: string): string;

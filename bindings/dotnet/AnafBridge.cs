@@ -407,6 +407,9 @@ namespace AnafBridge
         }
         /// <summary>Brings the e-Factura inbox in the database up to date (README "The inbox").</summary>
         public string InboxSync(string optionsJson = null) { IntPtr p; return Json(AnafNative.anaf_inbox_sync(h, U(optionsJson), out p), p); }
+        /// <summary>The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress while it runs, then its outcome).</summary>
+        public void InboxSyncBegin(string optionsJson = null) { Check(AnafNative.anaf_inbox_sync_begin(h, U(optionsJson))); }
+        public int InboxSyncPoll(out string json) { IntPtr p; json = Json(AnafNative.anaf_inbox_sync_poll(h, out p), p); return LastStatus; }
         public string InboxList(string filterJson = null) { IntPtr p; return Json(AnafNative.anaf_inbox_list(h, U(filterJson), out p), p); }
         /// <summary>what: "zip", "xml", "signature" or "pdf", written to outPath.</summary>
         public string InboxGet(string id, string what, string outPath)

@@ -20,6 +20,8 @@ use crate::store::inbox::{Lease, Listed, Parsed};
 use base64::Engine;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DAY_MS: i64 = 86_400_000;
@@ -35,6 +37,103 @@ const RELIST_OVERLAP_MS: i64 = 3_600_000;
 const WINDOW_MS: i64 = 60 * DAY_MS - 600_000;
 /// How many listed messages are stored per transaction.
 const BATCH: usize = 500;
+
+/// How far a run is, for the ERP's screen while it runs (`anaf_inbox_sync_poll`).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// 0 starting (waiting for the lease), 1 listing, 2 downloading, 3 done.
+    pub phase: AtomicU64,
+    pub listed: AtomicU64,
+    pub new: AtomicU64,
+    /// Messages to download in this run.
+    pub total: AtomicU64,
+    pub downloaded: AtomicU64,
+    /// Downloaded and read without a `parse_error`.
+    pub parsed: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl Progress {
+    pub fn json(&self) -> Value {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let phase = ["starting", "listing", "downloading", "done"]
+            .get(g(&self.phase) as usize)
+            .copied()
+            .unwrap_or("done");
+        json!({
+            "phase": phase, "listed": g(&self.listed), "new": g(&self.new),
+            "total": g(&self.total), "downloaded": g(&self.downloaded),
+            "parsed": g(&self.parsed), "failed": g(&self.failed),
+        })
+    }
+
+    fn set(a: &AtomicU64, v: u64) {
+        a.store(v, Ordering::Relaxed);
+    }
+
+    fn add(a: &AtomicU64) {
+        a.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A sync running on a thread of its own (`anaf_inbox_sync_begin`): its progress, and its
+/// outcome once it ended.
+pub struct Job {
+    pub progress: Arc<Progress>,
+    handle: Option<std::thread::JoinHandle<std::result::Result<Value, (Error, Value)>>>,
+    /// The outcome, once taken from the finished thread.
+    outcome: Option<std::result::Result<Value, (Error, Value)>>,
+}
+
+/// What `anaf_inbox_sync_poll` answers.
+pub enum Poll {
+    Running(Value),
+    Done(std::result::Result<Value, (Error, Value)>),
+}
+
+impl Job {
+    /// Starts a run of `session`'s inbox sync on a thread of its own.
+    pub fn start(session: Arc<Session>, o: SyncOptions) -> Job {
+        let progress = Arc::new(Progress::default());
+        let p = progress.clone();
+        let handle = std::thread::Builder::new()
+            .name("anaf-inbox-sync".into())
+            .spawn(move || {
+                // A panic in the run is this thread's; the host sees ANAF_ERR_INTERNAL.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    session.inbox_sync_with(&o, &p)
+                }))
+                .unwrap_or_else(|_| {
+                    Err((Error::new(ANAF_ERR_INTERNAL), Value::Null))
+                })
+            })
+            .ok();
+        Job {
+            progress,
+            handle,
+            outcome: None,
+        }
+    }
+
+    /// Whether the run has ended (its outcome is ready to be polled).
+    pub fn finished(&self) -> bool {
+        self.outcome.is_some() || self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// The run's progress while it runs, or its outcome once (the job is then spent).
+    pub fn poll(&mut self) -> Poll {
+        if self.outcome.is_none() && self.finished() {
+            self.outcome = Some(match self.handle.take().map(|h| h.join()) {
+                Some(Ok(r)) => r,
+                _ => Err((Error::new(ANAF_ERR_INTERNAL), Value::Null)),
+            });
+        }
+        match self.outcome.take() {
+            Some(r) => Poll::Done(r),
+            None => Poll::Running(self.progress.json()),
+        }
+    }
+}
 
 /// What the ERP asks of a run (`options_json` of `anaf_inbox_sync`).
 #[derive(Clone, Debug, Default)]
@@ -223,6 +322,15 @@ impl Session {
     /// One run of the inbox sync (see the module's comment). The answer says what was
     /// done; a run that stopped early says why in `"stopped"` and answers its error.
     pub fn inbox_sync(&self, o: &SyncOptions) -> std::result::Result<Value, (Error, Value)> {
+        self.inbox_sync_with(o, &Progress::default())
+    }
+
+    /// As [`Session::inbox_sync`], counting its progress in `progress`.
+    pub fn inbox_sync_with(
+        &self,
+        o: &SyncOptions,
+        progress: &Progress,
+    ) -> std::result::Result<Value, (Error, Value)> {
         let cif = self.config.cif.as_str();
         let env = self.config.environment.as_str();
         let inbox = self.store.inbox(cif, env);
@@ -262,7 +370,8 @@ impl Session {
             }
         };
         let mut summary = Map::new();
-        let outcome = self.inbox_run(o, synced_until, &mut summary);
+        let outcome = self.inbox_run(o, synced_until, &mut summary, progress);
+        Progress::set(&progress.phase, 3);
         let stopped = outcome.as_ref().err().map(|e| {
             json!({"status": crate::status::name(e.status), "code": e.status, "message": e.message(self.config.language)})
         });
@@ -302,6 +411,7 @@ impl Session {
         o: &SyncOptions,
         synced_until: Option<i64>,
         out: &mut Map<String, Value>,
+        progress: &Progress,
     ) -> Result<()> {
         let cif = self.config.cif.as_str();
         let env = self.config.environment.as_str();
@@ -322,12 +432,14 @@ impl Session {
         let mut new = 0u64;
         let mut listed_count = 0u64;
         let mut pages = 0u32;
+        Progress::set(&progress.phase, 1);
         if start < end {
             out.insert("window".into(), json!({"from": iso(start), "to": iso(end)}));
             let mut batch: Vec<Listed> = Vec::with_capacity(BATCH);
             let mut flush = |batch: &mut Vec<Listed>| -> Result<()> {
                 for m in inbox.add_listed(batch, now / 1000)? {
                     new += 1;
+                    Progress::add(&progress.new);
                     let n = new_by_type
                         .entry(m.message_type.clone())
                         .or_insert(json!(0));
@@ -339,6 +451,7 @@ impl Session {
             };
             let listing = self.efactura().list_paged(start, end, None, |m| {
                 listed_count += 1;
+                Progress::add(&progress.listed);
                 batch.push(listed(&m, now));
                 if batch.len() >= BATCH {
                     flush(&mut batch)?;
@@ -365,6 +478,8 @@ impl Session {
         let pending = inbox.pending()?;
         out.insert("to_download".into(), json!(pending.len()));
         let limit = o.max_downloads.unwrap_or(usize::MAX);
+        Progress::set(&progress.total, pending.len().min(limit) as u64);
+        Progress::set(&progress.phase, 2);
         let mut renewed = Instant::now();
         let result = (|| -> Result<()> {
             for m in pending.iter().take(limit) {
@@ -392,6 +507,10 @@ impl Session {
                             Utc::now().timestamp(),
                         )?;
                         downloaded += 1;
+                        Progress::add(&progress.downloaded);
+                        if p.parse_error.is_none() {
+                            Progress::add(&progress.parsed);
+                        }
                         settled += self.settle_journal(m, &p)?;
                     }
                     Err(e) if gone_for_good(&e) => {

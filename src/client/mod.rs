@@ -25,6 +25,8 @@ pub struct Session {
     pub config: Config,
     pub store: Store,
     pub http: reqwest::Client,
+    /// The inbox sync started with `anaf_inbox_sync_begin`, if any (client::inbox).
+    pub inbox_job: std::sync::Mutex<Option<inbox::Job>>,
 }
 
 impl Session {
@@ -61,6 +63,7 @@ impl Session {
             config,
             store,
             http,
+            inbox_job: Default::default(),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::service::options;
 use super::{entry, opt_text, out, session, text, AnafClient};
-use crate::client::inbox::{Part, SyncOptions};
+use crate::client::inbox::{Job, Part, Poll, SyncOptions};
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::inbox::Filter;
@@ -41,6 +41,77 @@ pub unsafe extern "C" fn anaf_inbox_sync(
                     super::give_json(slot, &v);
                 }
                 Err(e)
+            }
+        }
+    })
+}
+
+/// Starts `anaf_inbox_sync` on a thread of its own and returns at once; the ERP's screen
+/// then calls `anaf_inbox_sync_poll` (every second, say) for the progress and the outcome.
+/// `ANAF_ERR_SYNC_BUSY` when a sync begun on this handle is still running.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `options_json` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_sync_begin(
+    client: *mut AnafClient,
+    options_json: *const c_char,
+) -> i32 {
+    entry(|| {
+        let o = SyncOptions::from_json(opt_text(options_json, "options_json")?)?;
+        let s = session(client)?;
+        let mut job = s.inbox_job.lock().unwrap_or_else(|p| p.into_inner());
+        if job.as_ref().is_some_and(|j| !j.finished()) {
+            return Err(Error::with(
+                ANAF_ERR_SYNC_BUSY,
+                "O sincronizare pornită cu anaf_inbox_sync_begin pe acest client rulează încă; urmăriți-o cu anaf_inbox_sync_poll.",
+                "A sync begun with anaf_inbox_sync_begin on this client is still running; follow it with anaf_inbox_sync_poll.",
+            ));
+        }
+        *job = Some(Job::start(s.clone(), o));
+        Ok(ANAF_OK)
+    })
+}
+
+/// The sync begun with `anaf_inbox_sync_begin`: `ANAF_PENDING` while it runs, with
+/// `{"status":"running","progress":{"phase":"starting|listing|downloading|done","listed",
+/// "new","total","downloaded","parsed","failed"}}`; once it ended, its status (what
+/// `anaf_inbox_sync` would have returned) and `{"status":"done", …its answer…}` — once:
+/// the next poll answers `ANAF_ERR_NO_SYNC`, as does a handle where none was begun.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_inbox_sync_poll(
+    client: *mut AnafClient,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let s = session(client)?;
+        let mut guard = s.inbox_job.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(job) = guard.as_mut() else {
+            return Err(Error::new(ANAF_ERR_NO_SYNC));
+        };
+        match job.poll() {
+            Poll::Running(progress) => {
+                super::give_json(slot, &json!({"status": "running", "progress": progress}));
+                Ok(ANAF_PENDING)
+            }
+            Poll::Done(outcome) => {
+                *guard = None;
+                let (rc, mut v) = match outcome {
+                    Ok(v) => (Ok(ANAF_OK), v),
+                    Err((e, v)) => (Err(e), v),
+                };
+                if let Value::Object(m) = &mut v {
+                    m.insert("status".into(), json!("done"));
+                } else {
+                    v = json!({"status": "done"});
+                }
+                super::give_json(slot, &v);
+                rc
             }
         }
     })
