@@ -151,6 +151,9 @@
 // No such message in the inbox (or it was not downloaded yet).
 #define ANAF_ERR_NO_MESSAGE -71
 
+// No inbox sync was begun on this client (or its outcome was already polled).
+#define ANAF_ERR_NO_SYNC -72
+
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
 #define ANAF_SCHEMA_VERSION 5
 
@@ -262,6 +265,25 @@ int32_t anaf_etransport_list(struct AnafClient *client, int32_t zile, const char
 // `client` is NULL or a handle from `anaf_open`; `options_json` is NULL or a
 // NUL-terminated string; `out_json` is NULL or writable.
 int32_t anaf_inbox_sync(struct AnafClient *client, const char *options_json, char **out_json);
+
+// Starts `anaf_inbox_sync` on a thread of its own and returns at once; the ERP's screen
+// then calls `anaf_inbox_sync_poll` (every second, say) for the progress and the outcome.
+// `ANAF_ERR_SYNC_BUSY` when a sync begun on this handle is still running.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `options_json` is NULL or a
+// NUL-terminated string.
+int32_t anaf_inbox_sync_begin(struct AnafClient *client, const char *options_json);
+
+// The sync begun with `anaf_inbox_sync_begin`: `ANAF_PENDING` while it runs, with
+// `{"status":"running","progress":{"phase":"starting|listing|downloading|done","listed",
+// "new","total","downloaded","parsed","failed"}}`; once it ended, its status (what
+// `anaf_inbox_sync` would have returned) and `{"status":"done", …its answer…}` — once:
+// the next poll answers `ANAF_ERR_NO_SYNC`, as does a handle where none was begun.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_inbox_sync_poll(struct AnafClient *client, char **out_json);
 
 // The messages of the inbox, newest first, without their files. `filter_json` may be NULL
 // or `{"type":"FACTURA PRIMITA","supplier_cif":"…","state":"downloaded",

@@ -459,15 +459,23 @@ fn the_screen_follows_a_sync_begun_in_the_background(b: Backend) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(rc, ANAF_OK, "{done}");
-    assert_eq!((done["status"].clone(), done["downloaded"].clone()), (json!("done"), json!(total)));
+    assert_eq!(
+        (done["status"].clone(), done["downloaded"].clone()),
+        (json!("done"), json!(total))
+    );
     // The screen saw the downloads go up, within the total.
     let during: Vec<u64> = seen
         .iter()
         .filter(|p| p["phase"] == "downloading")
         .map(|p| p["downloaded"].as_u64().unwrap())
         .collect();
-    assert!(during.len() >= 2 && during.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
-    assert!(seen.iter().all(|p| p["downloaded"].as_u64() <= p["total"].as_u64().or(Some(total as u64))));
+    assert!(
+        during.len() >= 2 && during.windows(2).all(|w| w[0] <= w[1]),
+        "{seen:?}"
+    );
+    assert!(seen
+        .iter()
+        .all(|p| p["downloaded"].as_u64() <= p["total"].as_u64().or(Some(total as u64))));
     assert!(seen.iter().any(|p| p["total"] == total), "{seen:?}");
     // The outcome is given once.
     assert_eq!(poll(&c).0, ANAF_ERR_NO_SYNC);

@@ -94,6 +94,7 @@ const
   ANAF_ERR_NO_LINK = -62; { No browser link is in progress for this client. }
   ANAF_ERR_SYNC_BUSY = -70; { The company's inbox is being synced by another process or workstation right now. }
   ANAF_ERR_NO_MESSAGE = -71; { No such message in the inbox (or it was not downloaded yet). }
+  ANAF_ERR_NO_SYNC = -72; { No inbox sync was begun on this client (or its outcome was already polled). }
   ANAF_SCHEMA_VERSION = 5; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
@@ -109,6 +110,8 @@ function anaf_etransport_upload_file(client: PAnafClient; xml_path: PAnsiChar; o
 function anaf_etransport_status(client: PAnafClient; index_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_status';
 function anaf_etransport_list(client: PAnafClient; zile: Integer; cif: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_list';
 function anaf_inbox_sync(client: PAnafClient; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_sync';
+function anaf_inbox_sync_begin(client: PAnafClient; options_json: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_inbox_sync_begin';
+function anaf_inbox_sync_poll(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_sync_poll';
 function anaf_inbox_list(client: PAnafClient; filter_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_list';
 function anaf_inbox_get(client: PAnafClient; id: PAnsiChar; what: PAnsiChar; out_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_inbox_get';
 function anaf_inbox_ack(client: PAnafClient; id: PAnsiChar; erp_ref: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_inbox_ack';

@@ -131,6 +131,8 @@ namespace AnafBridge
         public const int ANAF_ERR_SYNC_BUSY = -70;
         /// <summary>No such message in the inbox (or it was not downloaded yet).</summary>
         public const int ANAF_ERR_NO_MESSAGE = -71;
+        /// <summary>No inbox sync was begun on this client (or its outcome was already polled).</summary>
+        public const int ANAF_ERR_NO_SYNC = -72;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
         public const int ANAF_SCHEMA_VERSION = 5;
 
@@ -160,6 +162,10 @@ namespace AnafBridge
         public static extern int anaf_etransport_list(ClientHandle client, int zile, byte[] cif, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_sync", ExactSpelling = true)]
         public static extern int anaf_inbox_sync(ClientHandle client, byte[] options_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_sync_begin", ExactSpelling = true)]
+        public static extern int anaf_inbox_sync_begin(ClientHandle client, byte[] options_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_sync_poll", ExactSpelling = true)]
+        public static extern int anaf_inbox_sync_poll(ClientHandle client, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_list", ExactSpelling = true)]
         public static extern int anaf_inbox_list(ClientHandle client, byte[] filter_json, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_inbox_get", ExactSpelling = true)]

@@ -103,9 +103,7 @@ impl Job {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     session.inbox_sync_with(&o, &p)
                 }))
-                .unwrap_or_else(|_| {
-                    Err((Error::new(ANAF_ERR_INTERNAL), Value::Null))
-                })
+                .unwrap_or_else(|_| Err((Error::new(ANAF_ERR_INTERNAL), Value::Null)))
             })
             .ok();
         Job {
