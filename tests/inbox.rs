@@ -18,6 +18,7 @@ on_every_backend!(
     two_processes_never_sync_one_company_at_once,
     what_arrives_is_listed_read_and_acknowledged,
     the_screen_follows_a_sync_begun_in_the_background,
+    bad_answers_flag_a_message_or_stop_the_run_and_the_next_run_goes_on,
 );
 
 const ENV: &str = "test";
@@ -480,4 +481,101 @@ fn the_screen_follows_a_sync_begun_in_the_background(b: Backend) {
     // The outcome is given once.
     assert_eq!(poll(&c).0, ANAF_ERR_NO_SYNC);
     assert_eq!(downloads(&f), (total as u64, 1));
+}
+
+fn bad_answers_flag_a_message_or_stop_the_run_and_the_next_run_goes_on(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    // An empty inbox ("Nu exista mesaje…") is a complete run with nothing new.
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&config(&f)).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(
+        (rc, v["new"].clone(), v["complete"].clone()),
+        (ANAF_OK, json!(0), json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["list_calls_left_today"], 100_000 - 1, "{v}");
+
+    // Arriving now (a run lists again only the last hour before its previous end).
+    f.sim.seed_invoices(ENV, "8000000000", CIF, 22);
+    let total = 22;
+    let dl = "/test/FCTEL/rest/descarcare";
+    let body = |ct: &str, b: &str| anaf_sim::Fault::Body {
+        content_type: ct.into(),
+        body: b.as_bytes().to_vec(),
+    };
+    // A ZIP that is not a ZIP: that message is flagged, the others come.
+    f.sim
+        .inject_on(dl, body("application/zip", "this is not a zip"), 1);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(
+        (rc, v["downloaded"].clone(), v["failed"].clone()),
+        (ANAF_OK, json!(total - 1), json!(1)),
+        "{v}"
+    );
+    let bad = list(&c, json!({"state": "failed"}));
+    assert_eq!(bad.len(), 1);
+    assert!(
+        bad[0]["last_error"].as_str().unwrap().contains("ZIP"),
+        "{}",
+        bad[0]
+    );
+    // ANAF's daily quota for that message: flagged again, with ANAF's words.
+    f.sim.inject_on(
+        dl,
+        body(
+            "application/json",
+            r#"{"eroare":"S-au facut deja 10 descarcari de mesaj in cursul zilei","titlu":"Descarcare mesaj"}"#,
+        ),
+        1,
+    );
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["failed"].clone()), (ANAF_OK, json!(1)), "{v}");
+    let bad = list(&c, json!({"state": "failed"}));
+    assert!(
+        bad[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("S-au facut deja"),
+        "{}",
+        bad[0]
+    );
+    assert_eq!(bad[0]["attempts"], 2);
+    // The firewall's HTML page: the run stops and says so; nothing is flagged.
+    f.sim.inject_on(dl, anaf_sim::Fault::HtmlRejected, 1);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(rc, ANAF_ERR_HTML_RESPONSE, "{v}");
+    assert_eq!(
+        (v["complete"].clone(), v["stopped"]["status"].clone()),
+        (json!(false), json!("ANAF_ERR_HTML_RESPONSE")),
+        "{v}"
+    );
+    assert_eq!(list(&c, json!({"state": "failed"}))[0]["attempts"], 2);
+    // The next run goes on: everything is in.
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!(
+        (rc, v["downloaded"].clone(), v["left"].clone()),
+        (ANAF_OK, json!(1), json!(0)),
+        "{v}"
+    );
+    assert_eq!(list(&c, json!({"state": "downloaded"})).len(), total);
+    assert_eq!(downloads(&f), (total as u64, 1));
+
+    // Messages that appear with an older creation time than the last hour listed are not
+    // in the incremental window (here only the newest received one and ANAF's error list
+    // are); "since" lists a longer one again.
+    f.sim.seed_inbox(ENV, CIF, 10, 5);
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["new"].clone()), (ANAF_OK, json!(2)), "{v}");
+    let since = (chrono::Utc::now() - chrono::Duration::days(6))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (rc, v) = sync(&c, json!({ "since": since }));
+    assert_eq!(
+        (rc, v["new"].clone(), v["downloaded"].clone()),
+        (ANAF_OK, json!(9), json!(9)),
+        "{v}"
+    );
 }

@@ -136,7 +136,8 @@ impl Job {
 /// What the ERP asks of a run (`options_json` of `anaf_inbox_sync`).
 #[derive(Clone, Debug, Default)]
 pub struct SyncOptions {
-    /// The first run goes back to here instead of ANAF's 60 days (Unix ms).
+    /// List from here (Unix ms) instead of from the last run's end (the first run: instead
+    /// of ANAF's 60 days).
     pub since_ms: Option<i64>,
     /// Wait (up to this long) for another workstation's run instead of answering busy.
     pub wait: Option<Duration>,
@@ -421,9 +422,11 @@ impl Session {
         // Listing.
         let end = now - END_MARGIN_MS;
         let earliest = now - WINDOW_MS;
-        let start = match synced_until {
-            Some(u) => u - RELIST_OVERLAP_MS,
-            None => o.since_ms.unwrap_or(earliest),
+        // `since` always wins: the ERP's way to list a longer window again.
+        let start = match (o.since_ms, synced_until) {
+            (Some(s), _) => s,
+            (None, Some(u)) => u - RELIST_OVERLAP_MS,
+            (None, None) => earliest,
         }
         .max(earliest);
         let mut new_by_type: Map<String, Value> = Map::new();
@@ -467,6 +470,11 @@ impl Session {
             out.insert("synced_until".into(), json!(iso(end)));
         }
         out.insert("list_pages".into(), json!(pages));
+        let used = crate::store::journal::calls_today(&self.store, "lista-paginata", cif)?;
+        out.insert(
+            "list_calls_left_today".into(),
+            json!(super::efactura::DAILY_PAGED_LISTS_PER_CIF.saturating_sub(used)),
+        );
 
         // Downloads.
         let mut downloaded = 0u64;
