@@ -64,6 +64,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// A fixed-version WebView2 runtime folder (Windows).
     pub webview2_folder: Option<PathBuf>,
+    /// Where the inbox keeps the ZIPs it downloads (`<folder>/<cif>/<environment>/<id>.zip`)
+    /// instead of in the database.
+    pub inbox_folder: Option<PathBuf>,
     /// Whether the upload journal's `sending` row waits for the disk before the upload
     /// leaves (`journal_sync` "full", the default) or only for the operating system
     /// ("normal": survives a crash of the ERP, not a power cut).
@@ -191,6 +194,7 @@ pub const KEYS: &[&str] = &[
     "relay_key",
     "rate_limit_per_minute",
     "webview2_folder",
+    "inbox_folder",
     "journal_sync",
     "link_serial",
     "token_key",
@@ -461,6 +465,7 @@ impl Config {
                 .filter(|k| !k.is_empty()),
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
             webview2_folder: path("webview2_folder")?,
+            inbox_folder: path("inbox_folder")?,
             journal_sync_full,
             link_serial_refuse,
             token_key,

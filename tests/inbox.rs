@@ -19,6 +19,7 @@ on_every_backend!(
     what_arrives_is_listed_read_and_acknowledged,
     the_screen_follows_a_sync_begun_in_the_background,
     bad_answers_flag_a_message_or_stop_the_run_and_the_next_run_goes_on,
+    zips_may_live_in_a_folder_instead_of_the_database,
 );
 
 const ENV: &str = "test";
@@ -578,4 +579,32 @@ fn bad_answers_flag_a_message_or_stop_the_run_and_the_next_run_goes_on(b: Backen
         (ANAF_OK, json!(9), json!(9)),
         "{v}"
     );
+}
+
+fn zips_may_live_in_a_folder_instead_of_the_database(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    f.sim.seed_invoices(ENV, "8000000000", CIF, 12);
+    let folder = f.dir.path().join("inbox");
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({
+        "rate_limit_per_minute": 1000, "inbox_folder": folder
+    })))
+    .unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["downloaded"].clone()), (ANAF_OK, json!(12)), "{v}");
+    let dir = folder.join(CIF).join(ENV);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 12, "{dir:?}");
+    let rows = list(&c, json!({}));
+    for m in &rows {
+        let file = m["zip_file"].as_str().unwrap();
+        assert!(std::fs::read(file).unwrap().starts_with(b"PK"), "{m}");
+        assert_eq!(m["invoice_number"].as_str().is_some(), true, "{m}");
+    }
+    let xml = f.dir.path().join("one.xml");
+    get(&c, rows[0]["message_id"].as_str().unwrap(), "xml", &xml).unwrap();
+    let number = rows[0]["invoice_number"].as_str().unwrap();
+    assert!(std::fs::read_to_string(&xml).unwrap().contains(number));
 }

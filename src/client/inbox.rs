@@ -16,7 +16,7 @@ use super::invoice;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
-use crate::store::inbox::{Lease, Listed, Parsed};
+use crate::store::inbox::{Lease, Listed, Parsed, Zip};
 use base64::Engine;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
@@ -503,10 +503,10 @@ impl Session {
                 match self.efactura().fetch_zip(&m.message_id) {
                     Ok(reply) => {
                         let p = read_zip(&m.message_id, &m.message_type, &reply);
-                        let b64 = base64::engine::general_purpose::STANDARD.encode(&reply.body);
+                        let zip = self.keep_zip(&m.message_id, &reply.body)?;
                         inbox.downloaded(
                             &m.message_id,
-                            &b64,
+                            &zip,
                             &super::efactura::sha256_hex(&reply.body),
                             reply.body.len() as i64,
                             &p,
@@ -590,6 +590,34 @@ impl Part {
 }
 
 impl Session {
+    /// Where a downloaded ZIP is kept: in the configured `inbox_folder`
+    /// (`<cif>/<environment>/<id>.zip`, written whole, then renamed), else in the row.
+    fn keep_zip(&self, message_id: &str, zip: &[u8]) -> Result<Zip> {
+        let Some(root) = &self.config.inbox_folder else {
+            return Ok(Zip::Base64(
+                base64::engine::general_purpose::STANDARD.encode(zip),
+            ));
+        };
+        let dir = root
+            .join(&self.config.cif)
+            .join(self.config.environment.as_str());
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::with(
+                ANAF_ERR_FILE,
+                format!("Folderul inbox-ului „{}”: {e}", dir.display()),
+                format!("The inbox folder \"{}\": {e}", dir.display()),
+            )
+        })?;
+        // The id is ANAF's, digits only (the list is checked): a plain file name.
+        let name: String = message_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let path = dir.join(format!("{name}.zip"));
+        super::efactura::write_file(&path, zip)?;
+        Ok(Zip::File(path.display().to_string()))
+    }
+
     /// The ZIP of a downloaded message, as ANAF gave it.
     pub fn inbox_zip(&self, message_id: &str) -> Result<Vec<u8>> {
         let cif = self.config.cif.as_str();
@@ -601,16 +629,20 @@ impl Session {
                 format!("Message {message_id} is not in the inbox of CIF {cif} or was not downloaded yet (anaf_inbox_sync)."),
             )
         };
-        let b64 = inbox.zip_base64(message_id)?.ok_or_else(none)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .map_err(|e| {
-                Error::with(
-                    ANAF_ERR_DATABASE_CORRUPT,
-                    format!("ZIP-ul mesajului {message_id} din baza de date este deteriorat: {e}"),
-                    format!("The ZIP of message {message_id} in the database is damaged: {e}"),
-                )
-            })
+        match inbox.zip(message_id)?.ok_or_else(none)? {
+            Zip::Base64(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|e| {
+                    Error::with(
+                        ANAF_ERR_DATABASE_CORRUPT,
+                        format!(
+                            "ZIP-ul mesajului {message_id} din baza de date este deteriorat: {e}"
+                        ),
+                        format!("The ZIP of message {message_id} in the database is damaged: {e}"),
+                    )
+                }),
+            Zip::File(path) => super::efactura::read_file(std::path::Path::new(&path)),
+        }
     }
 
     /// One part of a downloaded message written to `path`; its size. The PDF is made by

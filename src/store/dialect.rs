@@ -218,6 +218,7 @@ pub const TABLES: &[Table] = &[
             null("last_error", Long),
             null("downloaded_at", BigInt),
             null("zip_base64", Huge),
+            null("zip_file", Long),
             null("zip_sha256", Short),
             null("zip_bytes", BigInt),
             null("syntax", Short),

@@ -233,11 +233,12 @@ impl Inbox<'_> {
         })
     }
 
-    /// Stores a downloaded message: its ZIP (base64) and what was read from it.
+    /// Stores a downloaded message: its ZIP (base64, or the file it was written to) and
+    /// what was read from it.
     pub fn downloaded(
         &self,
         message_id: &str,
-        zip_base64: &str,
+        zip: &Zip,
         zip_sha256: &str,
         zip_bytes: i64,
         p: &Parsed,
@@ -248,7 +249,8 @@ impl Inbox<'_> {
             c.execute(
                 &format!(
                     "UPDATE anaf_inbox SET state = 'downloaded', attempts = attempts + 1,
-                        last_error = NULL, downloaded_at = ?, zip_base64 = ?, zip_sha256 = ?,
+                        last_error = NULL, downloaded_at = ?, zip_base64 = ?, zip_file = ?,
+                        zip_sha256 = ?,
                         zip_bytes = ?, syntax = ?, doc_kind = ?, invoice_number = ?,
                         issue_date = ?, due_date = ?, currency = ?, supplier_vat = ?,
                         supplier_name = ?, customer_vat = ?, customer_name = ?,
@@ -258,7 +260,8 @@ impl Inbox<'_> {
                 ),
                 args![
                     now,
-                    zip_base64,
+                    zip.base64(),
+                    zip.file(),
                     zip_sha256,
                     zip_bytes,
                     p.syntax.as_ref(),
@@ -353,16 +356,23 @@ impl Inbox<'_> {
         })
     }
 
-    /// The message's ZIP as downloaded (base64), if it was.
-    pub fn zip_base64(&self, message_id: &str) -> Result<Option<String>> {
+    /// Where the message's ZIP is, if it was downloaded.
+    pub fn zip(&self, message_id: &str) -> Result<Option<Zip>> {
         self.store.read(|c| {
-            c.query_row(
-                &format!("SELECT zip_base64 FROM anaf_inbox WHERE {KEY} AND message_id = ?"),
+            let Some(r) = c.query_row(
+                &format!(
+                    "SELECT zip_base64, zip_file FROM anaf_inbox WHERE {KEY} AND message_id = ?"
+                ),
                 args![self.cif, self.environment, message_id],
             )?
-            .map(|r| r.opt_text(0))
-            .transpose()
-            .map(Option::flatten)
+            else {
+                return Ok(None);
+            };
+            Ok(match (r.opt_text(0)?, r.opt_text(1)?) {
+                (Some(b), _) => Some(Zip::Base64(b)),
+                (None, Some(f)) => Some(Zip::File(f)),
+                (None, None) => None,
+            })
         })
     }
 
@@ -405,6 +415,29 @@ impl Inbox<'_> {
     }
 }
 
+/// Where a downloaded ZIP is kept: in the row, or in the configured folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Zip {
+    Base64(String),
+    File(String),
+}
+
+impl Zip {
+    fn base64(&self) -> Option<&str> {
+        match self {
+            Zip::Base64(b) => Some(b),
+            Zip::File(_) => None,
+        }
+    }
+
+    fn file(&self) -> Option<&str> {
+        match self {
+            Zip::File(f) => Some(f),
+            Zip::Base64(_) => None,
+        }
+    }
+}
+
 /// What `anaf_inbox_list` selects.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -419,7 +452,7 @@ pub struct Filter {
 
 const LIST_COLUMNS: &str = "message_id, message_type, created_at, created_ms, id_solicitare, \
     detalii, supplier_cif, customer_cif, state, attempts, last_error, downloaded_at, \
-    zip_bytes, syntax, doc_kind, invoice_number, issue_date, due_date, currency, \
+    zip_file, zip_bytes, syntax, doc_kind, invoice_number, issue_date, due_date, currency, \
     supplier_vat, supplier_name, customer_vat, customer_name, total_without_vat, vat_total, \
     payable, line_count, parse_error, anaf_errors, imported_at, erp_ref, zip_sha256";
 

@@ -128,6 +128,7 @@ CREATE TABLE IF NOT EXISTS anaf_inbox (
     last_error        TEXT,
     downloaded_at     INTEGER,
     zip_base64        TEXT,
+    zip_file          TEXT,
     zip_sha256        TEXT,
     zip_bytes         INTEGER,
     syntax            TEXT,
