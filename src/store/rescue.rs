@@ -18,17 +18,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-fn fingerprint(spent: &str) -> String {
-    seal::hash(spent)
-}
-
 /// Where the pair obtained by spending `spent` is rescued.
 pub fn path_for(db: &Path, spent: &str) -> PathBuf {
     let name = db
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "anaf.db".into());
-    db.with_file_name(format!("{name}.rescue-{}.json", &fingerprint(spent)[..16]))
+    db.with_file_name(format!("{name}.rescue-{}.json", &seal::hash(spent)[..16]))
 }
 
 /// Where a store on a database server keeps its rescue files: the user's own local folder
@@ -49,7 +45,7 @@ pub fn local_base(connection: &str) -> PathBuf {
     let key = super::odbc::mask_connection_string(connection);
     #[cfg(not(feature = "odbc"))]
     let key = connection.to_string();
-    dir.join(format!("odbc-{}.db", &fingerprint(&key)[..16]))
+    dir.join(format!("odbc-{}.db", &seal::hash(&key)[..16]))
 }
 
 /// Where the sealed pair is bound: the profile and the spent token, so a file renamed or
@@ -83,7 +79,7 @@ pub fn save(store: &Store, p: &Profile, spent: &str, t: &NewTokens) -> Result<Pa
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension("tmp");
-    let spent_hash = fingerprint(spent);
+    let spent_hash = seal::hash(spent);
     let pair = json!({
         "access_token": t.access_token, "refresh_token": t.refresh_token,
         "token_type": t.token_type, "access_expires_at": t.access_expires_at,
@@ -164,7 +160,7 @@ fn read(store: &Store, path: &Path) -> Option<File> {
 /// The rescued pair for `spent` and this profile, if there is one, whole and openable.
 pub fn load(store: &Store, p: &Profile, spent: &str) -> Option<NewTokens> {
     let f = read(store, &path_for(&store.path, spent))?;
-    (f.spent_hash == fingerprint(spent) && &f.profile == p)
+    (f.spent_hash == seal::hash(spent) && &f.profile == p)
         .then_some(f.pair)
         .flatten()
 }
@@ -299,7 +295,7 @@ mod tests {
         let s = keyed(Store::open(&d.path().join("anaf.db")).unwrap());
         let v = json!({
             "cif": "14399840", "client_id": "c", "environment": "test",
-            "spent": fingerprint("r1"), "access_token": "a2", "refresh_token": "r2",
+            "spent": seal::hash("r1"), "access_token": "a2", "refresh_token": "r2",
             "token_type": "Bearer", "access_expires_at": 10, "refresh_expires_at": 20,
             "cert_serial": null,
         });

@@ -48,10 +48,12 @@ pub fn is_hash(stored: &str) -> bool {
 
 /// Where a sealed value lives: its column (and the row's profile, for a row's columns).
 pub fn place(column: &str, p: &Profile) -> String {
-    format!(
-        "{column}\u{0}{}\u{0}{}\u{0}{}",
-        p.cif, p.client_id, p.environment
-    )
+    place_of(column, &p.cif, &p.client_id, &p.environment)
+}
+
+/// [`place`] from the parts of a profile (the fast path has no `Profile` to hand).
+pub fn place_of(column: &str, cif: &str, client_id: &str, environment: &str) -> String {
+    format!("{column}\u{0}{cif}\u{0}{client_id}\u{0}{environment}")
 }
 
 /// The sealing key of one configuration.

@@ -329,16 +329,9 @@ impl Store {
         let Some(stored) = fresh().unwrap_or(None) else {
             return Ok(None);
         };
-        let p = Profile {
-            cif: cif.into(),
-            client_id: client_id.into(),
-            environment: environment.into(),
-        };
         // A value that does not open goes to the slow path too, which says why.
-        Ok(self
-            .open_value(&stored, &place("access_token", &p))
-            .ok()
-            .map(|t| t.to_string()))
+        let at = seal::place_of("access_token", cif, client_id, environment);
+        Ok(self.open_value(&stored, &at).ok().map(|t| t.to_string()))
     }
 
     /// The row of a profile, if any.
