@@ -43,6 +43,10 @@ pub struct Store {
     busy_timeout: Duration,
     /// The key the secrets are sealed under; `None` for a configuration without one.
     seal: Option<seal::Sealer>,
+    /// The access token the fast path opened last: its place, the stored (sealed) text,
+    /// and the token. Opening costs more than the SELECT; the stored text says whether the
+    /// token is still the same.
+    opened_access: std::sync::Mutex<Option<(String, String, zeroize::Zeroizing<String>)>>,
 }
 
 enum Backend {
@@ -90,6 +94,7 @@ impl Store {
             backend: Backend::Sqlite(Box::new(db)),
             busy_timeout,
             seal: None,
+            opened_access: Default::default(),
         })
     }
 
@@ -168,6 +173,7 @@ impl Store {
             backend: Backend::Odbc(db),
             busy_timeout,
             seal: None,
+            opened_access: Default::default(),
         })
     }
 
