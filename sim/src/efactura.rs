@@ -180,18 +180,19 @@ fn day_of(ms: i64) -> String {
     crate::clock::ro_time(ms).format("%Y-%m-%d").to_string()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn seeded(
-    id_incarcare: u64,
-    id_descarcare: u64,
+/// One seeded upload from `seller` to `buyer` at `uploaded_ms`, with a generated document;
+/// its index (`id_incarcare`).
+fn seed_one(
+    g: &mut Inner,
     env: &str,
     seller: &str,
     buyer: &str,
-    doc: &crate::documents::Document,
     uploaded_ms: i64,
     outcome: Outcome,
-) -> Upload {
-    Upload {
+) -> u64 {
+    let (id_incarcare, id_descarcare) = g.efactura.ids();
+    let doc = crate::documents::document(id_incarcare, seller, buyer, &day_of(uploaded_ms));
+    let upload = Upload {
         id_incarcare,
         id_descarcare,
         env: env.to_string(),
@@ -202,7 +203,7 @@ fn seeded(
         b2c: false,
         extern_: false,
         autofactura: false,
-        xml: doc.xml.clone().into_bytes(),
+        xml: doc.xml.into_bytes(),
         uploaded_ms,
         outcome,
         errors: if outcome == Outcome::Nok {
@@ -211,7 +212,9 @@ fn seeded(
             Vec::new()
         },
         settled: false,
-    }
+    };
+    g.efactura.uploads.insert(id_incarcare, upload);
+    id_incarcare
 }
 
 impl State {
@@ -241,26 +244,12 @@ impl State {
         let ids = self.seed_received(env, &suppliers, cif, &at);
         let mut g = self.lock();
         for (i, &t) in at.iter().enumerate().step_by(10) {
-            let (id_incarcare, id_descarcare) = g.efactura.ids();
             let outcome = if i % 25 == 0 {
                 Outcome::Nok
             } else {
                 Outcome::Ok
             };
-            let doc = crate::documents::document(id_incarcare, cif, "8000006", &day_of(t));
-            g.efactura.uploads.insert(
-                id_incarcare,
-                seeded(
-                    id_incarcare,
-                    id_descarcare,
-                    env,
-                    cif,
-                    "8000006",
-                    &doc,
-                    t,
-                    outcome,
-                ),
-            );
+            seed_one(&mut g, env, cif, "8000006", t, outcome);
         }
         settle(&mut g, now);
         ids
@@ -275,22 +264,7 @@ impl State {
         let mut ids = Vec::with_capacity(at.len());
         for (i, &t) in at.iter().enumerate() {
             let seller = &suppliers[i % suppliers.len()];
-            let (id_incarcare, id_descarcare) = g.efactura.ids();
-            let doc = crate::documents::document(id_incarcare, seller, buyer, &day_of(t));
-            g.efactura.uploads.insert(
-                id_incarcare,
-                seeded(
-                    id_incarcare,
-                    id_descarcare,
-                    env,
-                    seller,
-                    buyer,
-                    &doc,
-                    t,
-                    Outcome::Ok,
-                ),
-            );
-            ids.push(id_incarcare);
+            ids.push(seed_one(&mut g, env, seller, buyer, t, Outcome::Ok));
         }
         settle(&mut g, now);
         ids

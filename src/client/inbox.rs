@@ -145,58 +145,6 @@ pub struct SyncOptions {
     pub max_downloads: Option<usize>,
 }
 
-impl SyncOptions {
-    pub fn from_json(text: Option<&str>) -> Result<SyncOptions> {
-        let bad = |ro: &str, en: &str| Error::with(ANAF_ERR_INVALID_ARGUMENT, ro, en);
-        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-            return Ok(SyncOptions::default());
-        };
-        let v: Value = serde_json::from_str(text).map_err(|e| {
-            Error::with(
-                ANAF_ERR_INVALID_JSON,
-                format!("Opțiunile sincronizării: {e}"),
-                format!("The sync options: {e}"),
-            )
-        })?;
-        let Value::Object(m) = v else {
-            return Err(bad(
-                "Opțiunile sincronizării trebuie să fie un obiect JSON.",
-                "The sync options must be a JSON object.",
-            ));
-        };
-        let mut o = SyncOptions::default();
-        for (k, v) in &m {
-            match (k.as_str(), v) {
-                ("since", Value::String(d)) => {
-                    let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                        bad(
-                            "\"since\" este o dată AAAA-LL-ZZ.",
-                            "\"since\" is a date YYYY-MM-DD.",
-                        )
-                    })?;
-                    o.since_ms = Some(
-                        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
-                            .timestamp_millis(),
-                    );
-                }
-                ("wait_seconds", Value::Number(n)) if n.as_u64().is_some_and(|s| s <= 3600) => {
-                    o.wait = n.as_u64().map(Duration::from_secs);
-                }
-                ("max_downloads", Value::Number(n)) if n.as_u64().is_some() => {
-                    o.max_downloads = n.as_u64().map(|n| n as usize);
-                }
-                (k, _) => {
-                    return Err(bad(
-                        &format!("Opțiunea \"{k}\" nu este cunoscută sau are o valoare greșită (since: \"AAAA-LL-ZZ\", wait_seconds: 0..3600, max_downloads: număr)."),
-                        &format!("The option \"{k}\" is unknown or has a wrong value (since: \"YYYY-MM-DD\", wait_seconds: 0..3600, max_downloads: a number)."),
-                    ))
-                }
-            }
-        }
-        Ok(o)
-    }
-}
-
 /// The inbox syncs running in this process, by store and company; removed on drop.
 struct Running(String);
 
@@ -725,23 +673,5 @@ mod tests {
         assert_eq!(cif_in(d, "cif_emitent=").as_deref(), Some("8000000000"));
         assert_eq!(cif_in(d, "cif_beneficiar=").as_deref(), Some("14399840"));
         assert_eq!(cif_in("Erori de validare", "cif_emitent="), None);
-    }
-
-    #[test]
-    fn options() {
-        let o = SyncOptions::from_json(Some(
-            r#"{"since": "2026-11-01", "wait_seconds": 5, "max_downloads": 3}"#,
-        ))
-        .unwrap();
-        assert_eq!(o.since_ms.map(iso).as_deref(), Some("2026-11-01T00:00:00Z"));
-        assert_eq!(o.wait, Some(Duration::from_secs(5)));
-        assert_eq!(o.max_downloads, Some(3));
-        assert!(SyncOptions::from_json(None).unwrap().since_ms.is_none());
-        let e = SyncOptions::from_json(Some(r#"{"sinse": 1}"#)).unwrap_err();
-        assert_eq!(e.status, ANAF_ERR_INVALID_ARGUMENT);
-        assert_eq!(
-            SyncOptions::from_json(Some("[")).unwrap_err().status,
-            ANAF_ERR_INVALID_JSON
-        );
     }
 }

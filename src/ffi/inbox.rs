@@ -7,9 +7,10 @@ use crate::client::inbox::{Job, Part, Poll, SyncOptions};
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::inbox::Filter;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::ffi::c_char;
 use std::path::Path;
+use std::time::Duration;
 
 /// Brings the inbox of the handle's CIF up to date in the database (listing from where the
 /// last run ended, downloading each new message once; see README "The inbox").
@@ -29,7 +30,7 @@ pub unsafe extern "C" fn anaf_inbox_sync(
 ) -> i32 {
     entry(|| {
         let slot = out(out_json, "out_json")?;
-        let o = SyncOptions::from_json(opt_text(options_json, "options_json")?)?;
+        let o = sync_options(opt_text(options_json, "options_json")?)?;
         let s = session(client)?;
         match s.inbox_sync(&o) {
             Ok(v) => {
@@ -59,7 +60,7 @@ pub unsafe extern "C" fn anaf_inbox_sync_begin(
     options_json: *const c_char,
 ) -> i32 {
     entry(|| {
-        let o = SyncOptions::from_json(opt_text(options_json, "options_json")?)?;
+        let o = sync_options(opt_text(options_json, "options_json")?)?;
         let s = session(client)?;
         let mut job = s.inbox_job.lock().unwrap_or_else(|p| p.into_inner());
         if job.as_ref().is_some_and(|j| !j.finished()) {
@@ -144,35 +145,32 @@ pub unsafe extern "C" fn anaf_inbox_list(
     })
 }
 
-fn filter(raw: Option<&str>) -> Result<Filter> {
-    let m = options(
-        raw,
-        &[
-            "type",
-            "supplier_cif",
-            "state",
-            "not_imported",
-            "from",
-            "to",
-            "limit",
-        ],
-    )?;
-    let bad = |k: &str, ro: &str, en: &str| {
+/// The members of an options object, each checked for its type; errors name the argument.
+struct Members {
+    m: Map<String, Value>,
+    arg: &'static str,
+}
+
+impl Members {
+    fn bad(&self, k: &str, ro: &str, en: &str) -> Error {
         Error::with(
             ANAF_ERR_INVALID_ARGUMENT,
-            format!("filter_json: \"{k}\" {ro}"),
-            format!("filter_json: \"{k}\" {en}"),
+            format!("{}: \"{k}\" {ro}", self.arg),
+            format!("{}: \"{k}\" {en}", self.arg),
         )
-    };
-    let string = |k: &str| -> Result<Option<String>> {
-        match m.get(k) {
+    }
+
+    fn string(&self, k: &str) -> Result<Option<String>> {
+        match self.m.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad(k, "trebuie să fie text.", "must be a string.")),
+            Some(_) => Err(self.bad(k, "trebuie să fie text.", "must be a string.")),
         }
-    };
-    let day = |k: &str| -> Result<Option<i64>> {
-        string(k)?
+    }
+
+    /// A day, `YYYY-MM-DD`, as the Unix ms of its start (UTC).
+    fn day_ms(&self, k: &str) -> Result<Option<i64>> {
+        self.string(k)?
             .map(|d| {
                 chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .map(|d| {
@@ -181,33 +179,72 @@ fn filter(raw: Option<&str>) -> Result<Filter> {
                             .and_utc()
                             .timestamp_millis()
                     })
-                    .map_err(|_| bad(k, "este o dată AAAA-LL-ZZ.", "is a date YYYY-MM-DD."))
+                    .map_err(|_| self.bad(k, "este o dată AAAA-LL-ZZ.", "is a date YYYY-MM-DD."))
             })
             .transpose()
+    }
+
+    /// A whole number up to `max`.
+    fn number(&self, k: &str, max: u64) -> Result<Option<u64>> {
+        match self.m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v <= max) => Ok(n.as_u64()),
+            Some(_) => Err(self.bad(
+                k,
+                &format!("este un număr întreg de la 0 la {max}."),
+                &format!("is a whole number from 0 to {max}."),
+            )),
+        }
+    }
+
+    fn flag(&self, k: &str) -> Result<bool> {
+        match self.m.get(k) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.bad(k, "este true sau false.", "is true or false.")),
+        }
+    }
+}
+
+fn sync_options(raw: Option<&str>) -> Result<SyncOptions> {
+    let o = Members {
+        m: options(raw, &["since", "wait_seconds", "max_downloads"])?,
+        arg: "options_json",
+    };
+    Ok(SyncOptions {
+        since_ms: o.day_ms("since")?,
+        wait: o.number("wait_seconds", 3600)?.map(Duration::from_secs),
+        max_downloads: o
+            .number("max_downloads", u32::MAX as u64)?
+            .map(|n| n as usize),
+    })
+}
+
+fn filter(raw: Option<&str>) -> Result<Filter> {
+    let f = Members {
+        m: options(
+            raw,
+            &[
+                "type",
+                "supplier_cif",
+                "state",
+                "not_imported",
+                "from",
+                "to",
+                "limit",
+            ],
+        )?,
+        arg: "filter_json",
     };
     Ok(Filter {
-        message_type: string("type")?,
-        supplier_cif: string("supplier_cif")?,
-        state: string("state")?,
-        not_imported: match m.get("not_imported") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(bad(
-                    "not_imported",
-                    "este true sau false.",
-                    "is true or false.",
-                ))
-            }
-        },
-        from_ms: day("from")?,
+        message_type: f.string("type")?,
+        supplier_cif: f.string("supplier_cif")?,
+        state: f.string("state")?,
+        not_imported: f.flag("not_imported")?,
+        from_ms: f.day_ms("from")?,
         // "to" includes its whole day.
-        to_ms: day("to")?.map(|ms| ms + 86_400_000),
-        limit: match m.get("limit") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().map(|n| n as usize),
-            Some(_) => return Err(bad("limit", "este un număr.", "is a number.")),
-        },
+        to_ms: f.day_ms("to")?.map(|ms| ms + 86_400_000),
+        limit: f.number("limit", u32::MAX as u64)?.map(|n| n as usize),
     })
 }
 
@@ -278,4 +315,29 @@ pub unsafe extern "C" fn anaf_inbox_ack(
             ))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_options_are_checked() {
+        let o = sync_options(Some(
+            r#"{"since": "2026-11-01", "wait_seconds": 5, "max_downloads": 3}"#,
+        ))
+        .unwrap();
+        assert_eq!(o.since_ms, Some(1_793_491_200_000), "2026-11-01T00:00:00Z");
+        assert_eq!(o.wait, Some(Duration::from_secs(5)));
+        assert_eq!(o.max_downloads, Some(3));
+        assert!(sync_options(None).unwrap().since_ms.is_none());
+        let e = sync_options(Some(r#"{"sinse": 1}"#)).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            sync_options(Some("[")).unwrap_err().status,
+            ANAF_ERR_INVALID_JSON
+        );
+        let e = sync_options(Some(r#"{"wait_seconds": 3601}"#)).unwrap_err();
+        assert_eq!(e.status, ANAF_ERR_INVALID_ARGUMENT);
+    }
 }

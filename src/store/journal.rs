@@ -252,14 +252,15 @@ pub fn finish(
     Ok(())
 }
 
-/// Notes the last known processing state (`stare`) of an uploaded document.
+/// Notes the last known processing state (`stare`) of an uploaded document; the rows
+/// changed.
 pub fn set_last_status(
     store: &Store,
     cif: &str,
     service_prefix: &str,
     index: &str,
     stare: &str,
-) -> Result<()> {
+) -> Result<u64> {
     let like = format!("{service_prefix}%");
     store.write(Write::relaxed(), |c| {
         c.execute(
@@ -267,8 +268,7 @@ pub fn set_last_status(
               WHERE cif = ? AND service LIKE ? AND index_incarcare = ?",
             args![stare, cif, &like, index],
         )
-    })?;
-    Ok(())
+    })
 }
 
 /// What an inbox message says of an e-Factura upload of this CIF (index `index`): ANAF
@@ -280,17 +280,15 @@ pub fn settle_from_inbox(
     index: &str,
     rejected_with: Option<&str>,
 ) -> Result<u64> {
-    store.write(Write::relaxed(), |c| match rejected_with {
-        None => c.execute(
-            "UPDATE anaf_upload_journal SET last_status = 'ok'
-              WHERE cif = ? AND service LIKE 'efactura%' AND index_incarcare = ?",
-            args![cif, index],
-        ),
-        Some(errors) => c.execute(
+    let Some(errors) = rejected_with else {
+        return set_last_status(store, cif, "efactura", index, "ok");
+    };
+    store.write(Write::relaxed(), |c| {
+        c.execute(
             "UPDATE anaf_upload_journal SET state = 'rejected', last_status = 'nok', detail = ?
               WHERE cif = ? AND service LIKE 'efactura%' AND index_incarcare = ?",
             args![errors, cif, index],
-        ),
+        )
     })
 }
 
