@@ -389,6 +389,32 @@ fn what_arrives_is_listed_read_and_acknowledged(b: Backend) {
     let sig = f.dir.path().join("s.xml");
     get(&c, id, "signature", &sig).unwrap();
     assert!(std::fs::metadata(&sig).unwrap().len() > 0);
+    // The PDF: made by ANAF once, then kept; the WAF's page keeps nothing and is
+    // tried again on the next ask.
+    let pdf = f.dir.path().join("f.pdf");
+    let other = received[1]["message_id"].as_str().unwrap();
+    f.sim.inject_on(
+        "/prod/FCTEL/rest/transformare",
+        anaf_sim::Fault::HtmlRejected,
+        1,
+    );
+    assert_eq!(
+        get(&c, other, "pdf", &pdf).unwrap_err().0,
+        ANAF_ERR_HTML_RESPONSE
+    );
+    let before = f.sim.counters().pdfs;
+    get(&c, other, "pdf", &pdf).unwrap();
+    get(&c, id, "pdf", &pdf).unwrap();
+    let first = std::fs::read(&pdf).unwrap();
+    assert!(first.starts_with(b"%PDF"));
+    std::fs::remove_file(&pdf).unwrap();
+    get(&c, id, "pdf", &pdf).unwrap();
+    assert_eq!(std::fs::read(&pdf).unwrap(), first);
+    assert_eq!(
+        f.sim.counters().pdfs,
+        before + 2,
+        "one transformation per invoice"
+    );
     assert_eq!(
         get(&c, "123", "xml", &xml).unwrap_err().0,
         ANAF_ERR_NO_MESSAGE
@@ -607,4 +633,9 @@ fn zips_may_live_in_a_folder_instead_of_the_database(b: Backend) {
     get(&c, rows[0]["message_id"].as_str().unwrap(), "xml", &xml).unwrap();
     let number = rows[0]["invoice_number"].as_str().unwrap();
     assert!(std::fs::read_to_string(&xml).unwrap().contains(number));
+    // Its PDF is kept next to its ZIP.
+    let id = rows[0]["message_id"].as_str().unwrap();
+    get(&c, id, "pdf", &f.dir.path().join("one.pdf")).unwrap();
+    let kept = std::fs::read(dir.join(format!("{id}.pdf"))).unwrap();
+    assert!(kept.starts_with(b"%PDF"));
 }

@@ -696,7 +696,7 @@ fn tokens_are_sealed_on_every_backend_and_the_view_shows_none() {
 /// Tables of schema 4 on a server (the first ODBC release) are upgraded in place, and the
 /// tokens they hold as they are get sealed, without a new login.
 #[test]
-fn schema_4_tables_on_a_server_are_upgraded_and_sealed() {
+fn schema_4_tables_on_a_server_are_upgraded_to_6_and_sealed() {
     use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for (name, var) in [
@@ -720,6 +720,9 @@ fn schema_4_tables_on_a_server_are_upgraded_and_sealed() {
             "call_count",
             "link",
             "lock",
+            "inbox",
+            "inbox_sync",
+            "inbox_pdf",
         ] {
             let _ = run(&format!("DROP TABLE v4_anaf_{t}"));
         }
@@ -735,6 +738,9 @@ fn schema_4_tables_on_a_server_are_upgraded_and_sealed() {
             "ALTER TABLE v4_anaf_token RENAME COLUMN lease_refresh_hash TO lease_refresh_token",
             "ALTER TABLE v4_anaf_token DROP COLUMN refresh_hash",
             "CREATE VIEW v4_anaf_token_v AS SELECT cif, access_token FROM v4_anaf_token",
+            "DROP TABLE v4_anaf_inbox",
+            "DROP TABLE v4_anaf_inbox_sync",
+            "DROP TABLE v4_anaf_inbox_pdf",
             "UPDATE v4_anaf_schema SET version = 4",
             "INSERT INTO v4_anaf_token (cif, client_id, environment, access_token, refresh_token,
                  access_expires_at, refresh_expires_at, obtained_at, previous_refresh_token)
@@ -746,7 +752,14 @@ fn schema_4_tables_on_a_server_are_upgraded_and_sealed() {
             Store::open_server(&target, Duration::from_secs(5))
                 .unwrap_or_else(|e| panic!("{name}: {e:?}")),
         );
-        assert_eq!(s.schema_version().unwrap(), 5, "{name}");
+        assert_eq!(s.schema_version().unwrap(), 6, "{name}");
+        // The inbox (schema 5) and its PDFs (schema 6) are there.
+        query_for_tests(
+            &conn,
+            "SELECT i.message_id, p.pdf_bytes FROM v4_anaf_inbox i
+               JOIN v4_anaf_inbox_pdf p ON p.message_id = i.message_id WHERE 1 = 0",
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         let p = profile("14399840");
         let row = s.load(&p).unwrap().unwrap();
         assert_eq!(

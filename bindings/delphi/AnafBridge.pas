@@ -95,7 +95,7 @@ const
   ANAF_ERR_SYNC_BUSY = -70; { The company's inbox is being synced by another process or workstation right now. }
   ANAF_ERR_NO_MESSAGE = -71; { No such message in the inbox (or it was not downloaded yet). }
   ANAF_ERR_NO_SYNC = -72; { No inbox sync was begun on this client (or its outcome was already polled). }
-  ANAF_SCHEMA_VERSION = 5; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
+  ANAF_SCHEMA_VERSION = 6; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
 function anaf_close(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_close';

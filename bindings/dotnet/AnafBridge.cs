@@ -134,7 +134,7 @@ namespace AnafBridge
         /// <summary>No inbox sync was begun on this client (or its outcome was already polled).</summary>
         public const int ANAF_ERR_NO_SYNC = -72;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
-        public const int ANAF_SCHEMA_VERSION = 5;
+        public const int ANAF_SCHEMA_VERSION = 6;
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_open", ExactSpelling = true)]
         public static extern int anaf_open(byte[] config_json, out ClientHandle out_client);

@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on firebird, schema version 5.
+-- anaf-bridge: the tables of the token store on firebird, schema version 6.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -136,6 +136,17 @@ CREATE TABLE anaf_inbox_sync (
     PRIMARY KEY (cif, environment)
 );
 
+CREATE TABLE anaf_inbox_pdf (
+    cif VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    message_id VARCHAR(100) NOT NULL,
+    pdf_base64 BLOB SUB_TYPE TEXT,
+    pdf_file VARCHAR(4000),
+    pdf_bytes BIGINT NOT NULL,
+    made_at BIGINT NOT NULL,
+    PRIMARY KEY (cif, environment, message_id)
+);
+
 CREATE TABLE anaf_lock (
     scope VARCHAR(200) NOT NULL,
     touched BIGINT NOT NULL,
@@ -154,7 +165,7 @@ SELECT cif, client_id, environment, token_type, cert_serial, version,
        CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 FROM anaf_token;
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 5);
+INSERT INTO anaf_schema (id, version) VALUES (1, 6);
 
 -- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
 -- ALTER TABLE anaf_token ALTER COLUMN previous_refresh_token TO previous_refresh_hash;
@@ -224,4 +235,17 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 5);
 --       PRIMARY KEY (cif, environment)
 --   );
 -- UPDATE anaf_schema SET version = 5 WHERE id = 1 AND version = 4;
+
+-- Upgrading tables of schema version 5 instead (the DLL does this itself where it may ALTER them):
+-- CREATE TABLE anaf_inbox_pdf (
+--       cif VARCHAR(100) NOT NULL,
+--       environment VARCHAR(100) NOT NULL,
+--       message_id VARCHAR(100) NOT NULL,
+--       pdf_base64 BLOB SUB_TYPE TEXT,
+--       pdf_file VARCHAR(4000),
+--       pdf_bytes BIGINT NOT NULL,
+--       made_at BIGINT NOT NULL,
+--       PRIMARY KEY (cif, environment, message_id)
+--   );
+-- UPDATE anaf_schema SET version = 6 WHERE id = 1 AND version = 5;
 

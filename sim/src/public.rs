@@ -144,7 +144,7 @@ async fn transformare(
     if let Some(e) = st.take_technical_error() {
         return nok(&[e]);
     }
-    to_pdf(&standard, &body, true)
+    to_pdf(&st, &standard, &body, true)
 }
 
 async fn transformare_novld(
@@ -161,10 +161,10 @@ async fn transformare_novld(
             &format!("/FCTEL/rest/transformare/{standard}/{novld}").replace(&format!("/{env}"), ""),
         );
     }
-    to_pdf(&standard, &body, false)
+    to_pdf(&st, &standard, &body, false)
 }
 
-fn to_pdf(standard: &str, body: &[u8], check: bool) -> Response {
+fn to_pdf(st: &State, standard: &str, body: &[u8], check: bool) -> Response {
     let info = match validate(standard, body, check) {
         Ok(i) => i,
         Err(m) => return nok(&m),
@@ -207,6 +207,7 @@ fn to_pdf(standard: &str, body: &[u8], check: bool) -> Response {
         ),
         "Generat de anaf-sim (simulator ANAF)".to_string(),
     ];
+    st.lock().counters.pdfs += 1;
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/pdf")],

@@ -75,6 +75,8 @@ pub struct Counters {
     pub rate_limited: u64,
     /// e-Factura ZIPs handed out by `descarcare`, per message id.
     pub downloads: HashMap<String, u64>,
+    /// PDFs made by `transformare`.
+    pub pdfs: u64,
 }
 
 /// Fault injection for the next N matching requests.

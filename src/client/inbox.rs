@@ -16,7 +16,7 @@ use super::invoice;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
-use crate::store::inbox::{Lease, Listed, Parsed, Zip};
+use crate::store::inbox::{Kept, Lease, Listed, Parsed};
 use base64::Engine;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
@@ -451,7 +451,7 @@ impl Session {
                 match self.efactura().fetch_zip(&m.message_id) {
                     Ok(reply) => {
                         let p = read_zip(&m.message_id, &m.message_type, &reply);
-                        let zip = self.keep_zip(&m.message_id, &reply.body)?;
+                        let zip = self.keep(&m.message_id, "zip", &reply.body)?;
                         inbox.downloaded(
                             &m.message_id,
                             &zip,
@@ -538,12 +538,12 @@ impl Part {
 }
 
 impl Session {
-    /// Where a downloaded ZIP is kept: in the configured `inbox_folder`
-    /// (`<cif>/<environment>/<id>.zip`, written whole, then renamed), else in the row.
-    fn keep_zip(&self, message_id: &str, zip: &[u8]) -> Result<Zip> {
+    /// Where a downloaded ZIP or a PDF made of it is kept: in the configured `inbox_folder`
+    /// (`<cif>/<environment>/<id>.<ext>`, written whole, then renamed), else in the row.
+    fn keep(&self, message_id: &str, ext: &str, data: &[u8]) -> Result<Kept> {
         let Some(root) = &self.config.inbox_folder else {
-            return Ok(Zip::Base64(
-                base64::engine::general_purpose::STANDARD.encode(zip),
+            return Ok(Kept::Base64(
+                base64::engine::general_purpose::STANDARD.encode(data),
             ));
         };
         let dir = root
@@ -561,42 +561,61 @@ impl Session {
             .chars()
             .filter(char::is_ascii_alphanumeric)
             .collect();
-        let path = dir.join(format!("{name}.zip"));
-        super::efactura::write_file(&path, zip)?;
-        Ok(Zip::File(path.display().to_string()))
+        let path = dir.join(format!("{name}.{ext}"));
+        super::efactura::write_file(&path, data)?;
+        Ok(Kept::File(path.display().to_string()))
+    }
+
+    /// The bytes of what [`Session::keep`] kept.
+    fn open_kept(message_id: &str, what: &str, kept: Kept) -> Result<Vec<u8>> {
+        match kept {
+            Kept::Base64(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|e| {
+                    Error::with(
+                        ANAF_ERR_DATABASE_CORRUPT,
+                        format!(
+                            "{what} mesajului {message_id} din baza de date este deteriorat: {e}"
+                        ),
+                        format!(
+                            "The {what} of message {message_id} in the database is damaged: {e}"
+                        ),
+                    )
+                }),
+            Kept::File(path) => super::efactura::read_file(std::path::Path::new(&path)),
+        }
     }
 
     /// The ZIP of a downloaded message, as ANAF gave it.
     pub fn inbox_zip(&self, message_id: &str) -> Result<Vec<u8>> {
         let cif = self.config.cif.as_str();
         let inbox = self.store.inbox(cif, self.config.environment.as_str());
-        let none = || {
+        let kept = inbox.zip(message_id)?.ok_or_else(|| {
             Error::with(
                 ANAF_ERR_NO_MESSAGE,
                 format!("Mesajul {message_id} nu este în inbox-ul CIF {cif} sau nu a fost descărcat încă (anaf_inbox_sync)."),
                 format!("Message {message_id} is not in the inbox of CIF {cif} or was not downloaded yet (anaf_inbox_sync)."),
             )
-        };
-        match inbox.zip(message_id)?.ok_or_else(none)? {
-            Zip::Base64(b64) => base64::engine::general_purpose::STANDARD
-                .decode(b64.as_bytes())
-                .map_err(|e| {
-                    Error::with(
-                        ANAF_ERR_DATABASE_CORRUPT,
-                        format!(
-                            "ZIP-ul mesajului {message_id} din baza de date este deteriorat: {e}"
-                        ),
-                        format!("The ZIP of message {message_id} in the database is damaged: {e}"),
-                    )
-                }),
-            Zip::File(path) => super::efactura::read_file(std::path::Path::new(&path)),
-        }
+        })?;
+        Self::open_kept(message_id, "ZIP", kept)
     }
 
     /// One part of a downloaded message written to `path`; its size. The PDF is made by
-    /// ANAF's public transformation each time it is asked for (without validation: ANAF
-    /// validated the invoice when it was sent).
+    /// ANAF's public transformation (without validation: ANAF validated the invoice when it
+    /// was sent) the first time it is asked for, and kept: the next ask costs no call. A
+    /// failed transformation (the WAF's page, ANAF's messages) keeps nothing, so a later
+    /// ask tries again.
     pub fn inbox_part(&self, message_id: &str, part: Part, path: &std::path::Path) -> Result<u64> {
+        let inbox = self
+            .store
+            .inbox(&self.config.cif, self.config.environment.as_str());
+        if part == Part::Pdf {
+            if let Some(kept) = inbox.pdf(message_id)? {
+                let pdf = Self::open_kept(message_id, "PDF", kept)?;
+                super::efactura::write_file(path, &pdf)?;
+                return Ok(pdf.len() as u64);
+            }
+        }
         let zip = self.inbox_zip(message_id)?;
         if part == Part::Zip {
             super::efactura::write_file(path, &zip)?;
@@ -625,17 +644,19 @@ impl Session {
         })?;
         let data = archive.read(i)?;
         if part == Part::Pdf {
-            let kind = self
-                .store
-                .inbox(&self.config.cif, self.config.environment.as_str())
+            let kind = inbox
                 .get(message_id)?
                 .and_then(|v| v["doc_kind"].as_str().map(str::to_string));
             let standard = if kind.as_deref() == Some("credit_note") {
-                super::public::DocStandard::parse("FCN")?
+                super::public::DocStandard::FCN
             } else {
-                super::public::DocStandard::parse("FACT1")?
+                super::public::DocStandard::FACT1
             };
-            return self.public().to_pdf(&data, standard, false, path);
+            let pdf = self.public().pdf(&data, standard, false)?;
+            super::efactura::write_file(path, &pdf)?;
+            let kept = self.keep(message_id, "pdf", &pdf)?;
+            inbox.keep_pdf(message_id, &kept, pdf.len() as i64, Utc::now().timestamp())?;
+            return Ok(pdf.len() as u64);
         }
         super::efactura::write_file(path, &data)?;
         Ok(data.len() as u64)

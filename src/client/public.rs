@@ -146,6 +146,13 @@ impl Public<'_> {
         validate: bool,
         pdf_path: &Path,
     ) -> Result<u64> {
+        let pdf = self.pdf(xml, standard, validate)?;
+        write_file(pdf_path, &pdf)?;
+        Ok(pdf.len() as u64)
+    }
+
+    /// The PDF ANAF makes of the XML (see [`Public::to_pdf`]).
+    pub fn pdf(&self, xml: &[u8], standard: DocStandard, validate: bool) -> Result<Vec<u8>> {
         check_xml(xml, MAX_PUBLIC)?;
         let path = if validate {
             format!("transformare/{}", standard.as_str())
@@ -154,8 +161,7 @@ impl Public<'_> {
         };
         let reply = self.post_xml(&path, xml)?;
         if reply.body.starts_with(b"%PDF") {
-            write_file(pdf_path, &reply.body)?;
-            return Ok(reply.body.len() as u64);
+            return Ok(reply.body);
         }
         let err = match parse_validation(&reply) {
             Ok(v) => answer::anaf_messages_error(&v.texts()),

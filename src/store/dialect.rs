@@ -258,6 +258,21 @@ pub const TABLES: &[Table] = &[
         primary_key: &["cif", "environment"],
         indexes: &[],
     },
+    // The PDF of a received invoice, kept once ANAF's transformation made it.
+    Table {
+        name: "anaf_inbox_pdf",
+        columns: &[
+            col("cif", Key),
+            col("environment", Key),
+            col("message_id", Key),
+            null("pdf_base64", Huge),
+            null("pdf_file", Long),
+            col("pdf_bytes", BigInt),
+            col("made_at", BigInt),
+        ],
+        primary_key: &["cif", "environment", "message_id"],
+        indexes: &[],
+    },
     // One row per scope a write transaction serializes on (`Conn::serialize`): the row
     // lock taken by updating it is what makes a read-then-write exclusive on a server.
     Table {
@@ -483,11 +498,20 @@ FROM anaf_token",
                     "DROP VIEW anaf_token_v".to_string(),
                     self.create_view(),
                 ];
-                for t in TABLES.iter().filter(|t| t.name.starts_with("anaf_inbox")) {
+                for t in TABLES
+                    .iter()
+                    .filter(|t| ["anaf_inbox", "anaf_inbox_sync"].contains(&t.name))
+                {
                     v.extend(self.create_table(t));
                 }
                 v
             }
+            // The inbox's PDFs (migration 5 -> 6).
+            5 => TABLES
+                .iter()
+                .filter(|t| t.name == "anaf_inbox_pdf")
+                .flat_map(|t| self.create_table(t))
+                .collect(),
             _ => return vec![],
         };
         out.push(format!(

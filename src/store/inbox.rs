@@ -238,7 +238,7 @@ impl Inbox<'_> {
     pub fn downloaded(
         &self,
         message_id: &str,
-        zip: &Zip,
+        zip: &Kept,
         zip_sha256: &str,
         zip_bytes: i64,
         p: &Parsed,
@@ -357,22 +357,61 @@ impl Inbox<'_> {
     }
 
     /// Where the message's ZIP is, if it was downloaded.
-    pub fn zip(&self, message_id: &str) -> Result<Option<Zip>> {
+    pub fn zip(&self, message_id: &str) -> Result<Option<Kept>> {
+        self.kept("SELECT zip_base64, zip_file FROM anaf_inbox", message_id)
+    }
+
+    /// The (base64, file) pair `select` reads of the message's row, as a [`Kept`].
+    fn kept(&self, select: &str, message_id: &str) -> Result<Option<Kept>> {
         self.store.read(|c| {
             let Some(r) = c.query_row(
-                &format!(
-                    "SELECT zip_base64, zip_file FROM anaf_inbox WHERE {KEY} AND message_id = ?"
-                ),
+                &format!("{select} WHERE {KEY} AND message_id = ?"),
                 args![self.cif, self.environment, message_id],
             )?
             else {
                 return Ok(None);
             };
             Ok(match (r.opt_text(0)?, r.opt_text(1)?) {
-                (Some(b), _) => Some(Zip::Base64(b)),
-                (None, Some(f)) => Some(Zip::File(f)),
+                (Some(b), _) => Some(Kept::Base64(b)),
+                (None, Some(f)) => Some(Kept::File(f)),
                 (None, None) => None,
             })
+        })
+    }
+
+    /// The PDF kept of the message, if one was made.
+    pub fn pdf(&self, message_id: &str) -> Result<Option<Kept>> {
+        self.kept(
+            "SELECT pdf_base64, pdf_file FROM anaf_inbox_pdf",
+            message_id,
+        )
+    }
+
+    /// Keeps the PDF ANAF made of the message (the first one kept stays: two workstations
+    /// asking at once both got the same invoice's PDF).
+    pub fn keep_pdf(&self, message_id: &str, pdf: &Kept, bytes: i64, now: i64) -> Result<()> {
+        self.store.write(Write::relaxed(), |c| {
+            c.serialize(&self.scope())?;
+            let there = c.query_row(
+                &format!("SELECT 1 FROM anaf_inbox_pdf WHERE {KEY} AND message_id = ?"),
+                args![self.cif, self.environment, message_id],
+            )?;
+            if there.is_none() {
+                c.execute(
+                    "INSERT INTO anaf_inbox_pdf (cif, environment, message_id, pdf_base64,
+                        pdf_file, pdf_bytes, made_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    args![
+                        self.cif,
+                        self.environment,
+                        message_id,
+                        pdf.base64(),
+                        pdf.file(),
+                        bytes,
+                        now
+                    ],
+                )?;
+            }
+            Ok(())
         })
     }
 
@@ -415,25 +454,26 @@ impl Inbox<'_> {
     }
 }
 
-/// Where a downloaded ZIP is kept: in the row, or in the configured folder.
+/// Where a downloaded ZIP or a PDF made of it is kept: in the row (base64), or in the
+/// configured `inbox_folder` (the file's path).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Zip {
+pub enum Kept {
     Base64(String),
     File(String),
 }
 
-impl Zip {
+impl Kept {
     fn base64(&self) -> Option<&str> {
         match self {
-            Zip::Base64(b) => Some(b),
-            Zip::File(_) => None,
+            Kept::Base64(b) => Some(b),
+            Kept::File(_) => None,
         }
     }
 
     fn file(&self) -> Option<&str> {
         match self {
-            Zip::File(f) => Some(f),
-            Zip::Base64(_) => None,
+            Kept::File(f) => Some(f),
+            Kept::Base64(_) => None,
         }
     }
 }

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-pub const ANAF_SCHEMA_VERSION: i64 = 5;
+pub const ANAF_SCHEMA_VERSION: i64 = 6;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -72,6 +72,9 @@ pub const MIGRATIONS: &[&str] = &[
         ";",
         inbox_tables!()
     ),
+    // 5 -> 6: the PDFs ANAF's transformation made of received invoices, kept once obtained
+    // (a table of their own: the inbox's rows stay small to scan).
+    inbox_pdf_table!(),
 ];
 
 /// The report view at schema 5: what migration 1 -> 2 made, with the access token only
@@ -96,7 +99,7 @@ use token_view;
 /// The upload journal, the daily call counters, the pending browser links and the inbox, in their
 /// current shape. Every statement is idempotent: [`restore_own_tables`] runs it again when
 /// one of them went missing from an open file.
-pub const OWN_TABLES: &str = concat!(own_tables!(), inbox_tables!());
+pub const OWN_TABLES: &str = concat!(own_tables!(), inbox_tables!(), inbox_pdf_table!());
 
 /// The tables of [`OWN_TABLES`], as the database names them when one is missing.
 pub const OWN_TABLE_NAMES: &[&str] = &[
@@ -105,6 +108,7 @@ pub const OWN_TABLE_NAMES: &[&str] = &[
     "anaf_link",
     "anaf_inbox",
     "anaf_inbox_sync",
+    "anaf_inbox_pdf",
 ];
 
 /// The e-Factura inbox (store::inbox), as migration 4 -> 5 made it.
@@ -166,6 +170,26 @@ CREATE TABLE IF NOT EXISTS anaf_inbox_sync (
     };
 }
 use inbox_tables;
+
+/// The PDF of a received invoice (`anaf_inbox_get` with "pdf"), in the row or in the
+/// configured `inbox_folder`; as migration 5 -> 6 made it.
+macro_rules! inbox_pdf_table {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_inbox_pdf (
+    cif          TEXT NOT NULL,
+    environment  TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    pdf_base64   TEXT,
+    pdf_file     TEXT,
+    pdf_bytes    INTEGER NOT NULL,
+    made_at      INTEGER NOT NULL,
+    PRIMARY KEY (cif, environment, message_id)
+);
+"
+    };
+}
+use inbox_pdf_table;
 
 /// The text of [`OWN_TABLES`], as a macro so that a migration can extend it with `concat!`.
 /// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per
