@@ -20,6 +20,8 @@ on_every_backend!(
     the_screen_follows_a_sync_begun_in_the_background,
     bad_answers_flag_a_message_or_stop_the_run_and_the_next_run_goes_on,
     zips_may_live_in_a_folder_instead_of_the_database,
+    odd_archives_are_kept_and_flagged_with_the_reason,
+    the_database_going_away_mid_run_stops_it_cleanly_and_the_next_run_goes_on,
 );
 
 const ENV: &str = "test";
@@ -638,4 +640,157 @@ fn zips_may_live_in_a_folder_instead_of_the_database(b: Backend) {
     get(&c, id, "pdf", &f.dir.path().join("one.pdf")).unwrap();
     let kept = std::fs::read(dir.join(format!("{id}.pdf"))).unwrap();
     assert!(kept.starts_with(b"%PDF"));
+}
+
+/// A ZIP as ANAF's `descarcare` gives it, with these entries.
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(text.as_bytes()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn odd_archives_are_kept_and_flagged_with_the_reason(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 8);
+    // The next four downloads (oldest first) get these archives instead of ANAF's.
+    let ubl_in = |ns: &str| {
+        format!(
+            r#"<?xml version="1.0"?><Invoice xmlns="{ns}" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:ID>X-1</cbc:ID></Invoice>"#
+        )
+    };
+    let odd = [
+        // No invoice XML, only ANAF's signature.
+        zip_of(&[("semnatura_1.xml", "<Signature/>")]),
+        // XML that is not an invoice.
+        zip_of(&[(
+            "1.xml",
+            "<Order xmlns=\"urn:example:order\"><ID>7</ID></Order>",
+        )]),
+        // An invoice in a namespace nobody expected.
+        zip_of(&[("1.xml", &ubl_in("urn:example:not-ubl:Invoice"))]),
+        // XML that does not parse.
+        zip_of(&[("1.xml", "<Invoice><cbc:ID>unclosed")]),
+    ];
+    for z in &odd {
+        f.sim.inject_on(
+            "/test/FCTEL/rest/descarcare",
+            anaf_sim::Fault::Body {
+                content_type: "application/zip".into(),
+                body: z.clone(),
+            },
+            1,
+        );
+    }
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["failed"].clone()), (ANAF_OK, json!(0)), "{v}");
+    // Every message is kept (downloaded); the odd ones say why they could not be read.
+    let rows = list(&c, json!({"type": "FACTURA PRIMITA"}));
+    let mut errors: Vec<String> = rows
+        .iter()
+        .filter_map(|m| m["parse_error"].as_str().map(str::to_string))
+        .collect();
+    errors.sort();
+    assert_eq!(errors.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|m| m["state"] == "downloaded"), "{rows:?}");
+    let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+    assert!(has("nu conține XML-ul mesajului"), "{errors:?}");
+    assert!(has("{urn:example:order}Order"), "{errors:?}");
+    assert!(has("{urn:example:not-ubl:Invoice}Invoice"), "{errors:?}");
+    assert!(has("XML-ul nu poate fi citit"), "{errors:?}");
+    // The others were read.
+    assert!(rows
+        .iter()
+        .filter(|m| m["parse_error"].is_null())
+        .all(|m| m["invoice_number"].is_string()));
+    // A message kept unread still gives its ZIP, as ANAF sent it.
+    let flagged = rows.iter().find(|m| m["parse_error"].is_string()).unwrap();
+    let out = f.dir.path().join("odd.zip");
+    get(&c, flagged["message_id"].as_str().unwrap(), "zip", &out).unwrap();
+    assert!(odd.contains(&std::fs::read(&out).unwrap()));
+}
+
+/// The database goes away while a run downloads: the SQLite file locked by another program
+/// past the wait, or every session of the server's database dropped (a restart, a failover).
+/// The run ends with a clear status or carries on over new connections; the next run
+/// completes, and no message is downloaded twice but the one in flight.
+fn the_database_going_away_mid_run_stops_it_cleanly_and_the_next_run_goes_on(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = seeded(&f, 40);
+    f.sim.inject_on(
+        "/test/FCTEL/rest/descarcare",
+        anaf_sim::Fault::Latency(Duration::from_millis(100)),
+        1000,
+    );
+    assert_eq!(begin(&c), ANAF_OK, "{}", last_error());
+    let t = Instant::now();
+    let progressed = || {
+        let (rc, v) = poll(&c);
+        assert_eq!(rc, ANAF_PENDING, "ended too soon: {v}");
+        v["progress"]["downloaded"].as_u64().unwrap_or(0) >= 3
+    };
+    while !progressed() {
+        assert!(t.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (rc, first) = match &f.odbc {
+        None => {
+            // Another program holds the file past the DLL's wait (10 s).
+            let other = rusqlite::Connection::open(f.db()).unwrap();
+            other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+            let end = loop {
+                let (rc, v) = poll(&c);
+                if rc != ANAF_PENDING {
+                    break (rc, v);
+                }
+                assert!(t.elapsed() < Duration::from_secs(90), "never ended: {v}");
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            other.execute_batch("COMMIT;").unwrap();
+            end
+        }
+        Some(conn) => {
+            for _ in 0..3 {
+                drop_sessions(b, conn);
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            loop {
+                let (rc, v) = poll(&c);
+                if rc != ANAF_PENDING {
+                    break (rc, v);
+                }
+                assert!(t.elapsed() < Duration::from_secs(90), "never ended: {v}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    if f.odbc.is_none() {
+        assert_eq!(rc, ANAF_ERR_DATABASE_LOCKED, "{first}");
+        assert_eq!(first["complete"], false, "{first}");
+        assert!(
+            first["stopped"]["message"].as_str().is_some(),
+            "the reason is in the answer: {first}"
+        );
+    } else {
+        // The DLL reconnects: the run goes on, or stops with the database's status.
+        assert!(
+            rc == ANAF_OK || rc == ANAF_ERR_DATABASE || rc == ANAF_ERR_DATABASE_LOCKED,
+            "{rc} {first}"
+        );
+    }
+    f.sim.clear_faults();
+    let (rc, v) = sync(&c, json!({}));
+    assert_eq!((rc, v["complete"].clone()), (ANAF_OK, json!(true)), "{v}");
+    let total = list(&c, json!({})).len();
+    assert_eq!(downloaded_rows(&c), total);
+    let d = f.sim.counters().downloads;
+    let twice = d.values().filter(|&&n| n == 2).count();
+    assert!(
+        d.len() == total && d.values().all(|&n| n <= 2) && twice <= 1,
+        "{twice} downloaded twice: {d:?}"
+    );
 }

@@ -106,34 +106,6 @@ mod server_gone_during_a_refresh {
     }
 }
 
-/// Drops every session of the fixture's database, as a server restart or failover would.
-fn drop_sessions(b: Backend, conn: &str) {
-    use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
-    let db = conn
-        .split("Database=")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap();
-    let ids = if b == Backend::Postgres {
-        format!(
-            "SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
-        )
-    } else {
-        format!("SELECT id FROM information_schema.processlist WHERE db = '{db}' AND id <> CONNECTION_ID()")
-    };
-    for row in query_for_tests(conn, &ids).unwrap() {
-        let id = row[0].clone().unwrap();
-        let kill = if b == Backend::Postgres {
-            format!("SELECT pg_terminate_backend({id})")
-        } else {
-            format!("KILL {id}")
-        };
-        let _ = exec_for_tests(conn, &kill);
-    }
-}
-
 /// The server drops the DLL's connections while ANAF answers a refresh: the new pair is
 /// still committed (on new connections), ANAF is called once, nothing is lost.
 fn server_drops_the_connections_during_a_refresh(b: Backend) {

@@ -402,3 +402,31 @@ pub fn child(entry: &str, envs: &[(&str, String)]) -> std::process::Command {
     c.stderr(std::process::Stdio::piped());
     c
 }
+
+/// Drops every session of the fixture's database, as a server restart or failover would.
+pub fn drop_sessions(b: Backend, conn: &str) {
+    use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
+    let db = conn
+        .split("Database=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let ids = if b == Backend::Postgres {
+        format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        )
+    } else {
+        format!("SELECT id FROM information_schema.processlist WHERE db = '{db}' AND id <> CONNECTION_ID()")
+    };
+    for row in query_for_tests(conn, &ids).unwrap() {
+        let id = row[0].clone().unwrap();
+        let kill = if b == Backend::Postgres {
+            format!("SELECT pg_terminate_backend({id})")
+        } else {
+            format!("KILL {id}")
+        };
+        let _ = exec_for_tests(conn, &kill);
+    }
+}
