@@ -1,5 +1,6 @@
 /* An ERP's day with anaf_bridge, in C: open the client, show the token, upload an invoice,
-   wait for ANAF's verdict, download the answer.
+   wait for ANAF's verdict, download the answer; then bring the supplier invoices in (the
+   inbox), save the first one not imported yet and mark it imported.
    Usage: erp_day CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
    (ACCESS/REFRESH import a token pair once, as after "Generate ANAF token"; a real ERP
    calls anaf_generate_token(client, hwnd) or the browser link instead.) */
@@ -45,7 +46,7 @@ static char *slurp(const char *path) {
 
 int main(int argc, char **argv) {
     AnafClient *client = NULL;
-    char *config, *json = NULL, index[64], id[64], zip[1024];
+    char *config, *json = NULL, index[64], id[64], zip[1024], xml[1024];
     int32_t st;
     if (argc < 4) { fprintf(stderr, "usage: erp_day CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]\n"); return 2; }
     if (!(config = slurp(argv[1]))) { fprintf(stderr, "cannot read %s\n", argv[1]); return 2; }
@@ -74,7 +75,21 @@ int main(int argc, char **argv) {
     snprintf(zip, sizeof zip, "%s/raspuns_%s.zip", argv[3], id);
     if ((st = anaf_download(client, id, zip, 1, &json)) != ANAF_OK) return failed("anaf_download", st);
     printf("downloaded: %s\n", json);
-    anaf_free(json);
+    anaf_free(json), json = NULL;
+
+    if ((st = anaf_inbox_sync(client, NULL, &json)) != ANAF_OK) return failed("anaf_inbox_sync", st);
+    printf("inbox: %s\n", json);
+    anaf_free(json), json = NULL;
+    st = anaf_inbox_list(client, "{\"type\": \"FACTURA PRIMITA\", \"not_imported\": true, \"limit\": 1}", &json);
+    if (st != ANAF_OK) return failed("anaf_inbox_list", st);
+    if (!field(json, "message_id", id, sizeof id)) { fprintf(stderr, "no supplier invoice in %s\n", json); return 1; }
+    anaf_free(json), json = NULL;
+    snprintf(xml, sizeof xml, "%s/primita_%s.xml", argv[3], id);
+    if ((st = anaf_inbox_get(client, id, "xml", xml, &json)) != ANAF_OK) return failed("anaf_inbox_get", st);
+    anaf_free(json), json = NULL;
+    if ((st = anaf_inbox_ack(client, id, "NIR 1")) != ANAF_OK) return failed("anaf_inbox_ack", st);
+    printf("INBOX %s\n", xml);
+
     anaf_close(client);
     printf("DONE %s\n", zip);
     return 0;

@@ -1,5 +1,7 @@
 // An ERP's day with anaf_bridge, in C++ (bindings/cpp/anaf_bridge.hpp): open the client,
-// show the token, upload an invoice, wait for ANAF's verdict, download the answer.
+// show the token, upload an invoice, wait for ANAF's verdict, download the answer; then
+// bring the supplier invoices in (the inbox), save the first one not imported yet and mark
+// it imported.
 // Usage: erp_day CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
 #include "anaf_bridge.hpp"
 
@@ -36,6 +38,12 @@ int main(int argc, char **argv) {
         std::string id = field(status, "id_descarcare");
         std::string zip = std::string(argv[3]) + "/raspuns_" + id + ".zip";
         std::cout << "downloaded: " << c.download(id, zip, true) << "\n";
+        std::cout << "inbox: " << c.inbox_sync() << "\n";
+        std::string msg = field(c.inbox_list("{\"type\": \"FACTURA PRIMITA\", \"not_imported\": true, \"limit\": 1}"), "message_id");
+        std::string xml = std::string(argv[3]) + "/primita_" + msg + ".xml";
+        c.inbox_get(msg, "xml", xml);
+        c.inbox_ack(msg, "NIR 1");
+        std::cout << "INBOX " << xml << "\n";
         std::cout << "DONE " << zip << "\n";
         return 0;
     } catch (const anaf::error &e) {

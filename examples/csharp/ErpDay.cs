@@ -1,5 +1,6 @@
 // An ERP's day with anaf_bridge, in C# (.NET Framework 4.x or .NET 8, bindings/dotnet/AnafBridge.cs):
-// open the client, show the token, upload an invoice, wait for ANAF's verdict, download the answer.
+// open the client, show the token, upload an invoice, wait for ANAF's verdict, download the answer;
+// then bring the supplier invoices in (the inbox), save the first one not imported yet and mark it imported.
 // Usage: ErpDay CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
 using System;
 using System.IO;
@@ -35,6 +36,12 @@ static class ErpDay
                 string id = Field(status, "id_descarcare");
                 string zip = Path.Combine(args[2], "raspuns_" + id + ".zip");
                 Console.WriteLine("downloaded: " + client.Download(id, zip, true));
+                Console.WriteLine("inbox: " + client.InboxSync());
+                string msg = Field(client.InboxList("{\"type\": \"FACTURA PRIMITA\", \"not_imported\": true, \"limit\": 1}"), "message_id");
+                string xml = Path.Combine(args[2], "primita_" + msg + ".xml");
+                client.InboxGet(msg, "xml", xml);
+                client.InboxAck(msg, "NIR 1");
+                Console.WriteLine("INBOX " + xml);
                 Console.WriteLine("DONE " + zip);
                 return 0;
             }

@@ -1,5 +1,7 @@
 { An ERP's day with anaf_bridge, in Delphi (7 to 12) or Free Pascal: open the client, show
-  the token, upload an invoice, wait for ANAF's verdict, download the answer.
+  the token, upload an invoice, wait for ANAF's verdict, download the answer; then bring
+  the supplier invoices in (the inbox), save the first one not imported yet and mark it
+  imported.
   Usage: ErpDay CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH] }
 program ErpDay;
 
@@ -39,7 +41,7 @@ end;
 
 var
   Client: TAnafClient;
-  Index, Status, Id, Zip: string;
+  Index, Status, Id, Zip, Msg, Xml: string;
 begin
   if ParamCount < 3 then
   begin
@@ -59,6 +61,12 @@ begin
       Id := Field(Status, 'id_descarcare');
       Zip := ParamStr(3) + '/raspuns_' + Id + '.zip';
       WriteLn('downloaded: ', Client.Download(Id, Zip, True));
+      WriteLn('inbox: ', Client.InboxSync);
+      Msg := Field(Client.InboxList('{"type": "FACTURA PRIMITA", "not_imported": true, "limit": 1}'), 'message_id');
+      Xml := ParamStr(3) + '/primita_' + Msg + '.xml';
+      Client.InboxGet(Msg, 'xml', Xml);
+      Client.InboxAck(Msg, 'NIR 1');
+      WriteLn('INBOX ', Xml);
       WriteLn('DONE ', Zip);
     finally
       Client.Free;

@@ -110,6 +110,7 @@ pub fn router(st: Arc<State>) -> Router {
         .route("/_sim/quotas", post(quotas))
         .route("/_sim/quotas/reset", post(quotas_reset))
         .route("/_sim/efactura/next-outcome", post(next_outcome))
+        .route("/_sim/efactura/inbox", post(inbox))
         .with_state(st)
 }
 
@@ -411,4 +412,36 @@ async fn next_outcome(AxState(st): S, b: Bytes) -> Response {
     };
     st.lock().efactura.forced.push_back(r.outcome);
     ok_json(serde_json::json!({"queued": r.outcome}))
+}
+
+#[derive(Deserialize)]
+struct InboxReq {
+    cif: String,
+    #[serde(default = "test_env")]
+    environment: String,
+    count: usize,
+    #[serde(default = "two_days")]
+    days: i64,
+}
+
+fn test_env() -> String {
+    "test".into()
+}
+
+fn two_days() -> i64 {
+    2
+}
+
+/// Fills the company's inbox (`State::seed_inbox`): `count` received invoices over `days`,
+/// with what it sent and had rejected.
+async fn inbox(AxState(st): S, b: Bytes) -> Response {
+    let r: InboxReq = match body(&b) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !(1..=60).contains(&r.days) || r.count > 100_000 {
+        return bad("days must be 1..60 and count at most 100000");
+    }
+    let ids = st.seed_inbox(&r.environment, &r.cif, r.count, r.days);
+    ok_json(serde_json::json!({"seeded": ids.len()}))
 }

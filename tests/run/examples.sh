@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The examples suite: each example (C, Delphi, C#, C++) is built with its real toolchain
 # and run against anaf-sim over HTTPS with the real library: open -> token info -> upload
-# the sample invoice -> wait for the status -> download the answer. Checked: exit code 0,
-# the answer ZIP on disk holding the invoice XML, the simulator's upload counter moving.
+# the sample invoice -> wait for the status -> download the answer -> sync the inbox ->
+# save the first supplier invoice not imported yet -> acknowledge it. Checked: exit code 0,
+# the answer ZIP on disk holding the invoice XML, the simulator's upload counter moving,
+# the supplier invoice's XML on disk and acknowledged in the example's database.
 #
 #   tests/run/examples.sh                 # builds the library and anaf-sim first
 #   ANAF_SKIP_BUILD=1 tests/run/examples.sh
@@ -39,6 +41,10 @@ for _ in $(seq 200); do [ -s "$WORK/sim.json" ] && break; sleep 0.1; done
 sim() { jq -r ".$1" "$WORK/sim.json"; }
 CA=$(sim ca_pem)
 CONTROL=$(sim control_url)
+# Supplier invoices for every example's inbox.
+curl -sf --cacert "$CA" -X POST -H 'Content-Type: application/json' \
+    -d '{"cif": "14399840", "count": 12, "days": 3}' "$CONTROL/efactura/inbox" >/dev/null ||
+    { bad "seeding the simulator's inbox"; echo "$pass passed, $fail failed"; exit 1; }
 # e-Factura uploads the simulator accepted for our CIF.
 uploads() { curl -sf --cacert "$CA" "$CONTROL/counters" | jq '.uploads["14399840"] // 0'; }
 
@@ -77,6 +83,20 @@ check_run() { # name, command...
     fi
     [ "$after" -gt "$before" ] 2>/dev/null && ok "$name: the simulator received the upload ($before -> $after)" ||
         bad "$name: simulator upload counter did not move ($before -> $after)"
+    check_inbox "$name" "$(sed -n 's/^INBOX //p' "$d/run.log" | tail -1)"
+}
+
+# The supplier invoice an example saved from its inbox, and its acknowledgement.
+check_inbox() { # name, xml path as the example printed it
+    local name=$1 xml=${2#Z:} db="$WORK/$1/anaf.db" acked
+    if [ -n "$xml" ] && grep -qE '<(Invoice|CreditNote|rsm:CrossIndustryInvoice)[ >]' "$xml" 2>/dev/null; then
+        ok "$name: inbox synced, a supplier invoice's XML saved"
+    else
+        bad "$name: no supplier invoice XML from the inbox ($xml)" "$(grep -E '^inbox:|INBOX|Error|ERR' "$WORK/$name/run.log" | tail -5)"
+    fi
+    acked=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM anaf_inbox WHERE erp_ref = ?", ("NIR 1",)).fetchone()[0])' "$db" 2>&1)
+    [ "$acked" = 1 ] && ok "$name: the supplier invoice is acknowledged in anaf_inbox" ||
+        bad "$name: anaf_inbox acknowledgements: $acked"
 }
 
 # ---------------------------------------------------------------- C
@@ -147,6 +167,7 @@ if [ -f "$DIST/win-x64/anaf_bridge.dll" ] && [ -n "$WINE" ] && command -v x86_64
         if [ "$rc" -eq 0 ] && [ -n "$zip" ] && [ "$after" -gt "$before" ] &&
             python3 -c 'import sys, zipfile; assert zipfile.ZipFile(sys.argv[1]).testzip() is None' "$zip"; then
             ok "C++ example under Wine: the Windows DLL uploads to the simulator and downloads the answer"
+            check_inbox wine "$(sed -n 's/^INBOX //p' "$d/run.log" | tr -d '\r' | tail -1)"
         else
             bad "C++ example under Wine (exit $rc, uploads $before -> $after)" "$(tail -8 "$d/run.log")"
         fi
