@@ -377,6 +377,18 @@ int32_t anaf_generate_token(struct AnafClient *client, void *parent_window);
 // `client` is NULL or a handle from `anaf_open`.
 int32_t anaf_cancel_login(struct AnafClient *client);
 
+// Looks companies up in ANAF's registry of VAT payers (no token needed).
+// `cifs_json`: a JSON array of CIFs as the ERP holds them (`"RO14399840"`, `"14399840"` or
+// `14399840`); `date`: `YYYY-MM-DD` the data should describe, or NULL/empty for today.
+// More than 100 CIFs are sent 100 at a time, one request a second (ANAF's limits).
+// `*out_json`: `{"date","found":[{"cif","name","address","vat_payer","e_factura",…,
+// "anaf":{…ANAF's record…}}],"not_found":["…"],"invalid":[{"cif","message"}],"requests":n}`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `cifs_json` and `date` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_company_lookup(struct AnafClient *client, const char *cifs_json, const char *date, char **out_json);
+
 // Uploads an invoice XML (`xml`, `xml_len` bytes) to e-Factura.
 //
 // `options_json` (NULL for defaults): `standard` ("UBL" default, "CN", "CII", "RASP"),

@@ -175,6 +175,11 @@ public:
     void inbox_ack(const std::string &id, const std::string &erp_ref) {
         st(anaf_inbox_ack(h_, id.c_str(), erp_ref.c_str()));
     }
+    // ANAF's registry of VAT payers (README "Company lookup"): cifs_json is a JSON array,
+    // e.g. ["RO14399840"]; date "YYYY-MM-DD" or "" for today.
+    std::string company_lookup(const std::string &cifs_json, const std::string &date = "") {
+        dll_string s; st(anaf_company_lookup(h_, cifs_json.c_str(), detail::opt(date), s.out())); return s.str();
+    }
     std::string download(const std::string &id, const std::string &zip_path, bool extract = false) {
         dll_string s; st(anaf_download(h_, id.c_str(), zip_path.c_str(), extract ? 1 : 0, s.out())); return s.str();
     }

@@ -121,6 +121,7 @@ function anaf_link_wait(client: PAnafClient; timeout_seconds: Cardinal; out_json
 function anaf_link_cancel(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_link_cancel';
 function anaf_generate_token(client: PAnafClient; parent_window: Pointer): Integer; cdecl; external AnafLib name 'anaf_generate_token';
 function anaf_cancel_login(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_cancel_login';
+function anaf_company_lookup(client: PAnafClient; cifs_json: PAnsiChar; date: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_company_lookup';
 function anaf_upload(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload';
 function anaf_upload_file(client: PAnafClient; xml_path: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_file';
 function anaf_status(client: PAnafClient; id_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status';
@@ -227,6 +228,10 @@ type
     { What: 'zip', 'xml', 'signature' or 'pdf', written to OutPath. }
     function InboxGet(const Id, What, OutPath: string): string;
     procedure InboxAck(const Id, ErpRef: string);
+
+    { ANAF's registry of VAT payers (README "Company lookup"): CifsJson is a JSON array,
+      e.g. '["RO14399840"]'; Date 'YYYY-MM-DD' or '' for today. }
+    function CompanyLookup(const CifsJson: string; const Date: string = ''): string;
 
     { e-Transport }
     function ETransportUpload(const Buffer; Size: Integer; const OptionsJson: string = ''): string;
@@ -609,6 +614,17 @@ begin
   F := AnafToUtf8(FilterJson);
   P := nil;
   Result := TakeJson(anaf_inbox_list(FHandle, Arg(F), @P), P);
+end;
+
+function TAnafClient.CompanyLookup(const CifsJson, Date: string): string;
+var
+  C, D: UTF8String;
+  P: PAnsiChar;
+begin
+  C := AnafToUtf8(CifsJson);
+  D := AnafToUtf8(Date);
+  P := nil;
+  Result := TakeJson(anaf_company_lookup(FHandle, PAnsiChar(C), Arg(D), @P), P);
 end;
 
 function TAnafClient.InboxGet(const Id, What, OutPath: string): string;

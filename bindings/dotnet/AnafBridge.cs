@@ -184,6 +184,8 @@ namespace AnafBridge
         public static extern int anaf_generate_token(ClientHandle client, IntPtr parent_window);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_cancel_login", ExactSpelling = true)]
         public static extern int anaf_cancel_login(ClientHandle client);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_company_lookup", ExactSpelling = true)]
+        public static extern int anaf_company_lookup(ClientHandle client, byte[] cifs_json, byte[] date, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload", ExactSpelling = true)]
         public static extern int anaf_upload(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] options_json, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_file", ExactSpelling = true)]
@@ -423,6 +425,8 @@ namespace AnafBridge
             IntPtr p; return Json(AnafNative.anaf_inbox_get(h, AnafNative.Utf8(id), AnafNative.Utf8(what), AnafNative.Utf8(outPath), out p), p);
         }
         public void InboxAck(string id, string erpRef) { Check(AnafNative.anaf_inbox_ack(h, AnafNative.Utf8(id), AnafNative.Utf8(erpRef))); }
+        /// <summary>ANAF's registry of VAT payers (README "Company lookup"): cifsJson is a JSON array, e.g. ["RO14399840"]; date "YYYY-MM-DD" or null for today.</summary>
+        public string CompanyLookup(string cifsJson, string date = null) { IntPtr p; return Json(AnafNative.anaf_company_lookup(h, AnafNative.Utf8(cifsJson), U(date), out p), p); }
         public string Validate(byte[] xml, string standard = "FACT1")
         {
             IntPtr p; return Json(AnafNative.anaf_validate(h, xml, new UIntPtr((uint)xml.Length), U(standard), out p), p);

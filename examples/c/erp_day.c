@@ -1,6 +1,6 @@
 /* An ERP's day with anaf_bridge, in C: open the client, show the token, upload an invoice,
    wait for ANAF's verdict, download the answer; then bring the supplier invoices in (the
-   inbox), save the first one not imported yet and mark it imported.
+   inbox), save the first one not imported yet and mark it imported; look a partner up by CIF.
    Usage: erp_day CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
    (ACCESS/REFRESH import a token pair once, as after "Generate ANAF token"; a real ERP
    calls anaf_generate_token(client, hwnd) or the browser link instead.) */
@@ -89,6 +89,11 @@ int main(int argc, char **argv) {
     anaf_free(json), json = NULL;
     if ((st = anaf_inbox_ack(client, id, "NIR 1")) != ANAF_OK) return failed("anaf_inbox_ack", st);
     printf("INBOX %s\n", xml);
+
+    /* A new partner filled in from its CIF (ANAF's registry of VAT payers). */
+    if ((st = anaf_company_lookup(client, "[\"RO14399840\"]", NULL, &json)) != ANAF_OK) return failed("anaf_company_lookup", st);
+    printf("partner: %s\n", json);
+    anaf_free(json), json = NULL;
 
     anaf_close(client);
     printf("DONE %s\n", zip);

@@ -1,7 +1,7 @@
 // An ERP's day with anaf_bridge, in C++ (bindings/cpp/anaf_bridge.hpp): open the client,
 // show the token, upload an invoice, wait for ANAF's verdict, download the answer; then
 // bring the supplier invoices in (the inbox), save the first one not imported yet and mark
-// it imported.
+// it imported; look a partner up by CIF.
 // Usage: erp_day CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
 #include "anaf_bridge.hpp"
 
@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
         c.inbox_get(msg, "xml", xml);
         c.inbox_ack(msg, "NIR 1");
         std::cout << "INBOX " << xml << "\n";
+        std::cout << "partner: " << c.company_lookup("[\"RO14399840\"]") << "\n";
         std::cout << "DONE " << zip << "\n";
         return 0;
     } catch (const anaf::error &e) {

@@ -1,6 +1,7 @@
 // An ERP's day with anaf_bridge, in C# (.NET Framework 4.x or .NET 8, bindings/dotnet/AnafBridge.cs):
 // open the client, show the token, upload an invoice, wait for ANAF's verdict, download the answer;
-// then bring the supplier invoices in (the inbox), save the first one not imported yet and mark it imported.
+// then bring the supplier invoices in (the inbox), save the first one not imported yet and mark it imported;
+// look a partner up by CIF.
 // Usage: ErpDay CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH]
 using System;
 using System.IO;
@@ -42,6 +43,7 @@ static class ErpDay
                 client.InboxGet(msg, "xml", xml);
                 client.InboxAck(msg, "NIR 1");
                 Console.WriteLine("INBOX " + xml);
+                Console.WriteLine("partner: " + client.CompanyLookup("[\"RO14399840\"]"));
                 Console.WriteLine("DONE " + zip);
                 return 0;
             }

@@ -1,7 +1,7 @@
 { An ERP's day with anaf_bridge, in Delphi (7 to 12) or Free Pascal: open the client, show
   the token, upload an invoice, wait for ANAF's verdict, download the answer; then bring
   the supplier invoices in (the inbox), save the first one not imported yet and mark it
-  imported.
+  imported; look a partner up by CIF.
   Usage: ErpDay CONFIG.json INVOICE.xml OUT_DIR [ACCESS REFRESH] }
 program ErpDay;
 
@@ -67,6 +67,7 @@ begin
       Client.InboxGet(Msg, 'xml', Xml);
       Client.InboxAck(Msg, 'NIR 1');
       WriteLn('INBOX ', Xml);
+      WriteLn('partner: ', Client.CompanyLookup('["RO14399840"]'));
       WriteLn('DONE ', Zip);
     finally
       Client.Free;

@@ -24,6 +24,7 @@ mod idp;
 mod jwt;
 mod public;
 mod quotas;
+mod registry;
 mod respond;
 mod server;
 mod state;
@@ -312,6 +313,16 @@ impl Sim {
     /// fewer messages.
     pub fn set_page_size(&self, n: usize) {
         self.state.lock().page_size = n;
+    }
+
+    /// Whether the registry of VAT payers knows `cif` (all do unless told otherwise).
+    pub fn set_registered(&self, cif: &str, known: bool) {
+        let mut g = self.state.lock();
+        if known {
+            g.registry.unknown.remove(cif);
+        } else {
+            g.registry.unknown.insert(cif.to_string());
+        }
     }
 
     /// An inbox of realistic size for `cif` over the last `days` days (see

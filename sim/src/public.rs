@@ -1,6 +1,7 @@
 //! webservicesp.anaf.ro, no token: /prod/FCTEL/rest/validare/{FACT1|FCN},
 //! /prod/FCTEL/rest/transformare/{FACT1|FCN}[/DA] (a real PDF) and
 //! /api/validate/signature (multipart file + signature). /test/… paths answer the same.
+//! /api/PlatitorTvaRest/v9/tva (the company lookup) is `registry`'s.
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub fn router(st: Arc<State>) -> Router {
             post(transformare_novld),
         )
         .route("/api/validate/signature", post(signature))
+        .route("/api/PlatitorTvaRest/v9/tva", post(crate::registry::tva))
         .fallback(move |uri: Uri| {
             let st = st2.clone();
             async move {

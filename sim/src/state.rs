@@ -77,6 +77,10 @@ pub struct Counters {
     pub downloads: HashMap<String, u64>,
     /// PDFs made by `transformare`.
     pub pdfs: u64,
+    /// Requests to the registry of VAT payers, and those refused (over 100 CIFs, or within
+    /// a second of the previous one).
+    pub lookups: u64,
+    pub lookups_refused: u64,
 }
 
 /// Fault injection for the next N matching requests.
@@ -139,6 +143,8 @@ pub struct Inner {
     pub executare_registry: BTreeSet<String>,
     /// The next N uploads / validations answer "A aparut o eroare tehnica".
     pub technical_errors: u32,
+    /// The registry of VAT payers (the company lookup).
+    pub registry: crate::registry::Registry,
 }
 
 pub struct State {
@@ -197,6 +203,7 @@ impl State {
                 page_size: 500,
                 executare_registry: cfg.cifs.iter().cloned().collect(),
                 technical_errors: 0,
+                registry: Default::default(),
             }),
         }
     }

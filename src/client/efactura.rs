@@ -598,6 +598,7 @@ impl<'a> EFactura<'a> {
             },
             auth: true,
             retry: Retry::OnlyIfNotSent,
+            pace: None,
         };
         let store = &self.s.store;
         let rasp_quota = || {

@@ -232,6 +232,7 @@ impl ETransport<'_> {
             },
             auth: true,
             retry: Retry::OnlyIfNotSent,
+            pace: None,
         };
         let outcome = journaled(
             self.s,

@@ -9,6 +9,7 @@ pub mod http;
 pub mod inbox;
 pub mod invoice;
 pub mod jwt;
+pub mod lookup;
 pub mod oauth;
 pub mod pacer;
 pub mod public;

@@ -124,6 +124,7 @@ impl Public<'_> {
             auth: false,
             // Validation and conversion change nothing at ANAF: safe to repeat.
             retry: Retry::Safe,
+            pace: None,
         };
         retry::fetch(self.s, &call)
     }
@@ -193,6 +194,7 @@ impl Public<'_> {
             ]),
             auth: false,
             retry: Retry::Safe,
+            pace: None,
         };
         let reply = retry::fetch(self.s, &call)?;
         parse_signature(&reply)

@@ -42,6 +42,9 @@ pub struct Call {
     /// Needs the Bearer token (the OAuth API); the public services do not.
     pub auth: bool,
     pub retry: Retry,
+    /// A pacer of the service's own, with its rate per minute, besides the process-wide
+    /// one (the VAT registry's one request a second).
+    pub pace: Option<(&'static pacer::Pacer, u32)>,
 }
 
 /// A call that ended without a usable answer; `maybe_received` says whether ANAF may have
@@ -80,6 +83,9 @@ enum Attempt {
 }
 
 async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
+    if let Some((own, per_minute)) = call.pace {
+        own.acquire(per_minute).await;
+    }
     pacer::global()
         .acquire(s.config.rate_limit_per_minute)
         .await;
@@ -236,6 +242,7 @@ pub fn get(url: Url) -> Call {
         payload: Payload::None,
         auth: true,
         retry: Retry::Safe,
+        pace: None,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod etransport;
 pub mod inbox;
 pub mod link;
 pub mod login;
+pub mod lookup;
 pub mod service;
 pub mod token;
 

@@ -2,9 +2,11 @@
 # The examples suite: each example (C, Delphi, C#, C++) is built with its real toolchain
 # and run against anaf-sim over HTTPS with the real library: open -> token info -> upload
 # the sample invoice -> wait for the status -> download the answer -> sync the inbox ->
-# save the first supplier invoice not imported yet -> acknowledge it. Checked: exit code 0,
+# save the first supplier invoice not imported yet -> acknowledge it -> look a partner up by
+# its CIF. Checked: exit code 0,
 # the answer ZIP on disk holding the invoice XML, the simulator's upload counter moving,
-# the supplier invoice's XML on disk and acknowledged in the example's database.
+# the supplier invoice's XML on disk and acknowledged in the example's database, the
+# partner's name from the registry.
 #
 #   tests/run/examples.sh                 # builds the library and anaf-sim first
 #   ANAF_SKIP_BUILD=1 tests/run/examples.sh
@@ -84,6 +86,8 @@ check_run() { # name, command...
     [ "$after" -gt "$before" ] 2>/dev/null && ok "$name: the simulator received the upload ($before -> $after)" ||
         bad "$name: simulator upload counter did not move ($before -> $after)"
     check_inbox "$name" "$(sed -n 's/^INBOX //p' "$d/run.log" | tail -1)"
+    grep -q '^partner: .*"name":"FIRMA 14399840 SRL"' "$d/run.log" && ok "$name: a partner looked up by CIF" ||
+        bad "$name: no partner from the company lookup" "$(grep -E '^partner|lookup' "$d/run.log" | tail -3)"
 }
 
 # The supplier invoice an example saved from its inbox, and its acknowledgement.
@@ -168,6 +172,8 @@ if [ -f "$DIST/win-x64/anaf_bridge.dll" ] && [ -n "$WINE" ] && command -v x86_64
             python3 -c 'import sys, zipfile; assert zipfile.ZipFile(sys.argv[1]).testzip() is None' "$zip"; then
             ok "C++ example under Wine: the Windows DLL uploads to the simulator and downloads the answer"
             check_inbox wine "$(sed -n 's/^INBOX //p' "$d/run.log" | tr -d '\r' | tail -1)"
+            grep -q '^partner: .*"name":"FIRMA 14399840 SRL"' "$d/run.log" && ok "wine: a partner looked up by CIF" ||
+                bad "wine: no partner from the company lookup" "$(grep -E '^partner|lookup' "$d/run.log" | tail -3)"
         else
             bad "C++ example under Wine (exit $rc, uploads $before -> $after)" "$(tail -8 "$d/run.log")"
         fi
