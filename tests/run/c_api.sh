@@ -59,7 +59,15 @@ if [ -f dist/win-x64/anaf_bridge.dll ]; then
   mkdir -p "$tmp/share" "$tmp/local"
   ln -sfn "$tmp/share" "$WINEPREFIX/dosdevices/n:"
   "$(wine64_cmd)" reg add 'HKLM\Software\Wine\Drives' /v n: /t REG_SZ /d network /f >/dev/null 2>&1
-  wineserver -k 2>/dev/null; wineserver -w 2>/dev/null
+  # Wine reads the drive types when its server starts: let this one exit (saving the
+  # registry) and wait until a new one reports N: as remote (DRIVE_REMOTE = 4) before the runs.
+  wineserver -w 2>/dev/null
+  printf '#include <windows.h>\n#include <stdio.h>\nint main(void){printf("%%u\\n",GetDriveTypeW(L"N:\\\\"));return 0;}\n' >"$tmp/drive_type.c"
+  x86_64-w64-mingw32-gcc -o "$dir/drive_type.exe" "$tmp/drive_type.c"
+  for _ in $(seq 20); do
+    [ "$(wine_run "$dir" drive_type.exe 2>/dev/null | tr -d '\r')" = 4 ] && break
+    wineserver -k 2>/dev/null; wineserver -w 2>/dev/null; sleep 0.5
+  done
   netcfg() { echo '{"database": "'"$1"'", "cif": "14399840", "api_url": "https://127.0.0.1:9", "idp_url": "https://127.0.0.1:9", "public_url": "https://127.0.0.1:9", "timeout_seconds": 1, "connect_timeout_seconds": 1, "language": "en"}'; }
   # Byte 18 of an SQLite file: 1 for the rollback journal, 2 for WAL.
   journal() { python3 -c 'import sys; print({1: "rollback", 2: "wal"}.get(open(sys.argv[1], "rb").read(100)[18], "?"))' "$1" 2>/dev/null; }
