@@ -121,6 +121,11 @@ fn a_first_sync_brings_everything_once_and_the_next_only_what_is_new(b: Backend)
     );
     assert_eq!(v["complete"], true);
     assert_eq!(
+        (v["calls"].clone(), v["skipped"].clone()),
+        (json!(3 + total), json!(0)),
+        "three pages and a download each: {v}"
+    );
+    assert_eq!(
         downloads(&f),
         (total as u64, 1),
         "each message downloaded once"
@@ -135,12 +140,18 @@ fn a_first_sync_brings_everything_once_and_the_next_only_what_is_new(b: Backend)
     );
     assert_eq!(downloads(&f).0, total as u64);
 
-    // Five more arrive: the next run brings exactly those.
+    // Five more arrive: the next run brings exactly those; the hour listed again is
+    // skipped, not downloaded.
     f.sim.seed_invoices(ENV, "8000000000", CIF, 5);
     let (rc, v) = sync(&c, json!({}));
     assert_eq!(
         (rc, v["new"].clone(), v["downloaded"].clone()),
         (ANAF_OK, json!(5), json!(5)),
+        "{v}"
+    );
+    assert_eq!(
+        v["skipped"].as_u64(),
+        v["listed"].as_u64().map(|l| l - 5),
         "{v}"
     );
     assert_eq!(downloads(&f), (total as u64 + 5, 1));

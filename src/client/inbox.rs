@@ -410,6 +410,8 @@ impl Session {
             let flushed = flush(&mut batch);
             out.insert("listed".into(), json!(listed_count));
             out.insert("new".into(), json!(new));
+            // Listed again (the hour of overlap, or `since`): already in the inbox.
+            out.insert("skipped".into(), json!(listed_count.saturating_sub(new)));
             out.insert("new_by_type".into(), Value::Object(new_by_type));
             let paged = listing?;
             flushed?;
@@ -429,6 +431,7 @@ impl Session {
         let mut settled = 0u64;
         let mut failed = 0u64;
         let mut expired = 0u64;
+        let mut download_calls = 0u64;
         let pending = inbox.pending()?;
         out.insert("to_download".into(), json!(pending.len()));
         let limit = o.max_downloads.unwrap_or(usize::MAX);
@@ -448,6 +451,7 @@ impl Session {
                     ));
                     }
                 }
+                download_calls += 1;
                 match self.efactura().fetch_zip(&m.message_id) {
                     Ok(reply) => {
                         let p = read_zip(&m.message_id, &m.message_type, &reply);
@@ -497,6 +501,8 @@ impl Session {
             Ok(())
         })();
         out.insert("downloaded".into(), json!(downloaded));
+        // Requests to ANAF this run: the list's pages and every download tried.
+        out.insert("calls".into(), json!(pages as u64 + download_calls));
         out.insert("journal_settled".into(), json!(settled));
         out.insert("failed".into(), json!(failed));
         out.insert("expired".into(), json!(expired));
