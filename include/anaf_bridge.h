@@ -154,6 +154,9 @@
 // No inbox sync was begun on this client (or its outcome was already polled).
 #define ANAF_ERR_NO_SYNC -72
 
+// Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.
+#define ANAF_ERR_BATCH_INCOMPLETE -80
+
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
 #define ANAF_SCHEMA_VERSION 6
 
@@ -164,6 +167,23 @@ typedef struct AnafClient AnafClient;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Uploads many invoices to e-Factura, up to `max_in_flight` (config, default 8) at a time,
+// within the per-minute rate. `items_json`: `[{"path":"C:\\…\\f1.xml"}, {"xml":"<Invoice…>",
+// "ref":"FX-12"}, …]`, each with the options of `anaf_upload` if it needs its own;
+// `options_json` (NULL for none): those options for every item, and `max_in_flight`.
+// The journal rows of all items are written before the first one leaves (one transaction);
+// the duplicate rules of `anaf_upload` apply to each.
+// `*out_json` (also with an error status): `{"items":[{"item","ref","result",
+// "index_incarcare","journal_id","status","message"}…],"counts":{result:n},"elapsed_ms"}`;
+// `result`: uploaded, already_uploaded, duplicate, uncertain, invalid, rejected, failed,
+// unknown. Returns `ANAF_OK` when every item is uploaded or already uploaded, else
+// `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
+// or NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_upload_batch(struct AnafClient *client, const char *items_json, const char *options_json, char **out_json);
 
 // Opens a client from a configuration JSON (see the README for its keys): checks the
 // configuration, opens or creates the token database, and returns a handle in `*out_client`.

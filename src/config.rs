@@ -62,6 +62,8 @@ pub struct Config {
     pub relay_key: Option<String>,
     /// Client-side pacing of API calls (ANAF allows 1000 per minute).
     pub rate_limit_per_minute: u32,
+    /// Uploads of one `anaf_upload_batch` in flight at once.
+    pub max_in_flight: u32,
     /// A fixed-version WebView2 runtime folder (Windows).
     pub webview2_folder: Option<PathBuf>,
     /// Where the inbox keeps the ZIPs it downloads (`<folder>/<cif>/<environment>/<id>.zip`)
@@ -193,6 +195,7 @@ pub const KEYS: &[&str] = &[
     "relay_url",
     "relay_key",
     "rate_limit_per_minute",
+    "max_in_flight",
     "webview2_folder",
     "inbox_folder",
     "journal_sync",
@@ -464,6 +467,9 @@ impl Config {
                 .map(|k| k.trim().to_string())
                 .filter(|k| !k.is_empty()),
             rate_limit_per_minute: f.number("rate_limit_per_minute", 1, 1000, 900)? as u32,
+            // ANAF's rate is 1000 a minute (17 a second): at 300 ms an answer, 5 in flight
+            // reach it; 8 keep it up to about half a second an answer.
+            max_in_flight: f.number("max_in_flight", 1, 64, 8)? as u32,
             webview2_folder: path("webview2_folder")?,
             inbox_folder: path("inbox_folder")?,
             journal_sync_full,

@@ -108,6 +108,9 @@ pub const ANAF_ERR_NO_MESSAGE: i32 = -71;
 /// No inbox sync was begun on this client (or its outcome was already polled).
 pub const ANAF_ERR_NO_SYNC: i32 = -72;
 
+/// Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.
+pub const ANAF_ERR_BATCH_INCOMPLETE: i32 = -80;
+
 /// Every status code, for tests and bindings that enumerate them.
 pub const ALL: &[i32] = &[
     ANAF_OK,
@@ -157,6 +160,7 @@ pub const ALL: &[i32] = &[
     ANAF_ERR_SYNC_BUSY,
     ANAF_ERR_NO_MESSAGE,
     ANAF_ERR_NO_SYNC,
+    ANAF_ERR_BATCH_INCOMPLETE,
 ];
 
 /// The user interface language of messages.
@@ -413,6 +417,11 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
             "ANAF_ERR_NO_SYNC",
             "Nu a fost pornită o sincronizare a inbox-ului pe acest client (sau rezultatul ei a fost deja citit).",
             "No inbox sync was begun on this client (or its outcome was already read).",
+        ),
+        ANAF_ERR_BATCH_INCOMPLETE => (
+            "ANAF_ERR_BATCH_INCOMPLETE",
+            "Unele facturi ale lotului nu sunt la ANAF; răspunsul JSON arată care și de ce.",
+            "Some invoices of the batch are not at ANAF; the JSON answer says which and why.",
         ),
         _ => (
             "ANAF_UNKNOWN",

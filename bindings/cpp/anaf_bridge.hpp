@@ -146,6 +146,16 @@ public:
     std::string upload_file(const std::string &xml_path, const std::string &options_json = std::string()) {
         dll_string s; st(anaf_upload_file(h_, xml_path.c_str(), detail::opt(options_json), s.out())); return s.str();
     }
+    // Many invoices at once (README "Month-end: many uploads at once"): every item's
+    // outcome, also when some are not at ANAF (then last_status() is
+    // ANAF_ERR_BATCH_INCOMPLETE); throws only for a batch that could not run.
+    std::string upload_batch(const std::string &items_json, const std::string &options_json = std::string()) {
+        dll_string s;
+        int32_t status = anaf_upload_batch(h_, items_json.c_str(), detail::opt(options_json), s.out());
+        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
+        else st(status);
+        return s.str();
+    }
     std::string status(const std::string &id_incarcare) {
         dll_string s; st(anaf_status(h_, id_incarcare.c_str(), s.out())); return s.str();
     }

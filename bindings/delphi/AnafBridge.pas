@@ -95,8 +95,10 @@ const
   ANAF_ERR_SYNC_BUSY = -70; { The company's inbox is being synced by another process or workstation right now. }
   ANAF_ERR_NO_MESSAGE = -71; { No such message in the inbox (or it was not downloaded yet). }
   ANAF_ERR_NO_SYNC = -72; { No inbox sync was begun on this client (or its outcome was already polled). }
+  ANAF_ERR_BATCH_INCOMPLETE = -80; { Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why. }
   ANAF_SCHEMA_VERSION = 6; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
+function anaf_upload_batch(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch';
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
 function anaf_close(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_close';
 function anaf_last_error: PAnsiChar; cdecl; external AnafLib name 'anaf_last_error';
@@ -201,6 +203,10 @@ type
     { e-Factura }
     function Upload(const Buffer; Size: Integer; const OptionsJson: string = ''): string;
     function UploadFile(const XmlPath: string; const OptionsJson: string = ''): string;
+    { Many invoices at once (README "Month-end: many uploads at once"): every item's
+      outcome, also when some are not at ANAF (then LastStatus is
+      ANAF_ERR_BATCH_INCOMPLETE); raises only for a batch that could not run. }
+    function UploadBatch(const ItemsJson: string; const OptionsJson: string = ''): string;
     function Status(const IdIncarcare: string): string;
     function StatusWait(const IdIncarcare: string; TimeoutSeconds: Cardinal = 300;
       IntervalMs: Cardinal = 5000): string;
@@ -535,6 +541,29 @@ begin
   O := AnafToUtf8(OptionsJson);
   P := nil;
   Result := TakeJson(anaf_upload_file(FHandle, PAnsiChar(F), Arg(O), @P), P);
+end;
+
+function TAnafClient.UploadBatch(const ItemsJson, OptionsJson: string): string;
+var
+  I, O: UTF8String;
+  P: PAnsiChar;
+  St: Integer;
+begin
+  I := AnafToUtf8(ItemsJson);
+  O := AnafToUtf8(OptionsJson);
+  P := nil;
+  St := anaf_upload_batch(FHandle, PAnsiChar(I), Arg(O), @P);
+  if St <> ANAF_ERR_BATCH_INCOMPLETE then
+    Result := TakeJson(St, P)
+  else
+  begin
+    FLastStatus := St;
+    try
+      Result := AnafFromUtf8(P);
+    finally
+      anaf_free(P);
+    end;
+  end;
 end;
 
 function TAnafClient.Status(const IdIncarcare: string): string;

@@ -133,9 +133,13 @@ namespace AnafBridge
         public const int ANAF_ERR_NO_MESSAGE = -71;
         /// <summary>No inbox sync was begun on this client (or its outcome was already polled).</summary>
         public const int ANAF_ERR_NO_SYNC = -72;
+        /// <summary>Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.</summary>
+        public const int ANAF_ERR_BATCH_INCOMPLETE = -80;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
         public const int ANAF_SCHEMA_VERSION = 6;
 
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch", ExactSpelling = true)]
+        public static extern int anaf_upload_batch(ClientHandle client, byte[] items_json, byte[] options_json, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_open", ExactSpelling = true)]
         public static extern int anaf_open(byte[] config_json, out ClientHandle out_client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_close", ExactSpelling = true)]
@@ -402,6 +406,17 @@ namespace AnafBridge
         public string UploadFile(string xmlPath, string optionsJson = null)
         {
             IntPtr p; return Json(AnafNative.anaf_upload_file(h, AnafNative.Utf8(xmlPath), U(optionsJson), out p), p);
+        }
+        /// <summary>Uploads many invoices at once (README "Month-end: many uploads at once"). Returns every item's
+        /// outcome also when some are not at ANAF (then LastStatus is ANAF_ERR_BATCH_INCOMPLETE); throws
+        /// only for a batch that could not run.</summary>
+        public string UploadBatch(string itemsJson, string optionsJson = null)
+        {
+            IntPtr p;
+            int st = AnafNative.anaf_upload_batch(h, AnafNative.Utf8(itemsJson), U(optionsJson), out p);
+            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) return Json(st, p);
+            LastStatus = st;
+            try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
         }
         public string Status(string idIncarcare) { IntPtr p; return Json(AnafNative.anaf_status(h, AnafNative.Utf8(idIncarcare), out p), p); }
         public string StatusWait(string idIncarcare, uint timeoutSeconds = 300, uint intervalMs = 5000)

@@ -90,6 +90,16 @@ int main(int argc, char **argv) {
     if ((st = anaf_inbox_ack(client, id, "NIR 1")) != ANAF_OK) return failed("anaf_inbox_ack", st);
     printf("INBOX %s\n", xml);
 
+    /* The month-end path: a batch of invoices (here the one already sent: not sent again).
+       A Windows path goes into the JSON with its backslashes doubled. */
+    {
+        char items[1200];
+        snprintf(items, sizeof items, "[{\"path\": \"%s\", \"ref\": \"FX-1\"}]", argv[2]);
+        if ((st = anaf_upload_batch(client, items, NULL, &json)) != ANAF_OK) return failed("anaf_upload_batch", st);
+        printf("batch: %s\n", json);
+        anaf_free(json), json = NULL;
+    }
+
     /* A new partner filled in from its CIF (ANAF's registry of VAT payers). */
     if ((st = anaf_company_lookup(client, "[\"RO14399840\"]", NULL, &json)) != ANAF_OK) return failed("anaf_company_lookup", st);
     printf("partner: %s\n", json);

@@ -43,6 +43,7 @@ static class ErpDay
                 client.InboxGet(msg, "xml", xml);
                 client.InboxAck(msg, "NIR 1");
                 Console.WriteLine("INBOX " + xml);
+                Console.WriteLine("batch: " + client.UploadBatch("[{\"path\": \"" + args[1].Replace("\\", "\\\\") + "\"}]"));
                 Console.WriteLine("partner: " + client.CompanyLookup("[\"RO14399840\"]"));
                 Console.WriteLine("DONE " + zip);
                 return 0;

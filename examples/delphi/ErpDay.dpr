@@ -67,6 +67,7 @@ begin
       Client.InboxGet(Msg, 'xml', Xml);
       Client.InboxAck(Msg, 'NIR 1');
       WriteLn('INBOX ', Xml);
+      WriteLn('batch: ', Client.UploadBatch('[{"path": "' + StringReplace(ParamStr(2), '\', '\\', [rfReplaceAll]) + '"}]'));
       WriteLn('partner: ', Client.CompanyLookup('["RO14399840"]'));
       WriteLn('DONE ', Zip);
     finally

@@ -381,6 +381,12 @@ pub enum UploadOutcome {
     Uncertain(Entry),
 }
 
+/// [`parse_upload`] in the shape the journal's send takes: (dateResponse, index, no UIT).
+pub(crate) fn parse_upload_answer(r: &Reply) -> Result<(Option<String>, String, Option<String>)> {
+    let (index, date) = parse_upload(r)?;
+    Ok((date, index, None))
+}
+
 /// Parses an upload answer: the index when `ExecutionStatus="0"`, ANAF's messages otherwise.
 pub fn parse_upload(reply: &Reply) -> Result<(String, Option<String>)> {
     let h = parse_header(reply, NS_UPLOAD)?;
@@ -494,7 +500,24 @@ pub(crate) fn journaled<T>(
         Begin::AlreadyUploaded(e) => return Ok(Journaled::Already(e)),
         Begin::Uncertain(e) => return Ok(Journaled::Uncertain(e)),
     };
-    let fail = |e: Error, state: State| -> Result<Journaled<T>> {
+    let (answer, index) = send_recorded(s, id, before_send, call, parse)?;
+    Ok(Journaled::Sent {
+        answer,
+        index,
+        journal_id: id,
+    })
+}
+
+/// Sends an upload whose journal row `id` is already `sending`, and records how it ended:
+/// the typed answer and ANAF's index, or the error (with what the journal now says).
+pub(crate) fn send_recorded<T>(
+    s: &Session,
+    id: i64,
+    before_send: impl FnOnce() -> Result<()>,
+    call: &Call,
+    parse: impl FnOnce(&Reply) -> Result<(T, String, Option<String>)>,
+) -> Result<(T, String)> {
+    let fail = |e: Error, state: State| -> Result<(T, String)> {
         journal::finish(&s.store, id, state, None, None, Some(&e.message(Lang::En)))?;
         Err(with_journal_note(retry::limits(e), state))
     };
@@ -522,11 +545,7 @@ pub(crate) fn journaled<T>(
                 uit.as_deref(),
                 None,
             )?;
-            Ok(Journaled::Sent {
-                answer,
-                index,
-                journal_id: id,
-            })
+            Ok((answer, index))
         }
         // ANAF's own error list means nothing was registered; an answer that cannot be
         // read leaves the outcome unknown.
@@ -561,6 +580,39 @@ impl<'a> EFactura<'a> {
     /// Uploads an invoice (or a RASP message). Never sends the same document twice by
     /// accident: see the journal in `store::journal`.
     pub fn upload(&self, xml: &[u8], opts: &UploadOptions) -> Result<UploadOutcome> {
+        let (key, call) = self.upload_request(xml, opts)?;
+        let outcome = journaled(
+            self.s,
+            &key,
+            xml.len(),
+            opts.force,
+            || self.before_upload(&key, opts),
+            &call,
+            parse_upload_answer,
+        )?;
+        Ok(match outcome {
+            Journaled::Sent {
+                answer,
+                index,
+                journal_id,
+                ..
+            } => UploadOutcome::Uploaded(Uploaded {
+                index_incarcare: index,
+                date_response: answer,
+                sha256: key.sha256,
+                journal_id,
+            }),
+            Journaled::Already(e) => UploadOutcome::AlreadyUploaded(e),
+            Journaled::Uncertain(e) => UploadOutcome::Uncertain(e),
+        })
+    }
+
+    /// The journal key of an upload and the request that sends it (the XML checked).
+    pub(crate) fn upload_request(
+        &self,
+        xml: &[u8],
+        opts: &UploadOptions,
+    ) -> Result<(UploadKey, Call)> {
         let cif = self.cif(opts.cif.as_deref())?;
         check_xml(xml, MAX_UPLOAD)?;
         let key = UploadKey {
@@ -600,40 +652,20 @@ impl<'a> EFactura<'a> {
             retry: Retry::OnlyIfNotSent,
             pace: None,
         };
-        let store = &self.s.store;
-        let rasp_quota = || {
-            if opts.standard == Standard::RASP {
-                journal::count_call(store, "upload-rasp", &cif, DAILY_RASP_UPLOADS_PER_CIF)?;
-            }
-            Ok(())
-        };
-        let outcome = journaled(
-            self.s,
-            &key,
-            xml.len(),
-            opts.force,
-            rasp_quota,
-            &call,
-            |r| {
-                let (index, date) = parse_upload(r)?;
-                Ok((date, index, None))
-            },
-        )?;
-        Ok(match outcome {
-            Journaled::Sent {
-                answer,
-                index,
-                journal_id,
-                ..
-            } => UploadOutcome::Uploaded(Uploaded {
-                index_incarcare: index,
-                date_response: answer,
-                sha256: key.sha256,
-                journal_id,
-            }),
-            Journaled::Already(e) => UploadOutcome::AlreadyUploaded(e),
-            Journaled::Uncertain(e) => UploadOutcome::Uncertain(e),
-        })
+        Ok((key, call))
+    }
+
+    /// What is checked just before an upload leaves: the daily quota of RASP messages.
+    pub(crate) fn before_upload(&self, key: &UploadKey, opts: &UploadOptions) -> Result<()> {
+        if opts.standard == Standard::RASP {
+            journal::count_call(
+                &self.s.store,
+                "upload-rasp",
+                &key.cif,
+                DAILY_RASP_UPLOADS_PER_CIF,
+            )?;
+        }
+        Ok(())
     }
 
     /// `stareMesaj`: the processing state of an upload. Counts against the daily quota

@@ -2,6 +2,7 @@
 
 pub mod answer;
 pub mod archive;
+pub mod batch;
 pub mod diagnose;
 pub mod efactura;
 pub mod etransport;

@@ -2,6 +2,7 @@
 //! thread-local last error) and reads its arguments through the checked helpers below,
 //! so no panic, Rust type or unchecked pointer crosses into the host.
 
+pub mod batch;
 pub mod core;
 pub mod diag;
 pub mod etransport;

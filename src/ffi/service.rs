@@ -80,7 +80,7 @@ pub(crate) fn string_opt<'m>(map: &'m Map<String, Value>, key: &str) -> Result<O
     }
 }
 
-const UPLOAD_KEYS: &[&str] = &[
+pub(crate) const UPLOAD_KEYS: &[&str] = &[
     "standard",
     "extern",
     "autofactura",
@@ -91,18 +91,22 @@ const UPLOAD_KEYS: &[&str] = &[
 ];
 
 fn upload_options(raw: Option<&str>) -> Result<UploadOptions> {
-    let m = options(raw, UPLOAD_KEYS)?;
+    upload_options_from(&options(raw, UPLOAD_KEYS)?)
+}
+
+/// The upload options of a checked `options_json` object.
+pub(crate) fn upload_options_from(m: &Map<String, Value>) -> Result<UploadOptions> {
     Ok(UploadOptions {
-        standard: match string_opt(&m, "standard")? {
+        standard: match string_opt(m, "standard")? {
             Some(s) => Standard::parse(s)?,
             None => Standard::UBL,
         },
-        extern_: flag(&m, "extern")?,
-        autofactura: flag(&m, "autofactura")?,
-        executare: flag(&m, "executare")?,
-        b2c: flag(&m, "b2c")?,
-        force: flag(&m, "force")?,
-        cif: string_opt(&m, "cif")?.map(str::to_string),
+        extern_: flag(m, "extern")?,
+        autofactura: flag(m, "autofactura")?,
+        executare: flag(m, "executare")?,
+        b2c: flag(m, "b2c")?,
+        force: flag(m, "force")?,
+        cif: string_opt(m, "cif")?.map(str::to_string),
     })
 }
 

@@ -146,6 +146,36 @@ pub fn begin(
     store.write(w, |c| begin_in(c, key, size, force))
 }
 
+/// [`begin`] for the documents of a batch, in one write transaction: one wait for the disk
+/// for all of them. The documents are taken in the order of their keys, so two processes
+/// sending overlapping batches lock them in the same order (no deadlock on a server); the
+/// answers are in the order given. The same document twice in the batch: the second one
+/// finds the first `sending` (Uncertain, with the first one's row).
+pub fn begin_many(
+    store: &Store,
+    docs: &[(&UploadKey, usize, bool)],
+    durable: bool,
+) -> Result<Vec<Begin>> {
+    let w = if durable {
+        Write::durable()
+    } else {
+        Write::relaxed()
+    };
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (docs[a].0, docs[b].0);
+        (&ka.sha256, &ka.cif, &ka.service, a).cmp(&(&kb.sha256, &kb.cif, &kb.service, b))
+    });
+    store.write(w, |c| {
+        let mut out: Vec<Option<Begin>> = vec![None; docs.len()];
+        for &i in &order {
+            let (key, size, force) = docs[i];
+            out[i] = Some(begin_in(c, key, size, force)?);
+        }
+        Ok(out.into_iter().flatten().collect())
+    })
+}
+
 /// The last attempt of the same document that may have reached ANAF. `no_flags`: the key
 /// has none (Oracle keeps an empty text as NULL, so that case is spelled out).
 fn select_same(no_flags: bool) -> &'static str {

@@ -86,6 +86,8 @@ check_run() { # name, command...
     [ "$after" -gt "$before" ] 2>/dev/null && ok "$name: the simulator received the upload ($before -> $after)" ||
         bad "$name: simulator upload counter did not move ($before -> $after)"
     check_inbox "$name" "$(sed -n 's/^INBOX //p' "$d/run.log" | tail -1)"
+    grep -q '^batch: .*"counts":{"already_uploaded":1}' "$d/run.log" && ok "$name: a batch with the invoice already sent sends nothing" ||
+        bad "$name: the batch" "$(grep -E '^batch|batch' "$d/run.log" | tail -3)"
     grep -q '^partner: .*"name":"FIRMA 14399840 SRL"' "$d/run.log" && ok "$name: a partner looked up by CIF" ||
         bad "$name: no partner from the company lookup" "$(grep -E '^partner|lookup' "$d/run.log" | tail -3)"
 }

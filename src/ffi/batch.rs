@@ -1,0 +1,138 @@
+//! Many uploads at once (`anaf_upload_batch`): the items read and checked here, the batch
+//! itself is `client::batch`'s.
+
+use super::service::{options, string_opt, upload_options_from, UPLOAD_KEYS};
+use super::{entry, give_json, opt_text, out, session, text, AnafClient};
+use crate::client::batch::Item;
+use crate::client::efactura;
+use crate::error::{Error, Result};
+use crate::status::*;
+use serde_json::{Map, Value};
+use std::ffi::c_char;
+use std::path::Path;
+
+/// The keys of an item besides the upload options.
+const ITEM_KEYS: &[&str] = &["path", "xml", "ref"];
+
+/// The items of `items_json`, each with the batch's options under its own.
+fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
+    let bad = |ro: String, en: String| Error::with(ANAF_ERR_INVALID_JSON, ro, en);
+    let v: Value = serde_json::from_str(items_json)
+        .map_err(|e| bad(format!("items_json: {e}"), format!("items_json: {e}")))?;
+    let Value::Array(list) = v else {
+        return Err(bad(
+            "items_json trebuie să fie un tablou JSON: [{\"path\":\"…\"}, {\"xml\":\"…\"}].".into(),
+            "items_json must be a JSON array: [{\"path\":\"…\"}, {\"xml\":\"…\"}].".into(),
+        ));
+    };
+    let known: Vec<&str> = UPLOAD_KEYS.iter().chain(ITEM_KEYS).copied().collect();
+    list.iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let mut m = options(Some(&it.to_string()), &known).map_err(|e| {
+                Error::with(
+                    e.status,
+                    format!("items_json[{i}]: {}", e.message(Lang::Ro)),
+                    format!("items_json[{i}]: {}", e.message(Lang::En)),
+                )
+            })?;
+            let reference = string_opt(&m, "ref")?.map(str::to_string);
+            // A file that cannot be read is that item's outcome; a malformed list is the
+            // caller's mistake and refuses the whole batch before anything is written.
+            let xml = match (string_opt(&m, "path")?, string_opt(&m, "xml")?) {
+                (Some(p), None) => efactura::read_file(Path::new(p)),
+                (None, Some(x)) => Ok(x.as_bytes().to_vec()),
+                _ => {
+                    return Err(Error::with(
+                        ANAF_ERR_INVALID_ARGUMENT,
+                        format!("items_json[{i}]: fiecare factură are fie „path”, fie „xml”."),
+                        format!("items_json[{i}]: each invoice has either \"path\" or \"xml\"."),
+                    ))
+                }
+            };
+            for k in ITEM_KEYS {
+                m.remove(*k);
+            }
+            for (k, v) in defaults {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            Ok(Item {
+                xml,
+                opts: upload_options_from(&m)?,
+                reference,
+            })
+        })
+        .collect()
+}
+
+/// Uploads many invoices to e-Factura, up to `max_in_flight` (config, default 8) at a time,
+/// within the per-minute rate. `items_json`: `[{"path":"C:\\…\\f1.xml"}, {"xml":"<Invoice…>",
+/// "ref":"FX-12"}, …]`, each with the options of `anaf_upload` if it needs its own;
+/// `options_json` (NULL for none): those options for every item, and `max_in_flight`.
+/// The journal rows of all items are written before the first one leaves (one transaction);
+/// the duplicate rules of `anaf_upload` apply to each.
+/// `*out_json` (also with an error status): `{"items":[{"item","ref","result",
+/// "index_incarcare","journal_id","status","message"}…],"counts":{result:n},"elapsed_ms"}`;
+/// `result`: uploaded, already_uploaded, duplicate, uncertain, invalid, rejected, failed,
+/// unknown. Returns `ANAF_OK` when every item is uploaded or already uploaded, else
+/// `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
+/// or NUL-terminated strings; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_upload_batch(
+    client: *mut AnafClient,
+    items_json: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let list = text(items_json, "items_json")?;
+        let known: Vec<&str> = UPLOAD_KEYS
+            .iter()
+            .copied()
+            .chain(["max_in_flight"])
+            .collect();
+        let mut defaults = options(opt_text(options_json, "options_json")?, &known)?;
+        let s = session(client)?;
+        let in_flight = match defaults.remove("max_in_flight") {
+            None | Some(Value::Null) => s.config.max_in_flight as usize,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=64) => n as usize,
+                _ => {
+                    return Err(Error::with(
+                        ANAF_ERR_INVALID_ARGUMENT,
+                        format!("options_json: „max_in_flight” = {v}: un număr între 1 și 64."),
+                        format!("options_json: \"max_in_flight\" = {v}: a number from 1 to 64."),
+                    ))
+                }
+            },
+        };
+        let items = items(list, &defaults)?;
+        let v = s.upload_batch(&items, in_flight)?;
+        give_json(slot, &v);
+        let total = items.len();
+        let good = ["uploaded", "already_uploaded"]
+            .iter()
+            .map(|r| v["counts"][*r].as_u64().unwrap_or(0) as usize)
+            .sum::<usize>();
+        if good == total {
+            return Ok(ANAF_OK);
+        }
+        let counts = v["counts"].to_string();
+        let e = Error::with(
+            ANAF_ERR_BATCH_INCOMPLETE,
+            format!(
+                "{} din {total} facturi nu sunt la ANAF ({counts}); vedeți „items”.",
+                total - good
+            ),
+            format!(
+                "{} of {total} invoices are not at ANAF ({counts}); see \"items\".",
+                total - good
+            ),
+        );
+        Err(e)
+    })
+}

@@ -1,0 +1,229 @@
+//! `anaf_upload_batch` against the simulator, on every storage backend: the duplicate rules
+//! of a single upload for each item, bad items reported without stopping the rest, the
+//! outcome of each in its journal row, and a batch killed midway that sends nothing twice.
+
+mod common;
+
+use anaf_bridge::status::*;
+use common::*;
+use serde_json::{json, Value};
+use std::ffi::{c_char, CString};
+use std::time::{Duration, Instant};
+
+on_every_backend!(
+    a_batch_with_duplicates_bad_files_and_earlier_uploads_sends_each_invoice_once,
+    a_batch_killed_midway_sends_nothing_twice_when_run_again,
+);
+
+const JOB: &str = "ANAF_BATCH_CHILD";
+const CONFIG: &str = "ANAF_BATCH_CHILD_CONFIG";
+/// The file holding the child's items (too long for the environment).
+const ITEMS: &str = "ANAF_BATCH_CHILD_ITEMS";
+
+fn invoice(n: usize) -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/factura_ubl.xml"
+    ))
+    .unwrap()
+    .replace(
+        "<cbc:ID>ABR-2026-0001</cbc:ID>",
+        &format!("<cbc:ID>LOT-{n:05}</cbc:ID>"),
+    )
+}
+
+fn batch(c: &CClient, items: &Value, options: Value) -> (i32, Value) {
+    let items = CString::new(items.to_string()).unwrap();
+    let o = CString::new(options.to_string()).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, NUL-terminated strings, writable out pointer.
+    let rc = unsafe {
+        anaf_bridge::ffi::batch::anaf_upload_batch(c.0, items.as_ptr(), o.as_ptr(), &mut out)
+    };
+    let v = take(out)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (rc, v)
+}
+
+fn upload(c: &CClient, xml: &str) -> i32 {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, a buffer of that length, NULL options, writable out pointer.
+    let rc = unsafe {
+        anaf_bridge::ffi::service::anaf_upload(
+            c.0,
+            xml.as_ptr(),
+            xml.len(),
+            std::ptr::null(),
+            &mut out,
+        )
+    };
+    take(out);
+    rc
+}
+
+fn uploads_at_anaf(f: &Fixture) -> u64 {
+    f.sim.counters().uploads.get(CIF).copied().unwrap_or(0)
+}
+
+fn client(f: &Fixture) -> CClient {
+    let pair = f.sim.mint_tokens(CIF, SERIAL);
+    let c = CClient::open(&f.config(json!({"rate_limit_per_minute": 1000}))).unwrap();
+    c.import_token(&pair.access_token, &pair.refresh_token)
+        .unwrap();
+    c
+}
+
+fn a_batch_with_duplicates_bad_files_and_earlier_uploads_sends_each_invoice_once(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = client(&f);
+    // Invoice 0 went out on its own before; invoice 1's upload got no answer (uncertain).
+    assert_eq!(upload(&c, &invoice(0)), ANAF_OK);
+    f.sim
+        .inject_on("/test/FCTEL/rest/upload", anaf_sim::Fault::Reset, 1);
+    assert_eq!(upload(&c, &invoice(1)), ANAF_ERR_NETWORK);
+    f.sim.clear_faults();
+    let before = uploads_at_anaf(&f);
+
+    let file = f.dir.path().join("f7.xml");
+    std::fs::write(&file, invoice(7)).unwrap();
+    let mut items: Vec<Value> = (0..20)
+        .filter(|&n| n != 7)
+        .map(|n| json!({"xml": invoice(n), "ref": format!("FX-{n}")}))
+        .collect();
+    items.push(json!({"path": file, "ref": "FX-7"}));
+    items.push(json!({"xml": invoice(5), "ref": "FX-5 again"}));
+    items.push(json!({"path": f.dir.path().join("missing.xml"), "ref": "missing"}));
+    items.push(json!({"xml": "<Invoice><unclosed>", "ref": "broken"}));
+    let items = Value::Array(items);
+    let (rc, v) = batch(&c, &items, json!({"standard": "UBL", "max_in_flight": 4}));
+    assert_eq!(rc, ANAF_ERR_BATCH_INCOMPLETE, "{v}");
+    assert!(last_error().contains("see \"items\"") || last_error().contains("vedeți"));
+    assert_eq!(
+        v["counts"],
+        json!({"uploaded": 18, "already_uploaded": 1, "uncertain": 1, "duplicate": 1, "invalid": 2}),
+        "{v}"
+    );
+    assert_eq!(
+        uploads_at_anaf(&f),
+        before + 18,
+        "each new invoice sent once"
+    );
+    let all = v["items"].as_array().unwrap();
+    assert_eq!(all.len(), 23);
+    for (i, it) in all.iter().enumerate() {
+        assert_eq!(it["item"], i, "in the order given: {it}");
+        if it["result"] == "uploaded" {
+            assert!(it["index_incarcare"].as_str().is_some(), "{it}");
+            assert!(it["journal_id"].as_i64().is_some(), "{it}");
+        }
+    }
+    let by_ref = |r: &str| all.iter().find(|it| it["ref"] == r).unwrap().clone();
+    assert_eq!(by_ref("FX-0")["result"], "already_uploaded");
+    assert_eq!(by_ref("FX-1")["result"], "uncertain");
+    assert_eq!(by_ref("FX-7")["result"], "uploaded", "read from its file");
+    let again = by_ref("FX-5 again");
+    assert_eq!(
+        (again["result"].clone(), again["same_as"].clone()),
+        (json!("duplicate"), json!(5)),
+        "{again}"
+    );
+    assert_eq!(by_ref("missing")["status"], "ANAF_ERR_FILE");
+    assert_eq!(by_ref("broken")["result"], "invalid");
+
+    // The journal has every one of them; the same batch again sends nothing.
+    let (rc, v) = batch(&c, &items, json!({}));
+    assert_eq!(rc, ANAF_ERR_BATCH_INCOMPLETE, "{v}");
+    assert_eq!(
+        v["counts"]["already_uploaded"], 20,
+        "the duplicate too: {v}"
+    );
+    assert_eq!(uploads_at_anaf(&f), before + 18);
+    // Only what can go: all of it at ANAF answers ANAF_OK.
+    let good: Vec<Value> = (2..20).map(|n| json!({"xml": invoice(n)})).collect();
+    let (rc, v) = batch(&c, &Value::Array(good), json!({}));
+    assert_eq!(
+        (rc, v["counts"].clone()),
+        (ANAF_OK, json!({"already_uploaded": 18}))
+    );
+    // Bad lists are refused before anything is written.
+    for bad in [
+        json!({"xml": "x"}),
+        json!([{"xml": "x", "path": "y"}]),
+        json!([{"xml": invoice(99), "colour": 1}]),
+    ] {
+        let (rc, _) = batch(&c, &bad, json!({}));
+        assert!(
+            rc == ANAF_ERR_INVALID_JSON || rc == ANAF_ERR_INVALID_ARGUMENT,
+            "{bad}: {rc}"
+        );
+    }
+    let (rc, _) = batch(&c, &json!([]), json!({"max_in_flight": 0}));
+    assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT);
+}
+
+/// The child side: one batch, its answer on stdout.
+#[test]
+#[ignore]
+fn child_main() {
+    let Ok(job) = std::env::var(JOB) else { return };
+    let c = CClient::open(&std::env::var(CONFIG).unwrap()).unwrap();
+    let items = std::fs::read_to_string(std::env::var(ITEMS).unwrap()).unwrap();
+    let items: Value = serde_json::from_str(&items).unwrap();
+    match job.as_str() {
+        "batch" => {
+            let (rc, v) = batch(&c, &items, json!({"max_in_flight": 4}));
+            println!("RESULT {rc} {v}");
+        }
+        other => panic!("unknown job {other}"),
+    }
+}
+
+fn a_batch_killed_midway_sends_nothing_twice_when_run_again(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = client(&f);
+    let items = Value::Array((0..40).map(|n| json!({"xml": invoice(n)})).collect());
+    f.sim.inject_on(
+        "/test/FCTEL/rest/upload",
+        anaf_sim::Fault::Latency(Duration::from_millis(150)),
+        1000,
+    );
+    let config = f.config(json!({"rate_limit_per_minute": 1000}));
+    let items_file = f.dir.path().join("items.json");
+    std::fs::write(&items_file, items.to_string()).unwrap();
+    let mut ch = common::child(
+        "child_main",
+        &[
+            (JOB, "batch".into()),
+            (CONFIG, config),
+            (ITEMS, items_file.display().to_string()),
+        ],
+    )
+    .spawn()
+    .expect("child process");
+    let t = Instant::now();
+    while uploads_at_anaf(&f) < 8 {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the child never uploaded"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ch.kill().unwrap();
+    ch.wait().unwrap();
+    f.sim.clear_faults();
+    let sent = uploads_at_anaf(&f);
+    assert!(sent < 40, "killed midway: {sent}");
+    // Run again: what the child recorded is not sent again, whatever state it was left in
+    // (uploaded, or sending: uncertain until resolved).
+    let (_, v) = batch(&c, &items, json!({}));
+    let n = |r: &str| v["counts"][r].as_u64().unwrap_or(0);
+    assert_eq!(
+        n("uploaded"),
+        0,
+        "every row was written before the first upload: {v}"
+    );
+    assert_eq!(n("already_uploaded") + n("uncertain"), 40, "{v}");
+    assert!(n("already_uploaded") <= sent, "{v}");
+    assert_eq!(uploads_at_anaf(&f), sent, "nothing sent twice");
+}
