@@ -157,6 +157,12 @@
 // Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.
 #define ANAF_ERR_BATCH_INCOMPLETE -80
 
+// A batch begun with `anaf_upload_batch_begin` on this client is still running.
+#define ANAF_ERR_BATCH_BUSY -81
+
+// No batch was begun on this client (or its outcome was already polled).
+#define ANAF_ERR_NO_BATCH -82
+
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
 #define ANAF_SCHEMA_VERSION 6
 
@@ -177,13 +183,40 @@ extern "C" {
 // `*out_json` (also with an error status): `{"items":[{"item","ref","result",
 // "index_incarcare","journal_id","status","message"}…],"counts":{result:n},"elapsed_ms"}`;
 // `result`: uploaded, already_uploaded, duplicate, uncertain, invalid, rejected, failed,
-// unknown. Returns `ANAF_OK` when every item is uploaded or already uploaded, else
-// `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
+// unknown, cancelled. Returns `ANAF_OK` when every item is uploaded or already uploaded,
+// else `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
 // or NUL-terminated strings; `out_json` is NULL or writable.
 int32_t anaf_upload_batch(struct AnafClient *client, const char *items_json, const char *options_json, char **out_json);
+
+// Starts `anaf_upload_batch` on a thread of the DLL and returns at once (the list is
+// checked first: a malformed one is refused here); the ERP's screen then calls
+// `anaf_upload_batch_poll` for the progress and the outcome, and may call
+// `anaf_upload_batch_cancel`. `ANAF_ERR_BATCH_BUSY` while a batch begun on this handle runs.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
+// or NUL-terminated strings.
+int32_t anaf_upload_batch_begin(struct AnafClient *client, const char *items_json, const char *options_json);
+
+// The batch begun with `anaf_upload_batch_begin`: `ANAF_PENDING` while it runs, with
+// `{"status":"running","progress":{"total","sent","accepted","failed","left"}}`; once it
+// ended, what `anaf_upload_batch` would have returned, with `"status":"done"` in its JSON —
+// once: the next poll answers `ANAF_ERR_NO_BATCH`, as does a handle where none was begun.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_upload_batch_poll(struct AnafClient *client, char **out_json);
+
+// Stops the batch begun on this client at its next request: what was sent stays sent,
+// the items not sent yet end `cancelled` (and may be sent by a new batch). `ANAF_OK` also
+// when no batch runs; the poll then gives the outcome.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`.
+int32_t anaf_upload_batch_cancel(struct AnafClient *client);
 
 // Opens a client from a configuration JSON (see the README for its keys): checks the
 // configuration, opens or creates the token database, and returns a handle in `*out_client`.

@@ -110,6 +110,10 @@ pub const ANAF_ERR_NO_SYNC: i32 = -72;
 
 /// Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.
 pub const ANAF_ERR_BATCH_INCOMPLETE: i32 = -80;
+/// A batch begun with `anaf_upload_batch_begin` on this client is still running.
+pub const ANAF_ERR_BATCH_BUSY: i32 = -81;
+/// No batch was begun on this client (or its outcome was already polled).
+pub const ANAF_ERR_NO_BATCH: i32 = -82;
 
 /// Every status code, for tests and bindings that enumerate them.
 pub const ALL: &[i32] = &[
@@ -161,6 +165,8 @@ pub const ALL: &[i32] = &[
     ANAF_ERR_NO_MESSAGE,
     ANAF_ERR_NO_SYNC,
     ANAF_ERR_BATCH_INCOMPLETE,
+    ANAF_ERR_BATCH_BUSY,
+    ANAF_ERR_NO_BATCH,
 ];
 
 /// The user interface language of messages.
@@ -422,6 +428,16 @@ fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
             "ANAF_ERR_BATCH_INCOMPLETE",
             "Unele facturi ale lotului nu sunt la ANAF; răspunsul JSON arată care și de ce.",
             "Some invoices of the batch are not at ANAF; the JSON answer says which and why.",
+        ),
+        ANAF_ERR_BATCH_BUSY => (
+            "ANAF_ERR_BATCH_BUSY",
+            "Un lot pornit cu anaf_upload_batch_begin pe acest client rulează încă; urmăriți-l cu anaf_upload_batch_poll.",
+            "A batch begun with anaf_upload_batch_begin on this client is still running; follow it with anaf_upload_batch_poll.",
+        ),
+        ANAF_ERR_NO_BATCH => (
+            "ANAF_ERR_NO_BATCH",
+            "Nu a fost pornit un lot pe acest client (sau rezultatul lui a fost deja citit).",
+            "No batch was begun on this client (or its outcome was already read).",
         ),
         _ => (
             "ANAF_UNKNOWN",

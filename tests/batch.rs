@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 on_every_backend!(
     a_batch_with_duplicates_bad_files_and_earlier_uploads_sends_each_invoice_once,
     a_batch_killed_midway_sends_nothing_twice_when_run_again,
+    the_screen_follows_a_batch_and_may_cancel_it,
 );
 
 const JOB: &str = "ANAF_BATCH_CHILD";
@@ -226,4 +227,86 @@ fn a_batch_killed_midway_sends_nothing_twice_when_run_again(b: Backend) {
     assert_eq!(n("already_uploaded") + n("uncertain"), 40, "{v}");
     assert!(n("already_uploaded") <= sent, "{v}");
     assert_eq!(uploads_at_anaf(&f), sent, "nothing sent twice");
+}
+
+fn poll(c: &CClient) -> (i32, Value) {
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::batch::anaf_upload_batch_poll(c.0, &mut out) };
+    let v = take(out)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (rc, v)
+}
+
+fn begin(c: &CClient, items: &Value, options: Value) -> i32 {
+    let items = CString::new(items.to_string()).unwrap();
+    let o = CString::new(options.to_string()).unwrap();
+    // SAFETY: live handle, NUL-terminated strings.
+    unsafe { anaf_bridge::ffi::batch::anaf_upload_batch_begin(c.0, items.as_ptr(), o.as_ptr()) }
+}
+
+fn the_screen_follows_a_batch_and_may_cancel_it(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = client(&f);
+    assert_eq!(poll(&c).0, ANAF_ERR_NO_BATCH);
+    let items = Value::Array((0..40).map(|n| json!({"xml": invoice(n)})).collect());
+    f.sim.inject_on(
+        "/test/FCTEL/rest/upload",
+        anaf_sim::Fault::Latency(Duration::from_millis(100)),
+        1000,
+    );
+    // A malformed list is refused at once, nothing begun.
+    assert_eq!(
+        begin(&c, &json!({"xml": 1}), json!({})),
+        ANAF_ERR_INVALID_JSON
+    );
+    assert_eq!(begin(&c, &items, json!({"max_in_flight": 2})), ANAF_OK);
+    assert_eq!(begin(&c, &items, json!({})), ANAF_ERR_BATCH_BUSY);
+    let t = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let (rc, v) = poll(&c);
+        assert_eq!(rc, ANAF_PENDING, "ended before the cancel: {v}");
+        let p = v["progress"].clone();
+        seen.push(p.clone());
+        if p["sent"].as_u64().unwrap() >= 6 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{v}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: live handle.
+    assert_eq!(
+        unsafe { anaf_bridge::ffi::batch::anaf_upload_batch_cancel(c.0) },
+        ANAF_OK
+    );
+    let (rc, done) = loop {
+        let (rc, v) = poll(&c);
+        if rc != ANAF_PENDING {
+            break (rc, v);
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{v}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rc, ANAF_ERR_BATCH_INCOMPLETE, "{done}");
+    assert_eq!(done["status"], "done");
+    let n = |r: &str| done["counts"][r].as_u64().unwrap_or(0);
+    assert!(n("cancelled") > 0 && n("uploaded") >= 6, "{done}");
+    assert_eq!(n("cancelled") + n("uploaded"), 40, "{done}");
+    assert_eq!(poll(&c).0, ANAF_ERR_NO_BATCH, "the outcome is given once");
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0]["sent"].as_u64() <= w[1]["sent"].as_u64()));
+    assert!(seen.iter().all(|p| p["total"] == 40), "{seen:?}");
+    // The cancelled ones were never sent: a new batch sends exactly those.
+    f.sim.clear_faults();
+    let (rc, v) = batch(&c, &items, json!({}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    assert_eq!(
+        v["counts"]["uploaded"].as_u64(),
+        Some(n("cancelled")),
+        "{v}"
+    );
+    assert_eq!(uploads_at_anaf(&f), 40, "each invoice once");
 }

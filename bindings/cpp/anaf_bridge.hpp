@@ -156,6 +156,20 @@ public:
         else st(status);
         return s.str();
     }
+    // The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress
+    // while it runs, then the outcome as upload_batch gives it); cancel from any thread.
+    void upload_batch_begin(const std::string &items_json, const std::string &options_json = std::string()) {
+        st(anaf_upload_batch_begin(h_, items_json.c_str(), detail::opt(options_json)));
+    }
+    int32_t upload_batch_poll(std::string &json) {
+        dll_string s;
+        int32_t status = anaf_upload_batch_poll(h_, s.out());
+        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
+        else st(status);
+        json = s.str();
+        return last_;
+    }
+    void upload_batch_cancel() { st(anaf_upload_batch_cancel(h_)); }
     std::string status(const std::string &id_incarcare) {
         dll_string s; st(anaf_status(h_, id_incarcare.c_str(), s.out())); return s.str();
     }

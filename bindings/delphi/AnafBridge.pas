@@ -96,9 +96,14 @@ const
   ANAF_ERR_NO_MESSAGE = -71; { No such message in the inbox (or it was not downloaded yet). }
   ANAF_ERR_NO_SYNC = -72; { No inbox sync was begun on this client (or its outcome was already polled). }
   ANAF_ERR_BATCH_INCOMPLETE = -80; { Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why. }
+  ANAF_ERR_BATCH_BUSY = -81; { A batch begun with `anaf_upload_batch_begin` on this client is still running. }
+  ANAF_ERR_NO_BATCH = -82; { No batch was begun on this client (or its outcome was already polled). }
   ANAF_SCHEMA_VERSION = 6; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_upload_batch(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch';
+function anaf_upload_batch_begin(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_begin';
+function anaf_upload_batch_poll(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_poll';
+function anaf_upload_batch_cancel(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_upload_batch_cancel';
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
 function anaf_close(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_close';
 function anaf_last_error: PAnsiChar; cdecl; external AnafLib name 'anaf_last_error';
@@ -207,6 +212,11 @@ type
       outcome, also when some are not at ANAF (then LastStatus is
       ANAF_ERR_BATCH_INCOMPLETE); raises only for a batch that could not run. }
     function UploadBatch(const ItemsJson: string; const OptionsJson: string = ''): string;
+    { The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress
+      while it runs, then the outcome as UploadBatch gives it); cancel from any thread. }
+    procedure UploadBatchBegin(const ItemsJson: string; const OptionsJson: string = '');
+    function UploadBatchPoll(out Json: string): Integer;
+    procedure UploadBatchCancel;
     function Status(const IdIncarcare: string): string;
     function StatusWait(const IdIncarcare: string; TimeoutSeconds: Cardinal = 300;
       IntervalMs: Cardinal = 5000): string;
@@ -564,6 +574,41 @@ begin
       anaf_free(P);
     end;
   end;
+end;
+
+procedure TAnafClient.UploadBatchBegin(const ItemsJson, OptionsJson: string);
+var
+  I, O: UTF8String;
+begin
+  I := AnafToUtf8(ItemsJson);
+  O := AnafToUtf8(OptionsJson);
+  Check(anaf_upload_batch_begin(FHandle, PAnsiChar(I), Arg(O)));
+end;
+
+function TAnafClient.UploadBatchPoll(out Json: string): Integer;
+var
+  P: PAnsiChar;
+  St: Integer;
+begin
+  P := nil;
+  St := anaf_upload_batch_poll(FHandle, @P);
+  if St <> ANAF_ERR_BATCH_INCOMPLETE then
+    Json := TakeJson(St, P)
+  else
+  begin
+    FLastStatus := St;
+    try
+      Json := AnafFromUtf8(P);
+    finally
+      anaf_free(P);
+    end;
+  end;
+  Result := FLastStatus;
+end;
+
+procedure TAnafClient.UploadBatchCancel;
+begin
+  Check(anaf_upload_batch_cancel(FHandle));
 end;
 
 function TAnafClient.Status(const IdIncarcare: string): string;

@@ -135,11 +135,21 @@ namespace AnafBridge
         public const int ANAF_ERR_NO_SYNC = -72;
         /// <summary>Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why.</summary>
         public const int ANAF_ERR_BATCH_INCOMPLETE = -80;
+        /// <summary>A batch begun with `anaf_upload_batch_begin` on this client is still running.</summary>
+        public const int ANAF_ERR_BATCH_BUSY = -81;
+        /// <summary>No batch was begun on this client (or its outcome was already polled).</summary>
+        public const int ANAF_ERR_NO_BATCH = -82;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
         public const int ANAF_SCHEMA_VERSION = 6;
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch", ExactSpelling = true)]
         public static extern int anaf_upload_batch(ClientHandle client, byte[] items_json, byte[] options_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch_begin", ExactSpelling = true)]
+        public static extern int anaf_upload_batch_begin(ClientHandle client, byte[] items_json, byte[] options_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch_poll", ExactSpelling = true)]
+        public static extern int anaf_upload_batch_poll(ClientHandle client, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch_cancel", ExactSpelling = true)]
+        public static extern int anaf_upload_batch_cancel(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_open", ExactSpelling = true)]
         public static extern int anaf_open(byte[] config_json, out ClientHandle out_client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_close", ExactSpelling = true)]
@@ -418,6 +428,19 @@ namespace AnafBridge
             LastStatus = st;
             try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
         }
+        /// <summary>The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress while it runs,
+        /// then the outcome as UploadBatch gives it); cancel from any thread.</summary>
+        public void UploadBatchBegin(string itemsJson, string optionsJson = null) { Check(AnafNative.anaf_upload_batch_begin(h, AnafNative.Utf8(itemsJson), U(optionsJson))); }
+        public int UploadBatchPoll(out string json)
+        {
+            IntPtr p;
+            int st = AnafNative.anaf_upload_batch_poll(h, out p);
+            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) { json = Json(st, p); return LastStatus; }
+            LastStatus = st;
+            try { json = AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
+            return st;
+        }
+        public void UploadBatchCancel() { Check(AnafNative.anaf_upload_batch_cancel(h)); }
         public string Status(string idIncarcare) { IntPtr p; return Json(AnafNative.anaf_status(h, AnafNative.Utf8(idIncarcare), out p), p); }
         public string StatusWait(string idIncarcare, uint timeoutSeconds = 300, uint intervalMs = 5000)
         {

@@ -43,7 +43,11 @@ static class ErpDay
                 client.InboxGet(msg, "xml", xml);
                 client.InboxAck(msg, "NIR 1");
                 Console.WriteLine("INBOX " + xml);
-                Console.WriteLine("batch: " + client.UploadBatch("[{\"path\": \"" + args[1].Replace("\\", "\\\\") + "\"}]"));
+                // The month-end batch as the ERP's screen runs it: begin, then poll.
+                client.UploadBatchBegin("[{\"path\": \"" + args[1].Replace("\\", "\\\\") + "\"}]");
+                string batch;
+                while (client.UploadBatchPoll(out batch) == AnafNative.ANAF_PENDING) System.Threading.Thread.Sleep(100);
+                Console.WriteLine("batch: " + batch);
                 Console.WriteLine("partner: " + client.CompanyLookup("[\"RO14399840\"]"));
                 Console.WriteLine("DONE " + zip);
                 return 0;

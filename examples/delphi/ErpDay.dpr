@@ -41,7 +41,7 @@ end;
 
 var
   Client: TAnafClient;
-  Index, Status, Id, Zip, Msg, Xml: string;
+  Index, Status, Id, Zip, Msg, Xml, Batch: string;
 begin
   if ParamCount < 3 then
   begin
@@ -67,7 +67,11 @@ begin
       Client.InboxGet(Msg, 'xml', Xml);
       Client.InboxAck(Msg, 'NIR 1');
       WriteLn('INBOX ', Xml);
-      WriteLn('batch: ', Client.UploadBatch('[{"path": "' + StringReplace(ParamStr(2), '\', '\\', [rfReplaceAll]) + '"}]'));
+      { The month-end batch as the ERP's screen runs it: begin, then poll. }
+      Client.UploadBatchBegin('[{"path": "' + StringReplace(ParamStr(2), '\', '\\', [rfReplaceAll]) + '"}]');
+      while Client.UploadBatchPoll(Batch) = ANAF_PENDING do
+        Sleep(100);
+      WriteLn('batch: ', Batch);
       WriteLn('partner: ', Client.CompanyLookup('["RO14399840"]'));
       WriteLn('DONE ', Zip);
     finally

@@ -12,9 +12,39 @@ use crate::error::{Error, Result};
 use crate::status::{self, Lang};
 use crate::store::journal::{self, Begin, State, UploadKey};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+
+/// How far a batch is, for the ERP's screen (`anaf_upload_batch_poll`).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Items in the batch.
+    pub total: AtomicU64,
+    /// Requests sent so far (answered or not).
+    pub sent: AtomicU64,
+    /// Uploaded now, or found already at ANAF.
+    pub accepted: AtomicU64,
+    /// Every other outcome (invalid, duplicate, uncertain, rejected, failed, unknown).
+    pub failed: AtomicU64,
+}
+
+impl super::job::Progress for Progress {
+    fn json(&self) -> Value {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (total, accepted, failed) = (g(&self.total), g(&self.accepted), g(&self.failed));
+        json!({
+            "total": total, "sent": g(&self.sent), "accepted": accepted, "failed": failed,
+            "left": total.saturating_sub(accepted + failed),
+        })
+    }
+}
+
+/// A batch running on a thread of its own (`anaf_upload_batch_begin`).
+pub type Job = super::job::Job<Progress>;
+
+/// The items' results that count as at ANAF.
+const ACCEPTED: [&str; 2] = ["uploaded", "already_uploaded"];
 
 /// One invoice of a batch, as the ERP gave it.
 pub struct Item {
@@ -55,7 +85,26 @@ impl Session {
     /// sent: unreadable, not XML, a bad option), `rejected` (ANAF's errors), `failed` (did
     /// not reach ANAF) or `unknown` (may have reached ANAF; settle it with resolve).
     pub fn upload_batch(&self, items: &[Item], max_in_flight: usize) -> Result<Value> {
+        self.upload_batch_with(
+            items,
+            max_in_flight,
+            &Progress::default(),
+            &AtomicBool::new(false),
+        )
+    }
+
+    /// As [`Session::upload_batch`], counting its progress; once `cancel` is set no new
+    /// request leaves, and the items not sent are `cancelled` (their rows `failed`, so the
+    /// same batch run again sends them).
+    pub fn upload_batch_with(
+        &self,
+        items: &[Item],
+        max_in_flight: usize,
+        progress: &Progress,
+        cancel: &AtomicBool,
+    ) -> Result<Value> {
         let started = Instant::now();
+        progress.total.store(items.len() as u64, Ordering::Relaxed);
         let lang = self.config.language;
         let ef = self.efactura();
         let mut answers: Vec<Option<Value>> = vec![None; items.len()];
@@ -87,6 +136,18 @@ impl Session {
             })
             .collect();
         let mut to_send = Vec::new();
+        // Progress of what is settled before any request.
+        let settle = |v: &Value| {
+            let counter = if ACCEPTED.contains(&v["result"].as_str().unwrap_or("")) {
+                &progress.accepted
+            } else {
+                &progress.failed
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        };
+        for v in answers.iter().flatten() {
+            settle(v);
+        }
         for (b, (i, _, key, call)) in begins.into_iter().zip(&prepared) {
             let item = &items[*i];
             match b {
@@ -110,6 +171,9 @@ impl Session {
                     answers[*i] = Some(v);
                 }
             }
+            if let Some(v) = &answers[*i] {
+                settle(v);
+            }
         }
 
         // The requests, up to max_in_flight at once.
@@ -123,6 +187,24 @@ impl Session {
                         break;
                     };
                     let item = &items[*i];
+                    if cancel.load(Ordering::Relaxed) {
+                        // Never sent: its row says so, and a new batch may send it.
+                        let e = Error::new(status::ANAF_ERR_CANCELLED);
+                        let _ = journal::finish(
+                            &self.store,
+                            *id,
+                            State::Failed,
+                            None,
+                            None,
+                            Some("cancelled before it was sent"),
+                        );
+                        let mut v = outcome(*i, item, "cancelled", Some(&e), lang);
+                        v["journal_id"] = json!(id);
+                        settle(&v);
+                        done.lock().unwrap_or_else(|p| p.into_inner()).push((*i, v));
+                        continue;
+                    }
+                    progress.sent.fetch_add(1, Ordering::Relaxed);
                     let sent = send_recorded(
                         self,
                         *id,
@@ -151,6 +233,7 @@ impl Session {
                             v
                         }
                     };
+                    settle(&v);
                     done.lock().unwrap_or_else(|p| p.into_inner()).push((*i, v));
                 });
             }

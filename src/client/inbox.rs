@@ -21,7 +21,6 @@ use base64::Engine;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DAY_MS: i64 = 86_400_000;
@@ -53,8 +52,8 @@ pub struct Progress {
     pub failed: AtomicU64,
 }
 
-impl Progress {
-    pub fn json(&self) -> Value {
+impl super::job::Progress for Progress {
+    fn json(&self) -> Value {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let phase = ["starting", "listing", "downloading", "done"]
             .get(g(&self.phase) as usize)
@@ -66,7 +65,9 @@ impl Progress {
             "parsed": g(&self.parsed), "failed": g(&self.failed),
         })
     }
+}
 
+impl Progress {
     fn set(a: &AtomicU64, v: u64) {
         a.store(v, Ordering::Relaxed);
     }
@@ -76,62 +77,8 @@ impl Progress {
     }
 }
 
-/// A sync running on a thread of its own (`anaf_inbox_sync_begin`): its progress, and its
-/// outcome once it ended.
-pub struct Job {
-    pub progress: Arc<Progress>,
-    handle: Option<std::thread::JoinHandle<std::result::Result<Value, (Error, Value)>>>,
-    /// The outcome, once taken from the finished thread.
-    outcome: Option<std::result::Result<Value, (Error, Value)>>,
-}
-
-/// What `anaf_inbox_sync_poll` answers.
-pub enum Poll {
-    Running(Value),
-    Done(std::result::Result<Value, (Error, Value)>),
-}
-
-impl Job {
-    /// Starts a run of `session`'s inbox sync on a thread of its own.
-    pub fn start(session: Arc<Session>, o: SyncOptions) -> Job {
-        let progress = Arc::new(Progress::default());
-        let p = progress.clone();
-        let handle = std::thread::Builder::new()
-            .name("anaf-inbox-sync".into())
-            .spawn(move || {
-                // A panic in the run is this thread's; the host sees ANAF_ERR_INTERNAL.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    session.inbox_sync_with(&o, &p)
-                }))
-                .unwrap_or_else(|_| Err((Error::new(ANAF_ERR_INTERNAL), Value::Null)))
-            })
-            .ok();
-        Job {
-            progress,
-            handle,
-            outcome: None,
-        }
-    }
-
-    /// Whether the run has ended (its outcome is ready to be polled).
-    pub fn finished(&self) -> bool {
-        self.outcome.is_some() || self.handle.as_ref().is_none_or(|h| h.is_finished())
-    }
-
-    /// The run's progress while it runs, or its outcome once (the job is then spent).
-    pub fn poll(&mut self) -> Poll {
-        if self.outcome.is_none() && self.finished() {
-            self.outcome = Some(match self.handle.take().map(|h| h.join()) {
-                Some(Ok(r)) => r,
-                _ => Err((Error::new(ANAF_ERR_INTERNAL), Value::Null)),
-            });
-        }
-        match self.outcome.take() {
-            Some(r) => Poll::Done(r),
-            None => Poll::Running(self.progress.json()),
-        }
-    }
-}
+/// A sync running on a thread of its own (`anaf_inbox_sync_begin`).
+pub type Job = super::job::Job<Progress>;
 
 /// What the ERP asks of a run (`options_json` of `anaf_inbox_sync`).
 #[derive(Clone, Debug, Default)]

@@ -9,6 +9,7 @@ pub mod etransport;
 pub mod http;
 pub mod inbox;
 pub mod invoice;
+pub mod job;
 pub mod jwt;
 pub mod lookup;
 pub mod oauth;
@@ -29,6 +30,8 @@ pub struct Session {
     pub http: reqwest::Client,
     /// The inbox sync started with `anaf_inbox_sync_begin`, if any (client::inbox).
     pub inbox_job: std::sync::Mutex<Option<inbox::Job>>,
+    /// The upload batch started with `anaf_upload_batch_begin`, if any (client::batch).
+    pub batch_job: std::sync::Mutex<Option<batch::Job>>,
 }
 
 impl Session {
@@ -66,6 +69,7 @@ impl Session {
             store,
             http,
             inbox_job: Default::default(),
+            batch_job: Default::default(),
         })
     }
 }

@@ -3,11 +3,12 @@
 
 use super::service::{options, string_opt, upload_options_from, UPLOAD_KEYS};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
-use crate::client::batch::Item;
+use crate::client::batch::{Item, Job};
 use crate::client::efactura;
+use crate::client::job::Poll;
 use crate::error::{Error, Result};
 use crate::status::*;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -65,6 +66,59 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
         .collect()
 }
 
+/// The items and the number in flight of a call, checked before anything is written.
+fn request(
+    s: &crate::client::Session,
+    items_json: &str,
+    options_json: Option<&str>,
+) -> Result<(Vec<Item>, usize)> {
+    let known: Vec<&str> = UPLOAD_KEYS
+        .iter()
+        .copied()
+        .chain(["max_in_flight"])
+        .collect();
+    let mut defaults = options(options_json, &known)?;
+    let in_flight = match defaults.remove("max_in_flight") {
+        None | Some(Value::Null) => s.config.max_in_flight as usize,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=64) => n as usize,
+            _ => {
+                return Err(Error::with(
+                    ANAF_ERR_INVALID_ARGUMENT,
+                    format!("options_json: „max_in_flight” = {v}: un număr între 1 și 64."),
+                    format!("options_json: \"max_in_flight\" = {v}: a number from 1 to 64."),
+                ))
+            }
+        },
+    };
+    Ok((items(items_json, &defaults)?, in_flight))
+}
+
+/// The status of a finished batch: `ANAF_OK` when every item is at ANAF, else
+/// `ANAF_ERR_BATCH_INCOMPLETE` naming the counts.
+fn verdict(v: &Value) -> Result<i32> {
+    let total = v["items"].as_array().map_or(0, Vec::len);
+    let good = ["uploaded", "already_uploaded"]
+        .iter()
+        .map(|r| v["counts"][*r].as_u64().unwrap_or(0) as usize)
+        .sum::<usize>();
+    if good == total {
+        return Ok(ANAF_OK);
+    }
+    let counts = v["counts"].to_string();
+    Err(Error::with(
+        ANAF_ERR_BATCH_INCOMPLETE,
+        format!(
+            "{} din {total} facturi nu sunt la ANAF ({counts}); vedeți „items”.",
+            total - good
+        ),
+        format!(
+            "{} of {total} invoices are not at ANAF ({counts}); see \"items\".",
+            total - good
+        ),
+    ))
+}
+
 /// Uploads many invoices to e-Factura, up to `max_in_flight` (config, default 8) at a time,
 /// within the per-minute rate. `items_json`: `[{"path":"C:\\…\\f1.xml"}, {"xml":"<Invoice…>",
 /// "ref":"FX-12"}, …]`, each with the options of `anaf_upload` if it needs its own;
@@ -74,8 +128,8 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
 /// `*out_json` (also with an error status): `{"items":[{"item","ref","result",
 /// "index_incarcare","journal_id","status","message"}…],"counts":{result:n},"elapsed_ms"}`;
 /// `result`: uploaded, already_uploaded, duplicate, uncertain, invalid, rejected, failed,
-/// unknown. Returns `ANAF_OK` when every item is uploaded or already uploaded, else
-/// `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
+/// unknown, cancelled. Returns `ANAF_OK` when every item is uploaded or already uploaded,
+/// else `ANAF_ERR_BATCH_INCOMPLETE` (the JSON says which and why).
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
@@ -90,49 +144,108 @@ pub unsafe extern "C" fn anaf_upload_batch(
     entry(|| {
         let slot = out(out_json, "out_json")?;
         let list = text(items_json, "items_json")?;
-        let known: Vec<&str> = UPLOAD_KEYS
-            .iter()
-            .copied()
-            .chain(["max_in_flight"])
-            .collect();
-        let mut defaults = options(opt_text(options_json, "options_json")?, &known)?;
+        let options = opt_text(options_json, "options_json")?;
         let s = session(client)?;
-        let in_flight = match defaults.remove("max_in_flight") {
-            None | Some(Value::Null) => s.config.max_in_flight as usize,
-            Some(v) => match v.as_u64() {
-                Some(n @ 1..=64) => n as usize,
-                _ => {
-                    return Err(Error::with(
-                        ANAF_ERR_INVALID_ARGUMENT,
-                        format!("options_json: „max_in_flight” = {v}: un număr între 1 și 64."),
-                        format!("options_json: \"max_in_flight\" = {v}: a number from 1 to 64."),
-                    ))
-                }
-            },
-        };
-        let items = items(list, &defaults)?;
+        let (items, in_flight) = request(&s, list, options)?;
         let v = s.upload_batch(&items, in_flight)?;
         give_json(slot, &v);
-        let total = items.len();
-        let good = ["uploaded", "already_uploaded"]
-            .iter()
-            .map(|r| v["counts"][*r].as_u64().unwrap_or(0) as usize)
-            .sum::<usize>();
-        if good == total {
-            return Ok(ANAF_OK);
+        verdict(&v)
+    })
+}
+
+/// Starts `anaf_upload_batch` on a thread of the DLL and returns at once (the list is
+/// checked first: a malformed one is refused here); the ERP's screen then calls
+/// `anaf_upload_batch_poll` for the progress and the outcome, and may call
+/// `anaf_upload_batch_cancel`. `ANAF_ERR_BATCH_BUSY` while a batch begun on this handle runs.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `items_json` and `options_json` are NULL
+/// or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_upload_batch_begin(
+    client: *mut AnafClient,
+    items_json: *const c_char,
+    options_json: *const c_char,
+) -> i32 {
+    entry(|| {
+        let list = text(items_json, "items_json")?;
+        let options = opt_text(options_json, "options_json")?;
+        let s = session(client)?;
+        let mut job = s.batch_job.lock().unwrap_or_else(|p| p.into_inner());
+        if job.as_ref().is_some_and(|j| !j.finished()) {
+            return Err(Error::new(ANAF_ERR_BATCH_BUSY));
         }
-        let counts = v["counts"].to_string();
-        let e = Error::with(
-            ANAF_ERR_BATCH_INCOMPLETE,
-            format!(
-                "{} din {total} facturi nu sunt la ANAF ({counts}); vedeți „items”.",
-                total - good
-            ),
-            format!(
-                "{} of {total} invoices are not at ANAF ({counts}); see \"items\".",
-                total - good
-            ),
-        );
-        Err(e)
+        let (items, in_flight) = request(&s, list, options)?;
+        let session = s.clone();
+        *job = Some(Job::start("anaf-upload-batch", move |p, cancel| {
+            session
+                .upload_batch_with(&items, in_flight, p, cancel)
+                .map_err(|e| (e, Value::Null))
+        }));
+        Ok(ANAF_OK)
+    })
+}
+
+/// The batch begun with `anaf_upload_batch_begin`: `ANAF_PENDING` while it runs, with
+/// `{"status":"running","progress":{"total","sent","accepted","failed","left"}}`; once it
+/// ended, what `anaf_upload_batch` would have returned, with `"status":"done"` in its JSON —
+/// once: the next poll answers `ANAF_ERR_NO_BATCH`, as does a handle where none was begun.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_upload_batch_poll(
+    client: *mut AnafClient,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let s = session(client)?;
+        let mut guard = s.batch_job.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(job) = guard.as_mut() else {
+            return Err(Error::new(ANAF_ERR_NO_BATCH));
+        };
+        match job.poll() {
+            Poll::Running(progress) => {
+                give_json(slot, &json!({"status": "running", "progress": progress}));
+                Ok(ANAF_PENDING)
+            }
+            Poll::Done(outcome) => {
+                *guard = None;
+                match outcome {
+                    Ok(mut v) => {
+                        v["status"] = json!("done");
+                        give_json(slot, &v);
+                        verdict(&v)
+                    }
+                    Err((e, _)) => {
+                        give_json(slot, &json!({"status": "done"}));
+                        Err(e)
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Stops the batch begun on this client at its next request: what was sent stays sent,
+/// the items not sent yet end `cancelled` (and may be sent by a new batch). `ANAF_OK` also
+/// when no batch runs; the poll then gives the outcome.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_upload_batch_cancel(client: *mut AnafClient) -> i32 {
+    entry(|| {
+        let s = session(client)?;
+        if let Some(job) = s
+            .batch_job
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            job.cancel();
+        }
+        Ok(ANAF_OK)
     })
 }

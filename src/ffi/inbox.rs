@@ -3,7 +3,8 @@
 
 use super::service::options;
 use super::{entry, opt_text, out, session, text, AnafClient};
-use crate::client::inbox::{Job, Part, Poll, SyncOptions};
+use crate::client::inbox::{Job, Part, SyncOptions};
+use crate::client::job::Poll;
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::inbox::Filter;
@@ -70,7 +71,10 @@ pub unsafe extern "C" fn anaf_inbox_sync_begin(
                 "A sync begun with anaf_inbox_sync_begin on this client is still running; follow it with anaf_inbox_sync_poll.",
             ));
         }
-        *job = Some(Job::start(s.clone(), o));
+        let session = s.clone();
+        *job = Some(Job::start("anaf-inbox-sync", move |p, _| {
+            session.inbox_sync_with(&o, p)
+        }));
         Ok(ANAF_OK)
     })
 }
