@@ -121,7 +121,7 @@ pub fn runtime_folder_check(
 
 /// The lower-cased components of an absolute local Windows path (`C:\a\b`, `\\?\C:\a`),
 /// drive first; `None` for a relative one, `Network` for `\\server\share` (and `\\?\UNC\`).
-fn local_components(path: &str) -> Result<Option<Vec<String>>, Refusal> {
+pub(crate) fn local_components(path: &str) -> Result<Option<Vec<String>>, Refusal> {
     let p = path.trim().replace('/', "\\");
     let p = match p
         .strip_prefix("\\\\?\\")
