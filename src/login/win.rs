@@ -713,7 +713,7 @@ fn on_navigation_completed(
         args.IsSuccess(&mut ok)?;
         let mut status = COREWEBVIEW2_WEB_ERROR_STATUS::default();
         args.WebErrorStatus(&mut status)?;
-        // HttpStatusCode: ICoreWebView2NavigationCompletedEventArgs2 (runtime 1.0.2210+).
+        // HttpStatusCode: ICoreWebView2NavigationCompletedEventArgs2 (WebView2 1.0.1245.22).
         let mut http = 0i32;
         if let Ok(args2) = args.cast::<ICoreWebView2NavigationCompletedEventArgs2>() {
             let _ = args2.HttpStatusCode(&mut http);
