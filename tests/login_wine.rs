@@ -5,7 +5,9 @@
 //! pumping while the owner is disabled and enabled again, the teardown, five calls in one
 //! process: the ERP's window passed, none, a control inside it (its top-level window is
 //! disabled and enabled again, the control untouched), the same with the ERP's window
-//! disabled beforehand (left disabled), and the desktop window (refused as owner). WebView2 itself cannot run under Wine: the environment creation is where it
+//! disabled beforehand (left disabled), the desktop window (refused as owner), and the
+//! ERP's window from a worker thread while the ERP's UI thread waits without pumping (not
+//! made the owner: EnableWindow would wait on that thread for ever). WebView2 itself cannot run under Wine: the environment creation is where it
 //! stops (ANAF_ERR_WINDOW, with the HRESULT), which is the point of this test's stand-in.
 //!
 //! Needs the Windows DLL built first, so it is opt-in:
@@ -34,6 +36,14 @@ static void call(AnafClient *c, const char *name, void *parent, HWND child) {
     rc = anaf_generate_token(c, parent);
     printf("window %s %d %lu %d %d %d %d %s\n", name, rc, (unsigned long)(GetTickCount() - t),
            IsWindowEnabled(erp), offs, ons, IsWindowEnabled(child), anaf_last_error());
+}
+static AnafClient *worker_client;
+static HWND worker_panel;
+/* The ERP calling from a worker thread while its UI thread waits for it without pumping. */
+static DWORD WINAPI worker(void *unused) {
+    (void)unused;
+    call(worker_client, "worker", erp, worker_panel);
+    return 0;
 }
 static AnafClient *open_client(const char *folder) {
     char cfg[1024];
@@ -73,6 +83,17 @@ int main(int argc, char **argv) {
     call(c, "child-of-disabled", panel, panel);
     EnableWindow(erp, TRUE);
     call(c, "desktop", GetDesktopWindow(), panel);
+    {
+        HANDLE th;
+        DWORD waited;
+        worker_client = c;
+        worker_panel = panel;
+        th = CreateThread(NULL, 0, worker, NULL, 0, NULL);
+        waited = WaitForSingleObject(th, 60000);
+        printf("worker-joined %lu\n", (unsigned long)waited);
+        if (waited != WAIT_OBJECT_0) return 2;
+        CloseHandle(th);
+    }
     anaf_close(c);
     DestroyWindow(erp);
     printf("end\n");
@@ -209,7 +230,7 @@ fn windows_shell_under_wine() {
         "the folder from the environment is refused and named: {missing}"
     );
     let windows: Vec<&str> = text.lines().filter(|l| l.starts_with("window ")).collect();
-    assert_eq!(windows.len(), 5, "five calls in one process: {text}");
+    assert_eq!(windows.len(), 6, "six calls in one process: {text}");
     for l in &windows {
         // window <name> <rc> <ms> <erp enabled> <disabled n> <enabled n> <panel enabled> <message>
         let f: Vec<&str> = l.splitn(9, ' ').collect();
@@ -236,10 +257,17 @@ fn windows_shell_under_wine() {
             }
             // No owner: the ERP's window untouched.
             "none" | "desktop" => assert_eq!((enabled, offs, ons), ("1", "0", "0"), "{l}"),
+            // Called from a worker while the ERP's UI thread does not pump: that thread
+            // would never answer EnableWindow's WM_ENABLE; the window opens unowned.
+            "worker" => assert_eq!((enabled, offs, ons), ("1", "0", "0"), "{l}"),
             // Already disabled by the ERP: not touched, and not enabled behind its back.
             "child-of-disabled" => assert_eq!((enabled, offs, ons), ("0", "0", "0"), "{l}"),
             other => panic!("{other}: {l}"),
         }
     }
+    assert!(
+        text.lines().any(|l| l == "worker-joined 0"),
+        "the worker's call returned while the UI thread did not pump: {text}"
+    );
     assert!(text.lines().any(|l| l == "end"), "the host went on: {text}");
 }

@@ -348,10 +348,20 @@ fn pin_not_given(uri: &str) -> Error {
 /// passed: the top-level window it belongs to (`root`: GetAncestor(GA_ROOT), which walks
 /// the parent chain, so a panel, an MDI child or a control of a dialog gives its frame or
 /// dialog — the window the user would otherwise keep using); none for 0, a handle that is
-/// no window (`is_window` false), or one of the `refused` windows (the desktop, the shell:
-/// never disabled, never owners).
-pub fn owner(parent: usize, is_window: bool, root: usize, refused: &[usize]) -> Option<usize> {
-    if parent == 0 || !is_window {
+/// no window (`is_window` false), one of the `refused` windows (the desktop, the shell:
+/// never disabled, never owners), or a window whose thread does not answer messages
+/// (`answers` false: SendMessageTimeout(WM_NULL) timed out — the ERP called from a worker
+/// while its UI thread waits for it). Disabling that window would block the login's UI
+/// thread in EnableWindow until its thread pumps again, i.e. for ever; the window opens
+/// unowned instead.
+pub fn owner(
+    parent: usize,
+    is_window: bool,
+    root: usize,
+    refused: &[usize],
+    answers: bool,
+) -> Option<usize> {
+    if parent == 0 || !is_window || !answers {
         return None;
     }
     let top = if root == 0 { parent } else { root };
@@ -878,17 +888,19 @@ mod tests {
         let (desktop, shell) = (0x10010, 0x10020);
         let refused = [desktop, shell];
         // The ERP's main window itself.
-        assert_eq!(owner(0x500, true, 0x500, &refused), Some(0x500));
+        assert_eq!(owner(0x500, true, 0x500, &refused, true), Some(0x500));
         // A panel / MDI child / control: its top-level window.
-        assert_eq!(owner(0x7a2, true, 0x500, &refused), Some(0x500));
+        assert_eq!(owner(0x7a2, true, 0x500, &refused, true), Some(0x500));
         // No root reported: the handle as given.
-        assert_eq!(owner(0x7a2, true, 0, &refused), Some(0x7a2));
+        assert_eq!(owner(0x7a2, true, 0, &refused, true), Some(0x7a2));
         // None, stale, the desktop or the shell: no owner.
-        assert_eq!(owner(0, true, 0, &refused), None);
-        assert_eq!(owner(0x7a2, false, 0, &refused), None);
-        assert_eq!(owner(desktop, true, desktop, &refused), None);
-        assert_eq!(owner(0x7a2, true, desktop, &refused), None);
-        assert_eq!(owner(shell, true, shell, &refused), None);
+        assert_eq!(owner(0, true, 0, &refused, true), None);
+        assert_eq!(owner(0x7a2, false, 0, &refused, true), None);
+        assert_eq!(owner(desktop, true, desktop, &refused, true), None);
+        assert_eq!(owner(0x7a2, true, desktop, &refused, true), None);
+        assert_eq!(owner(shell, true, shell, &refused, true), None);
+        // Its thread does not answer (a worker called; the UI thread waits for it).
+        assert_eq!(owner(0x500, true, 0x500, &refused, false), None);
     }
 
     #[test]

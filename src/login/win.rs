@@ -766,9 +766,23 @@ fn owner_of(parent: usize) -> Option<decide::OwnerState> {
         };
         let refused = [GetDesktopWindow().0 as usize, GetShellWindow().0 as usize];
         let refused: Vec<usize> = refused.into_iter().filter(|h| *h != 0).collect();
-        let owner = decide::owner(parent, is_window, root, &refused);
+        // Whether the top-level window's thread answers: EnableWindow sends it WM_ENABLE
+        // and waits. The calling thread answers while it waits for the login (pump_host).
+        let top = if root != 0 { root } else { parent };
+        let answers = is_window
+            && SendMessageTimeoutW(
+                HWND(top as *mut _),
+                WM_NULL,
+                WPARAM(0),
+                LPARAM(0),
+                SMTO_ABORTIFHUNG | SMTO_ERRORONEXIT,
+                1500,
+                None,
+            )
+            .0 != 0;
+        let owner = decide::owner(parent, is_window, root, &refused, answers);
         if owner.is_none() && parent != 0 {
-            ::log::warn!(target: "anaf::login", "parent window {parent:#x} not used as owner (not a window, the desktop or the shell)");
+            ::log::warn!(target: "anaf::login", "parent window {parent:#x} not used as owner (not a window, the desktop or the shell, or its thread does not answer: {answers})");
         }
         owner.map(|o| {
             let h = HWND(o as *mut _);
