@@ -62,11 +62,7 @@ fn wide(s: &std::path::Path) -> HSTRING {
 
 /// No usable WebView2 runtime: what to install, and what was found (or refused).
 fn webview2_missing(why: &crate::platform::NoRuntime, folder: Option<&std::path::Path>) -> Error {
-    let bits = if crate::platform::os_is_64bit() {
-        "X64"
-    } else {
-        "X86"
-    };
+    let bits = crate::platform::installer_arch(crate::platform::native_machine());
     let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe");
     let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
     let fixed = folder
