@@ -571,6 +571,18 @@ fn is_within(path: &str, root: &str) -> bool {
     }
 }
 
+/// Whether to create the WebView2 environment again after `hresult`, and after how long.
+/// Only HRESULT_FROM_WIN32(ERROR_INVALID_STATE) (0x8007139F), once: the user data folder is
+/// still held by a browser process configured otherwise — typically the previous login's,
+/// still shutting down after an Evergreen update changed the runtime folder. Anything else
+/// (the runtime's DLL refused, access denied, a policy) does not get better by waiting.
+pub fn retry_environment(hresult: Option<u32>, attempt: u32) -> Option<std::time::Duration> {
+    match (hresult, attempt) {
+        (Some(0x8007_139F), 0) => Some(std::time::Duration::from_millis(1500)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -880,6 +892,24 @@ mod tests {
                 navigation_starting("https://evil.example/", redirected, &idp(), &redirect),
                 Nav::Refuse(_)
             ));
+        }
+    }
+
+    #[test]
+    fn only_a_user_data_folder_still_held_is_retried_once() {
+        let held = Some(0x8007_139F);
+        assert_eq!(
+            retry_environment(held, 0),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(retry_environment(held, 1), None);
+        for other in [
+            Some(0x8007_007F),
+            Some(0x8007_0005),
+            Some(0x8007_0002),
+            None,
+        ] {
+            assert_eq!(retry_environment(other, 0), None, "{other:?}");
         }
     }
 

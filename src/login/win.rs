@@ -463,7 +463,20 @@ fn user_data_folder(rt: &crate::platform::Runtime) -> Option<std::path::PathBuf>
     Some(dir)
 }
 
-fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
+thread_local! {
+    /// The last environment made on the UI thread, with its runtime and user data folder:
+    /// reused by the next login on the same ones (the supported pattern — one environment,
+    /// controllers created and closed from it, a browser process started again as needed).
+    static ENV: RefCell<Option<(String, ICoreWebView2Environment)>> = const { RefCell::new(None) };
+}
+
+/// The environment for this login: the cached one if its runtime and user data folder are
+/// the same and `fresh` is false (then `true` is returned with it), else a new one.
+fn environment(
+    win: &Shared,
+    req: &Request,
+    fresh: bool,
+) -> Result<(ICoreWebView2Environment, bool)> {
     let rt = runtime(req)?;
     let folder = user_data_folder(&rt);
     let shown = folder
@@ -478,7 +491,61 @@ fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
             "(WebView2: no usable user data folder: neither AppData\\Local nor the temporary folder)",
         ));
     };
-    let data = wide(&folder);
+    let key = format!("{}|{shown}", rt.folder.display());
+    if !fresh {
+        let cached = ENV.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, e)| e.clone())
+        });
+        if let Some(env) = cached {
+            return Ok((env, true));
+        }
+    }
+    let mut attempt = 0;
+    let why = loop {
+        match create_environment(&rt, &folder) {
+            Ok(env) => {
+                ENV.with(|c| *c.borrow_mut() = Some((key, env.clone())));
+                return Ok((env, false));
+            }
+            Err((why, hresult)) => match decide::retry_environment(hresult, attempt) {
+                Some(wait) if !ended(win) => {
+                    ::log::warn!(target: "anaf::login", "WebView2 environment: {why}; again in {} ms", wait.as_millis());
+                    attempt += 1;
+                    // Answers this thread's messages meanwhile (the window paints, closes).
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && !ended(win) {
+                        let left = until.saturating_duration_since(Instant::now());
+                        pump_host(left.as_millis().min(100) as u32);
+                    }
+                }
+                _ => break why,
+            },
+        }
+    };
+    // The runtime was found before the window opened: a failure here is something else
+    // (the user data folder, policies, a broken install), reported with its HRESULT.
+    Err(Error::with(
+        ANAF_ERR_WINDOW,
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; dosar de date: {shown})"
+        ),
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; user data folder: {shown})"
+        ),
+    ))
+}
+
+/// One environment creation through the DLL's loader: the environment, or what failed and
+/// its HRESULT.
+fn create_environment(
+    rt: &crate::platform::Runtime,
+    folder: &std::path::Path,
+) -> std::result::Result<ICoreWebView2Environment, (String, Option<u32>)> {
+    let data = wide(folder);
+    let rt = rt.clone();
     let (tx, rx) = mpsc::channel();
     let r = CreateCoreWebView2EnvironmentCompletedHandler::wait_for_async_operation(
         Box::new(move |handler| {
@@ -499,24 +566,19 @@ fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
             Ok(())
         }),
     );
-    // The runtime was found before the window opened: a failure here is something else
-    // (the user data folder, policies, a broken install), reported with its HRESULT.
-    let why = match r {
+    match r {
         Ok(()) => match rx.try_recv() {
-            Ok(Some(env)) => return Ok(env),
-            _ => "no environment".to_string(),
+            Ok(Some(env)) => Ok(env),
+            _ => Err(("no environment".to_string(), None)),
         },
-        Err(e) => format!("{e:?}"),
-    };
-    Err(Error::with(
-        ANAF_ERR_WINDOW,
-        format!(
-            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; dosar de date: {shown})"
-        ),
-        format!(
-            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; user data folder: {shown})"
-        ),
-    ))
+        Err(e) => {
+            let hresult = match &e {
+                webview2_com::Error::WindowsError(w) => Some(w.code().0 as u32),
+                _ => None,
+            };
+            Err((format!("{e:?}"), hresult))
+        }
+    }
 }
 
 /// The serial of a WebView2 client certificate: from its PEM, else its DER serial field.
@@ -940,20 +1002,36 @@ fn build(win: &Shared, req: &Request, hwnd: HWND) -> Result<()> {
             format!("({what}: {e})"),
         )
     };
-    let env = environment(req)?;
+    let make = |env: ICoreWebView2Environment| {
+        WebViewBuilder::new()
+            .with_incognito(true)
+            .with_devtools(false)
+            .with_environment(env)
+            .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
+            // Nothing is downloaded from the login window (DownloadStarting cancelled).
+            .with_download_started_handler(|_, _| false)
+            .build(&Host(hwnd))
+    };
+    let (env, reused) = environment(win, req, false)?;
     // The environment's creation pumps messages: the window may have ended meanwhile.
     if ended(win) {
         return Ok(());
     }
-    let built = WebViewBuilder::new()
-        .with_incognito(true)
-        .with_devtools(false)
-        .with_environment(env)
-        .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
-        // Nothing is downloaded from the login window (DownloadStarting cancelled).
-        .with_download_started_handler(|_, _| false)
-        .build(&Host(hwnd));
-    let webview = built.map_err(|e| window_error("WebView2", &e))?;
+    let webview = match make(env) {
+        Ok(w) => w,
+        // A reused environment whose runtime went (an Evergreen update) or whose browser
+        // process failed: once more with a new one.
+        Err(e) if reused => {
+            ::log::warn!(target: "anaf::login", "WebView2 controller on the reused environment: {e}; a new environment");
+            ENV.with(|c| *c.borrow_mut() = None);
+            let (env, _) = environment(win, req, true)?;
+            if ended(win) {
+                return Ok(());
+            }
+            make(env).map_err(|e| window_error("WebView2", &e))?
+        }
+        Err(e) => return Err(window_error("WebView2", &e)),
+    };
     if ended(win) {
         return Ok(());
     }
