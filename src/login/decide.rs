@@ -461,6 +461,10 @@ pub struct RuntimeKind<'a> {
     pub fixed: bool,
     pub folder: &'a str,
     pub version: &'a str,
+    /// The process's DPI awareness (DPI_AWARENESS: 0 unaware, 1 system, 2 per monitor),
+    /// when known: it is on the browser's command line, and WebView2 refuses a folder held
+    /// by a browser process started with another command line.
+    pub dpi_awareness: Option<u32>,
 }
 
 /// Where the user data folder may go.
@@ -483,8 +487,8 @@ pub struct FolderPlaces<'a> {
 /// an environment for another runtime (a fixed-version one beside Evergreen, another
 /// fixed version) or another elevation on the same folder fails (ERROR_INVALID_STATE)
 /// while the first is open — two ERPs logging in at once. `<kind>` is `evergreen` or
-/// `fixed-<version>-<8 hex of the folder>`, with `-admin` when elevated. Windows paths
-/// as text; None when no place qualifies.
+/// `fixed-<version>-<8 hex of the folder>`, then `-admin` when elevated and `-dpi<N>` for a
+/// DPI awareness other than unaware. Windows paths as text; None when no place qualifies.
 pub fn user_data_folder(
     places: &FolderPlaces<'_>,
     runtime: &RuntimeKind<'_>,
@@ -507,6 +511,10 @@ pub fn user_data_folder(
     };
     if elevated {
         leaf.push_str("-admin");
+    }
+    match runtime.dpi_awareness {
+        Some(a) if a > 0 => leaf.push_str(&format!("-dpi{a}")),
+        _ => {}
     }
     for base in [places.local_app_data, places.temp].into_iter().flatten() {
         let Some(base) = absolute_base(base, places.dll_dir) else {
@@ -1000,11 +1008,13 @@ mod tests {
             fixed: false,
             folder: r"C:\Program Files (x86)\Microsoft\EdgeWebView\Application\131.0.2903.86",
             version: "131.0.2903.86",
+            dpi_awareness: None,
         };
         let fixed = RuntimeKind {
             fixed: true,
             folder: r"C:\ERP\WebView2",
             version: "120.0.2210.91",
+            dpi_awareness: Some(0),
         };
         let fixed_elsewhere = RuntimeKind {
             folder: r"D:\Alt ERP\WebView2",
@@ -1021,7 +1031,14 @@ mod tests {
         let fa = user_data_folder(&places, &fixed, true).unwrap();
         assert!(fa.ends_with("-admin"));
         let f2 = user_data_folder(&places, &fixed_elsewhere, false).unwrap();
-        let all = [&e, &ea, &f, &fa, &f2];
+        // Another DPI awareness (a per-monitor-aware ERP beside an unaware one).
+        let pm = RuntimeKind {
+            dpi_awareness: Some(2),
+            ..evergreen
+        };
+        let ep = user_data_folder(&places, &pm, true).unwrap();
+        assert_eq!(ep, format!("{base}evergreen-admin-dpi2"));
+        let all = [&e, &ea, &f, &fa, &f2, &ep];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a, b, "one folder per runtime and elevation");
@@ -1046,6 +1063,7 @@ mod tests {
             fixed: false,
             folder: "",
             version: "",
+            dpi_awareness: None,
         };
         let at = |local: Option<&str>, temp: Option<&str>, dll: Option<&str>| {
             user_data_folder(

@@ -415,6 +415,27 @@ fn elevated() -> bool {
     }
 }
 
+/// This thread's DPI awareness (DPI_AWARENESS 0/1/2): GetThreadDpiAwarenessContext and
+/// GetAwarenessFromDpiAwarenessContext, looked up at run time (Windows 10 1607); None
+/// before that, or when unknown.
+fn dpi_awareness() -> Option<u32> {
+    type Awareness = unsafe extern "system" fn(isize) -> i32;
+    // SAFETY: user32 is loaded in every GUI process; both functions have their documented
+    // signatures (DPI_AWARENESS_CONTEXT is a handle-sized value).
+    unsafe {
+        let user32 = GetModuleHandleW(w!("user32.dll")).ok()?;
+        let ctx = GetProcAddress(user32, windows::core::s!("GetThreadDpiAwarenessContext"))?;
+        let aw = GetProcAddress(
+            user32,
+            windows::core::s!("GetAwarenessFromDpiAwarenessContext"),
+        )?;
+        // GetProcAddress's own type is `fn() -> isize`, GetThreadDpiAwarenessContext's.
+        let aw: Awareness = std::mem::transmute(aw);
+        let a = aw(ctx());
+        (0..=2).contains(&a).then_some(a as u32)
+    }
+}
+
 /// The folder of this DLL (not of the host's exe).
 fn dll_dir() -> Option<String> {
     let module = this_module()?;
@@ -453,6 +474,7 @@ fn user_data_folder(rt: &crate::platform::Runtime) -> Option<std::path::PathBuf>
             fixed: rt.fixed,
             folder: &folder,
             version: &rt.version,
+            dpi_awareness: dpi_awareness(),
         },
         elevated(),
     )?;
