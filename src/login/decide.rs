@@ -114,8 +114,8 @@ pub fn certificate(req: &CertRequest<'_>, idp: &Url) -> CertAnswer {
 fn no_certificate_offered() -> Error {
     Error::with(
         ANAF_ERR_ACCESS_DENIED,
-        "Serverul de autentificare ANAF cere certificatul calificat, dar Windows nu oferă niciunul: stick-ul cu semnătura (USB token) nu este conectat, driverul lui nu este instalat sau (pe Remote Desktop) smart card-urile nu sunt redirecționate. Conectați stick-ul și reluați; seria certificatului se poate configura în cert_serial.",
-        "ANAF's identity provider asks for the qualified certificate, but Windows offers none: the USB token is not plugged in, its driver is not installed or (on Remote Desktop) smart cards are not redirected. Plug the USB token in and try again; the certificate's serial can be set in cert_serial.",
+        "Serverul de autentificare ANAF cere certificatul calificat, dar Windows nu oferă niciunul: stick-ul cu semnătura (USB token) nu este conectat, driverul lui nu este instalat, (pe Remote Desktop) smart card-urile nu sunt redirecționate, sau niciun certificat nu este emis de o autoritate acceptată de ANAF. Conectați stick-ul și reluați; seria certificatului se poate configura în cert_serial.",
+        "ANAF's identity provider asks for the qualified certificate, but Windows offers none: the USB token is not plugged in, its driver is not installed, (on Remote Desktop) smart cards are not redirected, or no certificate is issued by an authority ANAF accepts. Plug the USB token in and try again; the certificate's serial can be set in cert_serial.",
     )
 }
 
