@@ -64,6 +64,8 @@ pub struct CertRequest<'a> {
     pub offered: &'a [String],
     /// The configured `cert_serial`.
     pub configured: Option<&'a str>,
+    /// A certificate was already sent in this window (a later request of the same login).
+    pub already_sent: bool,
 }
 
 /// What to answer a client-certificate request with.
@@ -95,6 +97,12 @@ pub fn certificate(req: &CertRequest<'_>, idp: &Url) -> CertAnswer {
         return CertAnswer::PlatformDefault;
     }
     if !is_idp_host(req.host, idp) {
+        return CertAnswer::WithoutCertificate;
+    }
+    // A later request that offers nothing, once the certificate went (WebView2Feedback
+    // #2622: requests with no certificate offered are seen besides the real one): not a
+    // reason to end a login that may be done; ANAF judges the answer without one.
+    if req.offered.is_empty() && req.already_sent {
         return CertAnswer::WithoutCertificate;
     }
     if req.offered.is_empty() && req.configured.is_none() {
@@ -614,6 +622,7 @@ mod tests {
             is_proxy,
             offered,
             configured,
+            already_sent: false,
         }
     }
 
@@ -725,6 +734,27 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_later_request_offering_nothing_does_not_end_the_login() {
+        for configured in [None, Some("EF")] {
+            let later = CertRequest {
+                already_sent: true,
+                ..req("logincert.anaf.ro", false, &[], configured)
+            };
+            assert!(
+                matches!(certificate(&later, &idp()), CertAnswer::WithoutCertificate),
+                "{configured:?}"
+            );
+        }
+        // With certificates offered, the rule is the same as the first time.
+        let two = serials(&["00AB", "CD"]);
+        let later = CertRequest {
+            already_sent: true,
+            ..req("logincert.anaf.ro", false, &two, Some("EF"))
+        };
+        assert!(matches!(certificate(&later, &idp()), CertAnswer::Fail(_)));
     }
 
     #[test]

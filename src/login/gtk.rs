@@ -324,6 +324,7 @@ fn open(req: Request, done: mpsc::Sender<End>) {
                 is_proxy: request.is_for_proxy(),
                 offered: &offered,
                 configured: configured.as_deref(),
+                already_sent: auth_win.borrow().certificate_sent,
             };
             match decide::certificate(&asked, &cert_idp) {
                 decide::CertAnswer::Use(i) => {

@@ -703,6 +703,7 @@ fn on_certificate_requested(
             is_proxy,
             offered: &offered,
             configured: configured.as_deref(),
+            already_sent: win.borrow().certificate_sent,
         };
         match decide::certificate(&asked, &idp) {
             decide::CertAnswer::Use(i) => {
