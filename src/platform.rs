@@ -121,7 +121,7 @@ pub fn runtime_folder_check(
 
 /// The lower-cased components of an absolute local Windows path (`C:\a\b`, `\\?\C:\a`),
 /// drive first; `None` for a relative one, `Network` for `\\server\share` (and `\\?\UNC\`).
-fn local_components(path: &str) -> Result<Option<Vec<String>>, Refusal> {
+pub(crate) fn local_components(path: &str) -> Result<Option<Vec<String>>, Refusal> {
     let p = path.trim().replace('/', "\\");
     let p = match p
         .strip_prefix("\\\\?\\")
@@ -401,6 +401,60 @@ pub fn os_is_64bit() -> bool {
     cfg!(target_pointer_width = "64")
 }
 
+/// The architecture in the name of the Evergreen WebView2 Runtime's standalone installer
+/// for a machine whose native architecture is `machine` (IMAGE_FILE_MACHINE_*): one runtime
+/// serves every process of the machine, whatever the DLL's bitness, so it follows Windows'
+/// architecture. ARM64 has its own installer (x64 and x86 processes run emulated there).
+pub fn installer_arch(machine: u16) -> &'static str {
+    match machine {
+        0xAA64 => "ARM64",
+        0x8664 => "X64",
+        0x014C => "X86",
+        // Unknown: the process's own bitness.
+        _ if cfg!(target_pointer_width = "64") => "X64",
+        _ => "X86",
+    }
+}
+
+/// The native architecture of this Windows as IMAGE_FILE_MACHINE_*: IsWow64Process2 (since
+/// Windows 10 1709, looked up at run time) tells ARM64 even to an emulated x64 process, to
+/// which GetNativeSystemInfo answers AMD64; the latter otherwise.
+#[cfg(windows)]
+pub fn native_machine() -> u16 {
+    use windows::core::BOOL;
+    use windows::Win32::Foundation::HANDLE;
+    use windows::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    use windows::Win32::System::SystemInformation::{GetNativeSystemInfo, SYSTEM_INFO};
+    use windows::Win32::System::Threading::GetCurrentProcess;
+    type IsWow64Process2 = unsafe extern "system" fn(HANDLE, *mut u16, *mut u16) -> BOOL;
+    // SAFETY: kernel32 is always loaded; the function has its documented signature; the
+    // out pointers are valid.
+    unsafe {
+        if let Ok(k32) = GetModuleHandleW(windows::core::w!("kernel32.dll")) {
+            if let Some(f) = GetProcAddress(k32, windows::core::s!("IsWow64Process2")) {
+                let f: IsWow64Process2 = std::mem::transmute(f);
+                let (mut process, mut native) = (0u16, 0u16);
+                if f(GetCurrentProcess(), &mut process, &mut native).as_bool() && native != 0 {
+                    return native;
+                }
+            }
+        }
+        let mut info = SYSTEM_INFO::default();
+        GetNativeSystemInfo(&mut info);
+        match info.Anonymous.Anonymous.wProcessorArchitecture.0 {
+            9 => 0x8664,
+            12 => 0xAA64,
+            0 => 0x014C,
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(not(windows))]
+pub fn native_machine() -> u16 {
+    0
+}
+
 /// The kind of network filesystem `path` (a file, or a file about to be created) is on, or
 /// `None` for a local disk. SQLite's WAL mode does not work there (sqlite.org, wal.html),
 /// and no such filesystem refuses it: the store asks here instead.
@@ -533,6 +587,19 @@ mod tests {
             let (ro, en) = r.texts();
             assert!(!ro.is_empty() && !en.is_empty() && ro != en);
         }
+    }
+
+    #[test]
+    fn the_webview2_installer_follows_windows_architecture() {
+        assert_eq!(installer_arch(0xAA64), "ARM64");
+        assert_eq!(installer_arch(0x8664), "X64");
+        assert_eq!(installer_arch(0x014C), "X86");
+        let own = if cfg!(target_pointer_width = "64") {
+            "X64"
+        } else {
+            "X86"
+        };
+        assert_eq!(installer_arch(0), own);
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! named by the environment outside the safe places refused), then — with a
 //! stand-in runtime folder whose EmbeddedBrowserWebView.dll has no entry point — the
 //! STA UI thread, the window owned by (and modal to) a host window, the host thread
-//! pumping while the owner is disabled and enabled again, the teardown, three calls in one
-//! process. WebView2 itself cannot run under Wine: the environment creation is where it
+//! pumping while the owner is disabled and enabled again, the teardown, five calls in one
+//! process: the ERP's window passed, none, a control inside it (its top-level window is
+//! disabled and enabled again, the control untouched), the same with the ERP's window
+//! disabled beforehand (left disabled), the desktop window (refused as owner), and the
+//! ERP's window from a worker thread while the ERP's UI thread waits without pumping (not
+//! made the owner: EnableWindow would wait on that thread for ever). WebView2 itself cannot run under Wine: the environment creation is where it
 //! stops (ANAF_ERR_WINDOW, with the HRESULT), which is the point of this test's stand-in.
 //!
 //! Needs the Windows DLL built first, so it is opt-in:
@@ -17,7 +21,30 @@ const HOST_C: &str = r#"
 #include <stdio.h>
 #include <windows.h>
 #include "anaf_bridge.h"
-static LRESULT CALLBACK proc(HWND h, UINT m, WPARAM w, LPARAM l) { return DefWindowProcW(h, m, w, l); }
+static HWND erp;
+/* WM_ENABLE received by the ERP's top-level window: how often disabled, how often enabled. */
+static int offs, ons;
+static LRESULT CALLBACK proc(HWND h, UINT m, WPARAM w, LPARAM l) {
+    if (m == WM_ENABLE && h == erp) { if (w) ons++; else offs++; }
+    return DefWindowProcW(h, m, w, l);
+}
+/* One login call with `parent`; prints what the ERP's window went through. */
+static void call(AnafClient *c, const char *name, void *parent, HWND child) {
+    DWORD t = GetTickCount();
+    int rc;
+    offs = ons = 0;
+    rc = anaf_generate_token(c, parent);
+    printf("window %s %d %lu %d %d %d %d %s\n", name, rc, (unsigned long)(GetTickCount() - t),
+           IsWindowEnabled(erp), offs, ons, IsWindowEnabled(child), anaf_last_error());
+}
+static AnafClient *worker_client;
+static HWND worker_panel;
+/* The ERP calling from a worker thread while its UI thread waits for it without pumping. */
+static DWORD WINAPI worker(void *unused) {
+    (void)unused;
+    call(worker_client, "worker", erp, worker_panel);
+    return 0;
+}
 static AnafClient *open_client(const char *folder) {
     char cfg[1024];
     AnafClient *c = NULL;
@@ -30,12 +57,14 @@ static AnafClient *open_client(const char *folder) {
 }
 int main(int argc, char **argv) {
     WNDCLASSW wc = {0};
-    HWND erp;
+    HWND panel;
     AnafClient *c;
-    int i, rc;
+    int rc;
     wc.lpfnWndProc = proc; wc.hInstance = GetModuleHandleW(NULL); wc.lpszClassName = L"ErpMain";
     RegisterClassW(&wc);
     erp = CreateWindowW(L"ErpMain", L"ERP", WS_OVERLAPPEDWINDOW, 100, 100, 800, 600, NULL, NULL, wc.hInstance, NULL);
+    /* A control inside the ERP's window: what an ERP passing a panel's handle gives. */
+    panel = CreateWindowW(L"STATIC", L"panel", WS_CHILD | WS_VISIBLE, 10, 10, 200, 100, erp, NULL, wc.hInstance, NULL);
     ShowWindow(erp, SW_SHOW);
 
     c = open_client("");
@@ -46,10 +75,24 @@ int main(int argc, char **argv) {
 
     c = open_client(argc > 1 ? argv[1] : "");
     if (!c) return 1;
-    for (i = 0; i < 3; i++) {
-        DWORD t = GetTickCount();
-        rc = anaf_generate_token(c, i == 1 ? NULL : (void *)erp);
-        printf("window %d %d %lu %d %s\n", i, rc, (unsigned long)(GetTickCount() - t), IsWindowEnabled(erp), anaf_last_error());
+    call(c, "top", erp, panel);
+    call(c, "none", NULL, panel);
+    call(c, "child", panel, panel);
+    /* The ERP had disabled its window itself (its own modal state): left as it was. */
+    EnableWindow(erp, FALSE);
+    call(c, "child-of-disabled", panel, panel);
+    EnableWindow(erp, TRUE);
+    call(c, "desktop", GetDesktopWindow(), panel);
+    {
+        HANDLE th;
+        DWORD waited;
+        worker_client = c;
+        worker_panel = panel;
+        th = CreateThread(NULL, 0, worker, NULL, 0, NULL);
+        waited = WaitForSingleObject(th, 60000);
+        printf("worker-joined %lu\n", (unsigned long)waited);
+        if (waited != WAIT_OBJECT_0) return 2;
+        CloseHandle(th);
     }
     anaf_close(c);
     DestroyWindow(erp);
@@ -187,14 +230,44 @@ fn windows_shell_under_wine() {
         "the folder from the environment is refused and named: {missing}"
     );
     let windows: Vec<&str> = text.lines().filter(|l| l.starts_with("window ")).collect();
-    assert_eq!(windows.len(), 3, "three calls in one process: {text}");
-    for l in windows {
-        let f: Vec<&str> = l.splitn(6, ' ').collect();
+    assert_eq!(windows.len(), 6, "six calls in one process: {text}");
+    for l in &windows {
+        // window <name> <rc> <ms> <erp enabled> <disabled n> <enabled n> <panel enabled> <message>
+        let f: Vec<&str> = l.splitn(9, ' ').collect();
+        let name = f[1];
         assert_eq!(f[2], "-33", "ANAF_ERR_WINDOW at the environment: {l}");
-        assert!(f[5].contains("0x8007007F"), "the HRESULT is named: {l}");
+        assert!(f[8].contains("0x8007007F"), "the HRESULT is named: {l}");
+        // The fixed-version runtime's own user data folder (per runtime kind).
+        assert!(
+            f[8].contains(r"\anaf-bridge\WebView2\fixed-120.0.0.1-"),
+            "the user data folder of this runtime: {l}"
+        );
         let ms: u64 = f[3].parse().unwrap();
         assert!(ms < 15_000, "returned without hanging: {l}");
-        assert_eq!(f[4], "1", "the host window is enabled again: {l}");
+        assert_eq!(
+            f[7], "1",
+            "the control passed is never disabled itself: {l}"
+        );
+        let (enabled, offs, ons) = (f[4], f[5], f[6]);
+        match name {
+            // The top-level window (passed, or the one the control is in) disabled while the
+            // window was open and enabled again: exactly once each.
+            "top" | "child" => {
+                assert_eq!((enabled, offs, ons), ("1", "1", "1"), "{l}");
+            }
+            // No owner: the ERP's window untouched.
+            "none" | "desktop" => assert_eq!((enabled, offs, ons), ("1", "0", "0"), "{l}"),
+            // Called from a worker while the ERP's UI thread does not pump: that thread
+            // would never answer EnableWindow's WM_ENABLE; the window opens unowned.
+            "worker" => assert_eq!((enabled, offs, ons), ("1", "0", "0"), "{l}"),
+            // Already disabled by the ERP: not touched, and not enabled behind its back.
+            "child-of-disabled" => assert_eq!((enabled, offs, ons), ("0", "0", "0"), "{l}"),
+            other => panic!("{other}: {l}"),
+        }
     }
+    assert!(
+        text.lines().any(|l| l == "worker-joined 0"),
+        "the worker's call returned while the UI thread did not pump: {text}"
+    );
     assert!(text.lines().any(|l| l == "end"), "the host went on: {text}");
 }

@@ -4,6 +4,7 @@
 //! identity provider's host only.
 
 use super::cert;
+use super::decide;
 use super::flow::{self, guarded, End, Request};
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -94,6 +95,8 @@ struct Win {
     opened: Instant,
     /// Hosts already allowed after checking their certificate against `ca_file`.
     allowed: Vec<String>,
+    /// A client certificate was sent in this window.
+    certificate_sent: bool,
 }
 
 type Shared = Rc<RefCell<Win>>;
@@ -254,6 +257,7 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         webview: None,
         opened: Instant::now(),
         allowed: Vec::new(),
+        certificate_sent: false,
     }));
 
     let nav_win = win.clone();
@@ -264,23 +268,25 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         .with_devtools(false)
         .with_navigation_handler(move |uri: String| {
             // A panic refuses the navigation: nothing unchecked is loaded.
-            guarded(false, || match flow::navigation(&uri, &idp, &redirect) {
-                flow::Nav::Allow => true,
-                flow::Nav::Redirect => {
-                    let open_to_code = nav_win.borrow().opened.elapsed();
-                    finish(
-                        &nav_win,
-                        End::Redirect {
-                            url: uri,
-                            open_to_code,
-                        },
-                    );
-                    false
-                }
-                flow::Nav::Refuse(e) => {
-                    ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
-                    finish(&nav_win, End::Failed(e));
-                    false
+            guarded(false, || {
+                match decide::navigation_starting(&uri, false, &idp, &redirect) {
+                    flow::Nav::Allow => true,
+                    flow::Nav::Redirect => {
+                        let open_to_code = nav_win.borrow().opened.elapsed();
+                        finish(
+                            &nav_win,
+                            End::Redirect {
+                                url: uri,
+                                open_to_code,
+                            },
+                        );
+                        false
+                    }
+                    flow::Nav::Refuse(e) => {
+                        ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
+                        finish(&nav_win, End::Failed(e));
+                        false
+                    }
                 }
             })
         })
@@ -302,29 +308,39 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     };
     let wk = webview.webview();
 
-    // The client certificate, chosen by serial.
+    // The client certificate, chosen by the rule of `decide::certificate`.
     let auth_win = win.clone();
     let configured = req.cert_serial.clone();
+    let cert_idp = req.idp.clone();
     wk.connect_authenticate(move |_, request| {
         guarded(false, || {
             if request.scheme() != AuthenticationScheme::ClientCertificateRequested {
                 return false;
             }
             let offered: Vec<String> = client_cert.iter().map(|(_, s)| s.clone()).collect();
-            match cert::choose(configured.as_deref(), &offered) {
-                cert::Choice::Use(i) => {
+            let host = request.host().map(|h| h.to_string()).unwrap_or_default();
+            let asked = decide::CertRequest {
+                host: &host,
+                is_proxy: request.is_for_proxy(),
+                offered: &offered,
+                configured: configured.as_deref(),
+                already_sent: auth_win.borrow().certificate_sent,
+            };
+            match decide::certificate(&asked, &cert_idp) {
+                decide::CertAnswer::Use(i) => {
                     ::log::info!(target: "anaf::login", "client certificate {} sent", offered[i]);
+                    auth_win.borrow_mut().certificate_sent = true;
                     answer_with(request, client_cert.as_ref().map(|(c, _)| c));
                 }
-                cert::Choice::NotFound => {
-                    let e = cert::not_found_error(configured.as_deref().unwrap_or(""), &offered);
+                decide::CertAnswer::Fail(e) => {
                     request.cancel();
                     finish(&auth_win, End::Failed(e));
                 }
-                cert::Choice::Ask => {
-                    ::log::info!(target: "anaf::login", "no client certificate configured; continuing without one");
+                decide::CertAnswer::Picker | decide::CertAnswer::WithoutCertificate => {
+                    ::log::info!(target: "anaf::login", "{host}: continuing without a client certificate");
                     answer_with(request, None);
                 }
+                decide::CertAnswer::PlatformDefault => return false,
             }
             true
         })
@@ -363,35 +379,50 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     });
 
     let fail_win = win.clone();
+    let fail_idp = req.idp.clone();
     wk.connect_load_failed(move |_, _, uri, error| {
         guarded(false, || {
             if ended(&fail_win) {
                 return false;
             }
-            if error.matches(webkit2gtk::NetworkError::Cancelled)
-                || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
-            {
-                return false;
-            }
+            // WebKit's errors in WebView2's terms, for the one failure rule.
             let msg = error.message().to_string();
             let lower = msg.to_ascii_lowercase();
-            let e = if error.is::<gio::TlsError>()
+            let web_error = if error.matches(webkit2gtk::NetworkError::Cancelled) {
+                decide::WebError::OperationCanceled
+            } else if error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange) {
+                // A download, or a navigation we refused: not a failure by itself.
+                decide::WebError::ConnectionAborted
+            } else if error.is::<gio::TlsError>()
                 || lower.contains("tls")
                 || lower.contains("certificate")
                 || lower.contains("handshake")
             {
-                flow::tls_error(uri, &msg)
+                decide::WebError::CertificateIsInvalid
             } else {
-                flow::network_error(uri, &msg)
+                decide::WebError::Unknown
             };
-            finish(&fail_win, End::Failed(e));
-            true
+            let done = decide::Completed {
+                uri,
+                is_success: false,
+                web_error,
+                http_status: 0,
+                certificate_sent: fail_win.borrow().certificate_sent,
+                detail: Some(&msg),
+            };
+            match decide::navigation_completed(&done, &fail_idp) {
+                decide::AfterLoad::Fail(e) => {
+                    finish(&fail_win, End::Failed(e));
+                    true
+                }
+                _ => false,
+            }
         })
     });
 
     // Error pages of the identity provider (e.g. redirect_uri mismatch answered as 400).
     let page_win = win.clone();
-    let idp_host = req.idp.host_str().map(str::to_string);
+    let page_idp = req.idp.clone();
     wk.connect_load_changed(move |view, event| {
         guarded((), || {
             if event != LoadEvent::Finished || ended(&page_win) {
@@ -405,10 +436,17 @@ fn open(req: Request, done: mpsc::Sender<End>) {
             };
             let status = response.status_code();
             let uri = resource.uri().map(|u| u.to_string()).unwrap_or_default();
-            let on_idp = host_port(&uri)
-                .map(|(h, _)| Some(h) == idp_host)
-                .unwrap_or(false);
-            if status >= 400 && on_idp {
+            let done = decide::Completed {
+                uri: &uri,
+                is_success: status < 400,
+                web_error: decide::WebError::Unknown,
+                http_status: status as i32,
+                certificate_sent: page_win.borrow().certificate_sent,
+                detail: None,
+            };
+            if let decide::AfterLoad::ReadErrorPage(status) =
+                decide::navigation_completed(&done, &page_idp)
+            {
                 let w = page_win.clone();
                 WebResourceExt::data(
                     &resource,

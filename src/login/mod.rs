@@ -6,6 +6,7 @@
 //! opens the page, answers the certificate request, and reports how the window ended.
 
 pub mod cert;
+pub mod decide;
 pub mod flow;
 pub mod link;
 

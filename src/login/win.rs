@@ -10,7 +10,8 @@
 //! runtime check, which answers `ANAF_ERR_WEBVIEW2_MISSING` before any window opens.
 
 use super::cert;
-use super::flow::{self, guarded, End, Request};
+use super::decide;
+use super::flow::{self, guarded, End, Nav, Request};
 use crate::error::{Error, Result};
 use crate::status::*;
 use base64::Engine;
@@ -21,22 +22,28 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
-use url::Url;
 use webview2_com::Microsoft::Web::WebView2::Win32::*;
 use webview2_com::{
     ClientCertificateRequestedEventHandler, CreateCoreWebView2EnvironmentCompletedHandler,
-    ExecuteScriptCompletedHandler, NavigationCompletedEventHandler,
+    ExecuteScriptCompletedHandler, NavigationCompletedEventHandler, NavigationStartingEventHandler,
 };
 use windows::core::{w, Interface, HSTRING, PCWSTR, PWSTR};
 use windows::Win32::Foundation::{HINSTANCE, HMODULE};
 use windows::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
+use windows::Win32::Graphics::Gdi::{
+    GetDC, GetDeviceCaps, GetMonitorInfoW, MonitorFromWindow, ReleaseDC, LOGPIXELSY, MONITORINFO,
+    MONITOR_DEFAULTTONEAREST, MONITOR_DEFAULTTOPRIMARY,
+};
 use windows::Win32::System::Com::{CoInitializeEx, CoTaskMemFree, COINIT_APARTMENTTHREADED};
 use windows::Win32::System::LibraryLoader::{
-    GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    GetModuleFileNameW, GetModuleHandleExW, GetModuleHandleW, GetProcAddress,
+    GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
 };
-use windows::Win32::UI::Input::KeyboardAndMouse::EnableWindow;
-use windows::Win32::UI::Shell::{FOLDERID_LocalAppData, SHGetKnownFolderPath, KF_FLAG_DEFAULT};
+use windows::Win32::UI::Input::KeyboardAndMouse::{EnableWindow, IsWindowEnabled};
+use windows::Win32::UI::Shell::{
+    FOLDERID_LocalAppData, FOLDERID_ProgramFiles, FOLDERID_ProgramFilesX86, FOLDERID_Windows,
+    SHGetKnownFolderPath, KF_FLAG_DEFAULT,
+};
 use windows::Win32::UI::WindowsAndMessaging::*;
 use wry::raw_window_handle::{
     HandleError, HasWindowHandle, RawWindowHandle, Win32WindowHandle, WindowHandle,
@@ -55,11 +62,7 @@ fn wide(s: &std::path::Path) -> HSTRING {
 
 /// No usable WebView2 runtime: what to install, and what was found (or refused).
 fn webview2_missing(why: &crate::platform::NoRuntime, folder: Option<&std::path::Path>) -> Error {
-    let bits = if crate::platform::os_is_64bit() {
-        "X64"
-    } else {
-        "X86"
-    };
+    let bits = crate::platform::installer_arch(crate::platform::native_machine());
     let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe");
     let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
     let fixed = folder
@@ -319,11 +322,20 @@ struct Win {
     /// How the window ended, sent to the host thread once the window is destroyed.
     report: Option<(mpsc::Sender<End>, End)>,
     hwnd: HWND,
-    parent: HWND,
+    /// The window that owns the dialog (`decide::owner`) and its enabled state before.
+    owner: Option<decide::OwnerState>,
     webview: Option<wry::WebView>,
+    /// The browser process (ICoreWebView2::BrowserProcessId), allowed to the foreground.
+    browser_pid: u32,
     opened: Instant,
     req: Request,
     close_requested: bool,
+    /// A client certificate was sent (chosen here, or WebView2's picker shown).
+    certificate_sent: bool,
+    /// `open` is still creating the environment and the controller, which pump messages:
+    /// a teardown asked meanwhile waits until `open` is done with the window.
+    building: bool,
+    teardown_pending: bool,
 }
 
 type Shared = Rc<RefCell<Win>>;
@@ -364,34 +376,211 @@ fn current() -> Option<Shared> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-fn user_data_folder() -> Option<std::path::PathBuf> {
+/// A known folder of the shell, as text.
+fn known_folder(id: &windows::core::GUID) -> Option<String> {
     // SAFETY: the returned string is CoTaskMemAlloc'd and freed here.
     unsafe {
-        let p = SHGetKnownFolderPath(&FOLDERID_LocalAppData, KF_FLAG_DEFAULT, None).ok()?;
+        let p = SHGetKnownFolderPath(id, KF_FLAG_DEFAULT, None).ok()?;
         let s = p.to_string().ok();
         CoTaskMemFree(Some(p.0 as *const _));
-        let dir = std::path::PathBuf::from(s?)
-            .join("anaf-bridge")
-            .join("WebView2");
-        let _ = std::fs::create_dir_all(&dir);
-        Some(dir)
+        s
     }
 }
 
-fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
+/// Whether this process runs elevated (TokenElevation of its own token).
+fn elevated() -> bool {
+    use windows::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows::Win32::Security::{
+        GetTokenInformation, TokenElevation, TOKEN_ELEVATION, TOKEN_QUERY,
+    };
+    use windows::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    // SAFETY: our own process token, queried into a local struct of the size given, closed here.
+    unsafe {
+        let mut token = HANDLE::default();
+        if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token).is_err() {
+            return false;
+        }
+        let mut info = TOKEN_ELEVATION::default();
+        let mut len = 0u32;
+        let ok = GetTokenInformation(
+            token,
+            TokenElevation,
+            Some(&mut info as *mut TOKEN_ELEVATION as *mut std::ffi::c_void),
+            std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+            &mut len,
+        )
+        .is_ok();
+        let _ = CloseHandle(token);
+        ok && info.TokenIsElevated != 0
+    }
+}
+
+/// This thread's DPI awareness (DPI_AWARENESS 0/1/2): GetThreadDpiAwarenessContext and
+/// GetAwarenessFromDpiAwarenessContext, looked up at run time (Windows 10 1607); None
+/// before that, or when unknown.
+fn dpi_awareness() -> Option<u32> {
+    type Awareness = unsafe extern "system" fn(isize) -> i32;
+    // SAFETY: user32 is loaded in every GUI process; both functions have their documented
+    // signatures (DPI_AWARENESS_CONTEXT is a handle-sized value).
+    unsafe {
+        let user32 = GetModuleHandleW(w!("user32.dll")).ok()?;
+        let ctx = GetProcAddress(user32, windows::core::s!("GetThreadDpiAwarenessContext"))?;
+        let aw = GetProcAddress(
+            user32,
+            windows::core::s!("GetAwarenessFromDpiAwarenessContext"),
+        )?;
+        // GetProcAddress's own type is `fn() -> isize`, GetThreadDpiAwarenessContext's.
+        let aw: Awareness = std::mem::transmute(aw);
+        let a = aw(ctx());
+        (0..=2).contains(&a).then_some(a as u32)
+    }
+}
+
+/// The folder of this DLL (not of the host's exe).
+fn dll_dir() -> Option<String> {
+    let module = this_module()?;
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: the buffer is writable for its length; the module is this DLL.
+    let n = unsafe { GetModuleFileNameW(Some(HMODULE(module.0)), &mut buf) } as usize;
+    if n == 0 || n >= buf.len() {
+        return None;
+    }
+    let path = String::from_utf16_lossy(&buf[..n]);
+    path.rfind('\\').map(|i| path[..i].to_string())
+}
+
+/// The user data folder for this runtime and elevation (`decide::user_data_folder`).
+fn user_data_folder(rt: &crate::platform::Runtime) -> Option<std::path::PathBuf> {
+    let local = known_folder(&FOLDERID_LocalAppData);
+    let temp = std::env::temp_dir().display().to_string();
+    let dll = dll_dir();
+    let refused: Vec<String> = [
+        FOLDERID_ProgramFiles,
+        FOLDERID_ProgramFilesX86,
+        FOLDERID_Windows,
+    ]
+    .iter()
+    .filter_map(known_folder)
+    .collect();
+    let folder = rt.folder.display().to_string();
+    let dir = decide::user_data_folder(
+        &decide::FolderPlaces {
+            local_app_data: local.as_deref(),
+            temp: Some(&temp),
+            dll_dir: dll.as_deref(),
+            refused: &refused,
+        },
+        &decide::RuntimeKind {
+            fixed: rt.fixed,
+            folder: &folder,
+            version: &rt.version,
+            dpi_awareness: dpi_awareness(),
+        },
+        elevated(),
+    )?;
+    let dir = std::path::PathBuf::from(dir);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        ::log::warn!(target: "anaf::login", "WebView2 user data folder {}: {e}", dir.display());
+    }
+    Some(dir)
+}
+
+thread_local! {
+    /// The last environment made on the UI thread, with its runtime and user data folder:
+    /// reused by the next login on the same ones (the supported pattern — one environment,
+    /// controllers created and closed from it, a browser process started again as needed).
+    static ENV: RefCell<Option<(String, ICoreWebView2Environment)>> = const { RefCell::new(None) };
+}
+
+/// The environment for this login: the cached one if its runtime and user data folder are
+/// the same and `fresh` is false (then `true` is returned with it), else a new one.
+fn environment(
+    win: &Shared,
+    req: &Request,
+    fresh: bool,
+) -> Result<(ICoreWebView2Environment, bool)> {
     let rt = runtime(req)?;
-    let data = user_data_folder().map(|d| wide(&d));
+    let folder = user_data_folder(&rt);
+    let shown = folder
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    ::log::info!(target: "anaf::login", "WebView2 user data folder {shown}");
+    let Some(folder) = folder else {
+        return Err(Error::with(
+            ANAF_ERR_WINDOW,
+            "(WebView2: niciun dosar de date potrivit: nici AppData\\Local, nici dosarul temporar)",
+            "(WebView2: no usable user data folder: neither AppData\\Local nor the temporary folder)",
+        ));
+    };
+    let key = format!("{}|{shown}", rt.folder.display());
+    if !fresh {
+        let cached = ENV.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, e)| e.clone())
+        });
+        if let Some(env) = cached {
+            return Ok((env, true));
+        }
+    }
+    let mut attempt = 0;
+    let why = loop {
+        match create_environment(&rt, &folder) {
+            Ok(env) => {
+                ENV.with(|c| *c.borrow_mut() = Some((key, env.clone())));
+                return Ok((env, false));
+            }
+            Err((why, hresult)) => match decide::retry_environment(hresult, attempt) {
+                Some(wait) if !ended(win) => {
+                    ::log::warn!(target: "anaf::login", "WebView2 environment: {why}; again in {} ms", wait.as_millis());
+                    attempt += 1;
+                    // Answers this thread's messages meanwhile (the window paints, closes).
+                    let until = Instant::now() + wait;
+                    while Instant::now() < until && !ended(win) {
+                        let left = until.saturating_duration_since(Instant::now());
+                        pump_host(left.as_millis().min(100) as u32);
+                    }
+                }
+                _ => break why,
+            },
+        }
+    };
+    // The runtime was found before the window opened: a failure here is something else
+    // (the user data folder, policies, a broken install), reported with its HRESULT.
+    Err(Error::with(
+        ANAF_ERR_WINDOW,
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; dosar de date: {shown})"
+        ),
+        format!(
+            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; user data folder: {shown})"
+        ),
+    ))
+}
+
+/// One environment creation through the DLL's loader: the environment, or what failed and
+/// its HRESULT.
+fn create_environment(
+    rt: &crate::platform::Runtime,
+    folder: &std::path::Path,
+) -> std::result::Result<ICoreWebView2Environment, (String, Option<u32>)> {
+    let data = wide(folder);
+    let rt = rt.clone();
     let (tx, rx) = mpsc::channel();
     let r = CreateCoreWebView2EnvironmentCompletedHandler::wait_for_async_operation(
         Box::new(move |handler| {
-            let d = data
-                .as_ref()
-                .map(|h| PCWSTR(h.as_ptr()))
-                .unwrap_or(PCWSTR::null());
             // SAFETY: the string lives in this closure across the call; the handler is a
             // live COM object, kept by the runtime as WebView2's own loader does.
-            unsafe { crate::platform::create_webview2_environment(&rt, d, handler.as_raw()) }
-                .map_err(webview2_com::Error::WindowsError)
+            unsafe {
+                crate::platform::create_webview2_environment(
+                    &rt,
+                    PCWSTR(data.as_ptr()),
+                    handler.as_raw(),
+                )
+            }
+            .map_err(webview2_com::Error::WindowsError)
         }),
         Box::new(move |code, env| {
             code?;
@@ -399,27 +588,19 @@ fn environment(req: &Request) -> Result<ICoreWebView2Environment> {
             Ok(())
         }),
     );
-    // The runtime was found before the window opened: a failure here is something else
-    // (the user data folder, policies, a broken install), reported with its HRESULT.
-    let why = match r {
+    match r {
         Ok(()) => match rx.try_recv() {
-            Ok(Some(env)) => return Ok(env),
-            _ => "no environment".to_string(),
+            Ok(Some(env)) => Ok(env),
+            _ => Err(("no environment".to_string(), None)),
         },
-        Err(e) => format!("{e:?}"),
-    };
-    let data = user_data_folder()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    Err(Error::with(
-        ANAF_ERR_WINDOW,
-        format!(
-            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; dosar de date: {data})"
-        ),
-        format!(
-            "(WebView2: CreateCoreWebView2EnvironmentWithOptions: {why}; user data folder: {data})"
-        ),
-    ))
+        Err(e) => {
+            let hresult = match &e {
+                webview2_com::Error::WindowsError(w) => Some(w.code().0 as u32),
+                _ => None,
+            };
+            Err((format!("{e:?}"), hresult))
+        }
+    }
 }
 
 /// The serial of a WebView2 client certificate: from its PEM, else its DER serial field.
@@ -461,13 +642,50 @@ fn serial_of(c: &ICoreWebView2ClientCertificate) -> String {
     String::new()
 }
 
+/// A PWSTR WebView2 allocated, as text, freed.
+///
+/// # Safety
+/// `p` is NULL or a CoTaskMemAlloc'd NUL-terminated string nobody else frees.
+unsafe fn take_string(p: PWSTR) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: as the caller vouches.
+    unsafe {
+        let s = p.to_string().unwrap_or_default();
+        CoTaskMemFree(Some(p.0 as *const _));
+        s
+    }
+}
+
+/// Lets the browser process take the foreground: the certificate is chosen in code, so
+/// that process never gets the user's input, and the token's PIN prompt (shown from it)
+/// could open behind the window or without focus.
+fn allow_browser_foreground(win: &Shared) {
+    let pid = win.borrow().browser_pid;
+    if pid != 0 {
+        // SAFETY: a plain call; fails harmlessly when we may not grant the foreground.
+        if let Err(e) = unsafe { AllowSetForegroundWindow(pid) } {
+            ::log::debug!(target: "anaf::login", "AllowSetForegroundWindow({pid}): {e}");
+        }
+    }
+}
+
 fn on_certificate_requested(
     win: &Shared,
     args: &ICoreWebView2ClientCertificateRequestedEventArgs,
 ) -> windows::core::Result<()> {
-    let configured = win.borrow().req.cert_serial.clone();
+    let (configured, idp) = {
+        let w = win.borrow();
+        (w.req.cert_serial.clone(), w.req.idp.clone())
+    };
     // SAFETY: COM calls on live objects WebView2 passed to this handler.
     unsafe {
+        let mut host = PWSTR::null();
+        args.Host(&mut host)?;
+        let host = take_string(host);
+        let mut is_proxy = windows::core::BOOL(0);
+        args.IsProxy(&mut is_proxy)?;
         let list = args.MutuallyTrustedCertificates()?;
         let mut count = 0u32;
         list.Count(&mut count)?;
@@ -478,20 +696,80 @@ fn on_certificate_requested(
             offered.push(serial_of(&c));
             certs.push(c);
         }
-        ::log::info!(target: "anaf::login", "certificates offered: {}", offered.join(", "));
-        match cert::choose(configured.as_deref(), &offered) {
-            cert::Choice::Use(i) => {
+        let is_proxy = is_proxy.as_bool();
+        ::log::info!(target: "anaf::login", "client certificate asked by {host} (proxy: {is_proxy}); offered: {}", offered.join(", "));
+        let asked = decide::CertRequest {
+            host: &host,
+            is_proxy,
+            offered: &offered,
+            configured: configured.as_deref(),
+            already_sent: win.borrow().certificate_sent,
+        };
+        match decide::certificate(&asked, &idp) {
+            decide::CertAnswer::Use(i) => {
                 args.SetSelectedCertificate(&certs[i])?;
                 args.SetHandled(true)?;
+                win.borrow_mut().certificate_sent = true;
+                allow_browser_foreground(win);
             }
-            cert::Choice::NotFound => {
-                args.SetCancel(true)?;
-                let e = cert::not_found_error(configured.as_deref().unwrap_or(""), &offered);
-                finish(win, End::Failed(e));
-            }
-            cert::Choice::Ask => {
+            decide::CertAnswer::Picker => {
                 // WebView2 shows its own picker.
                 args.SetHandled(false)?;
+                win.borrow_mut().certificate_sent = true;
+                allow_browser_foreground(win);
+            }
+            decide::CertAnswer::WithoutCertificate => {
+                // Handled without a SelectedCertificate: answered without a certificate.
+                args.SetHandled(true)?;
+            }
+            decide::CertAnswer::PlatformDefault => {
+                args.SetHandled(false)?;
+            }
+            decide::CertAnswer::Fail(e) => {
+                args.SetCancel(true)?;
+                finish(win, End::Failed(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn on_navigation_starting(
+    win: &Shared,
+    args: &ICoreWebView2NavigationStartingEventArgs,
+) -> windows::core::Result<()> {
+    // SAFETY: COM calls on live objects WebView2 passed to this handler.
+    unsafe {
+        let mut uri = PWSTR::null();
+        args.Uri(&mut uri)?;
+        let uri = take_string(uri);
+        let mut redirected = windows::core::BOOL(0);
+        let _ = args.IsRedirected(&mut redirected);
+        let (idp, redirect) = {
+            let w = win.borrow();
+            (w.req.idp.clone(), w.req.redirect.clone())
+        };
+        if ended(win) {
+            // The login is over: nothing more is loaded.
+            return args.SetCancel(true);
+        }
+        match decide::navigation_starting(&uri, redirected.as_bool(), &idp, &redirect) {
+            Nav::Allow => {}
+            Nav::Redirect => {
+                args.SetCancel(true)?;
+                let open_to_code = win.borrow().opened.elapsed();
+                finish(
+                    win,
+                    End::Redirect {
+                        url: uri,
+                        open_to_code,
+                    },
+                );
+            }
+            Nav::Refuse(e) => {
+                args.SetCancel(true)?;
+                ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
+                finish(win, End::Failed(e));
             }
         }
     }
@@ -511,78 +789,173 @@ fn on_navigation_completed(
     unsafe {
         let mut source = PWSTR::null();
         view.Source(&mut source)?;
-        let uri = source.to_string().unwrap_or_default();
-        CoTaskMemFree(Some(source.0 as *const _));
+        let uri = take_string(source);
         let mut ok = windows::core::BOOL(0);
         args.IsSuccess(&mut ok)?;
-        if !ok.as_bool() {
-            let mut status = COREWEBVIEW2_WEB_ERROR_STATUS::default();
-            args.WebErrorStatus(&mut status)?;
-            let e = match status {
-                COREWEBVIEW2_WEB_ERROR_STATUS_OPERATION_CANCELED => return Ok(()),
-                COREWEBVIEW2_WEB_ERROR_STATUS_CERTIFICATE_COMMON_NAME_IS_INCORRECT
-                | COREWEBVIEW2_WEB_ERROR_STATUS_CERTIFICATE_EXPIRED
-                | COREWEBVIEW2_WEB_ERROR_STATUS_CERTIFICATE_IS_INVALID
-                | COREWEBVIEW2_WEB_ERROR_STATUS_CERTIFICATE_REVOKED
-                | COREWEBVIEW2_WEB_ERROR_STATUS_CLIENT_CERTIFICATE_CONTAINS_ERRORS => {
-                    flow::tls_error(&uri, &format!("WebView2 error status {}", status.0))
-                }
-                _ => flow::network_error(&uri, &format!("WebView2 error status {}", status.0)),
-            };
-            finish(win, End::Failed(e));
-            return Ok(());
-        }
-        let Ok(args2) = args.cast::<ICoreWebView2NavigationCompletedEventArgs2>() else {
-            return Ok(());
-        };
+        let mut status = COREWEBVIEW2_WEB_ERROR_STATUS::default();
+        args.WebErrorStatus(&mut status)?;
+        // HttpStatusCode: ICoreWebView2NavigationCompletedEventArgs2 (WebView2 1.0.1245.22).
         let mut http = 0i32;
-        args2.HttpStatusCode(&mut http)?;
-        let idp_host = win.borrow().req.idp.host_str().map(str::to_string);
-        let on_idp = Url::parse(&uri)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            == idp_host;
-        if http >= 400 && on_idp {
-            let w = win.clone();
-            let handler =
-                ExecuteScriptCompletedHandler::create(Box::new(move |_hr, json: String| {
-                    guarded(Ok(()), || {
-                        let text: String = serde_json::from_str(&json).unwrap_or(json);
-                        finish(&w, End::Failed(flow::error_page(http as u32, &text)));
-                        Ok(())
-                    })
-                }));
-            view.ExecuteScript(w!("document.body ? document.body.innerText : ''"), &handler)?;
+        if let Ok(args2) = args.cast::<ICoreWebView2NavigationCompletedEventArgs2>() {
+            let _ = args2.HttpStatusCode(&mut http);
+        }
+        let (idp, certificate_sent) = {
+            let w = win.borrow();
+            (w.req.idp.clone(), w.certificate_sent)
+        };
+        let done = decide::Completed {
+            uri: &uri,
+            is_success: ok.as_bool(),
+            web_error: decide::WebError::from_code(status.0),
+            http_status: http,
+            certificate_sent,
+            detail: None,
+        };
+        match decide::navigation_completed(&done, &idp) {
+            decide::AfterLoad::Nothing => {}
+            decide::AfterLoad::Ignore(why) => {
+                ::log::info!(target: "anaf::login", "navigation not completed, not fatal: {why} ({}, HTTP {http})", status.0);
+            }
+            decide::AfterLoad::Fail(e) => finish(win, End::Failed(e)),
+            decide::AfterLoad::ReadErrorPage(http) => {
+                let w = win.clone();
+                let handler =
+                    ExecuteScriptCompletedHandler::create(Box::new(move |_hr, json: String| {
+                        guarded(Ok(()), || {
+                            let text: String = serde_json::from_str(&json).unwrap_or(json);
+                            finish(&w, End::Failed(flow::error_page(http, &text)));
+                            Ok(())
+                        })
+                    }));
+                view.ExecuteScript(w!("document.body ? document.body.innerText : ''"), &handler)?;
+            }
         }
     }
     Ok(())
 }
 
+/// The owner the ERP's handle stands for (`decide::owner`), with its enabled state now.
+fn owner_of(parent: usize) -> Option<decide::OwnerState> {
+    let hwnd = HWND(parent as *mut _);
+    // SAFETY: queries that tolerate any handle value (a stale one gives FALSE / NULL).
+    unsafe {
+        let is_window = parent != 0 && IsWindow(Some(hwnd)).as_bool();
+        let root = if is_window {
+            GetAncestor(hwnd, GA_ROOT).0 as usize
+        } else {
+            0
+        };
+        let refused = [GetDesktopWindow().0 as usize, GetShellWindow().0 as usize];
+        let refused: Vec<usize> = refused.into_iter().filter(|h| *h != 0).collect();
+        // Whether the top-level window's thread answers: EnableWindow sends it WM_ENABLE
+        // and waits. The calling thread answers while it waits for the login (pump_host).
+        let top = if root != 0 { root } else { parent };
+        let answers = is_window
+            && SendMessageTimeoutW(
+                HWND(top as *mut _),
+                WM_NULL,
+                WPARAM(0),
+                LPARAM(0),
+                SMTO_ABORTIFHUNG | SMTO_ERRORONEXIT,
+                1500,
+                None,
+            )
+            .0 != 0;
+        let owner = decide::owner(parent, is_window, root, &refused, answers);
+        if owner.is_none() && parent != 0 {
+            ::log::warn!(target: "anaf::login", "parent window {parent:#x} not used as owner (not a window, the desktop or the shell, or its thread does not answer: {answers})");
+        }
+        owner.map(|o| {
+            let h = HWND(o as *mut _);
+            decide::OwnerState::new(o, IsWindowEnabled(h).as_bool())
+        })
+    }
+}
+
+/// The DPI the window is shown at: the owner's (GetDpiForWindow, looked up at run time,
+/// since Windows 10 1607), else the system's.
+fn dpi_of(owner: Option<HWND>) -> u32 {
+    type DpiForWindow = unsafe extern "system" fn(HWND) -> u32;
+    // SAFETY: user32 is loaded in every GUI process; the function's type is its documented
+    // signature; the DC is the screen's, released here.
+    unsafe {
+        if let (Some(h), Ok(user32)) = (owner, GetModuleHandleW(w!("user32.dll"))) {
+            if let Some(f) = GetProcAddress(user32, windows::core::s!("GetDpiForWindow")) {
+                let f: DpiForWindow = std::mem::transmute(f);
+                let dpi = f(h);
+                if dpi != 0 {
+                    return dpi;
+                }
+            }
+        }
+        let dc = GetDC(None);
+        let dpi = GetDeviceCaps(Some(dc), LOGPIXELSY);
+        ReleaseDC(None, dc);
+        dpi.max(0) as u32
+    }
+}
+
+/// Where the window goes (`decide::placement`): on the owner's monitor, else the primary.
+fn placement(owner: Option<HWND>) -> decide::Rect {
+    let to = |r: RECT| decide::Rect {
+        left: r.left,
+        top: r.top,
+        right: r.right,
+        bottom: r.bottom,
+    };
+    // SAFETY: queries with valid out pointers; a stale owner gives the primary monitor.
+    unsafe {
+        let monitor = match owner {
+            Some(h) => MonitorFromWindow(h, MONITOR_DEFAULTTONEAREST),
+            None => MonitorFromWindow(HWND::default(), MONITOR_DEFAULTTOPRIMARY),
+        };
+        let mut info = MONITORINFO {
+            cbSize: std::mem::size_of::<MONITORINFO>() as u32,
+            ..Default::default()
+        };
+        let work = if GetMonitorInfoW(monitor, &mut info).as_bool() {
+            to(info.rcWork)
+        } else {
+            decide::Rect {
+                left: 0,
+                top: 0,
+                right: 1024,
+                bottom: 768,
+            }
+        };
+        let mut r = RECT::default();
+        let owner_rect = owner
+            .filter(|h| GetWindowRect(*h, &mut r).is_ok())
+            .map(|_| to(r));
+        decide::placement(owner_rect, work, dpi_of(owner))
+    }
+}
+
 fn open(req: Request, done: mpsc::Sender<End>) {
-    let parent = HWND(req.parent as *mut _);
-    let has_parent = req.parent != 0;
+    let owner = owner_of(req.parent);
+    let owner_hwnd = owner.as_ref().map(|o| HWND(o.hwnd as *mut _));
     let title = HSTRING::from(req.title.as_str());
-    // SAFETY: Win32 calls on this (UI) thread; the parent HWND comes from the host and is
+    let at = placement(owner_hwnd);
+    // An owned modal window has no minimize box: minimized, it would leave the ERP
+    // disabled with nothing on the screen to bring back.
+    let style = if owner_hwnd.is_some() {
+        WINDOW_STYLE(WS_OVERLAPPEDWINDOW.0 & !WS_MINIMIZEBOX.0)
+    } else {
+        WS_OVERLAPPEDWINDOW
+    };
+    // SAFETY: Win32 calls on this (UI) thread; the owner HWND comes from the host and is
     // only used as owner / for EnableWindow, which tolerate a stale handle.
     let hwnd = unsafe {
-        let mut x = CW_USEDEFAULT;
-        let mut y = CW_USEDEFAULT;
-        let (w, h) = (900, 720);
-        let mut r = RECT::default();
-        if has_parent && GetWindowRect(parent, &mut r).is_ok() {
-            x = r.left + ((r.right - r.left) - w) / 2;
-            y = r.top + ((r.bottom - r.top) - h) / 2;
-        }
         CreateWindowExW(
             WINDOW_EX_STYLE(0),
             w!("AnafBridgeLogin"),
             &title,
-            WS_OVERLAPPEDWINDOW,
-            x.max(0),
-            y.max(0),
-            w,
-            h,
-            if has_parent { Some(parent) } else { None },
+            style,
+            at.left,
+            at.top,
+            at.width(),
+            at.height(),
+            owner_hwnd,
             None,
             this_module(),
             None,
@@ -602,78 +975,95 @@ fn open(req: Request, done: mpsc::Sender<End>) {
     let win: Shared = Rc::new(RefCell::new(Win {
         done: Some(done),
         hwnd,
-        parent,
+        owner,
         webview: None,
+        browser_pid: 0,
         opened: Instant::now(),
         req: req.clone(),
         close_requested: false,
         report: None,
+        certificate_sent: false,
+        building: true,
+        teardown_pending: false,
     }));
     CURRENT.with(|c| *c.borrow_mut() = Some(win.clone()));
-    // SAFETY: our window, this thread; the parent is disabled for the window's life (modal).
+    // SAFETY: our window, this thread; the owner is disabled for the window's life (modal),
+    // if it was enabled (`OwnerState`).
     unsafe {
-        if has_parent {
-            let _ = EnableWindow(parent, false);
+        if let Some(o) = win.borrow().owner.as_ref() {
+            if o.disable() {
+                let _ = EnableWindow(HWND(o.hwnd as *mut _), false);
+            }
         }
         let _ = ShowWindow(hwnd, SW_SHOW);
         let _ = SetForegroundWindow(hwnd);
         SetTimer(Some(hwnd), TIMER_ID, 100, None);
     }
 
-    let env = match environment(&req) {
-        Ok(e) => e,
-        Err(e) => {
-            finish(&win, End::Failed(e));
-            return;
-        }
+    let built = build(&win, &req, hwnd);
+    let pending = {
+        let mut w = win.borrow_mut();
+        w.building = false;
+        w.teardown_pending
     };
-    let nav_win = win.clone();
-    let (idp, redirect) = (req.idp.clone(), req.redirect.clone());
-    let built = WebViewBuilder::new()
-        .with_url(req.url.clone())
-        .with_incognito(true)
-        .with_devtools(false)
-        .with_environment(env)
-        .with_navigation_handler(move |uri: String| {
-            // A panic refuses the navigation: nothing unchecked is loaded.
-            guarded(false, || match flow::navigation(&uri, &idp, &redirect) {
-                flow::Nav::Allow => true,
-                flow::Nav::Redirect => {
-                    let open_to_code = nav_win.borrow().opened.elapsed();
-                    finish(
-                        &nav_win,
-                        End::Redirect {
-                            url: uri,
-                            open_to_code,
-                        },
-                    );
-                    false
-                }
-                flow::Nav::Refuse(e) => {
-                    ::log::warn!(target: "anaf::login", "navigation refused: {e:?}");
-                    finish(&nav_win, End::Failed(e));
-                    false
-                }
-            })
-        })
-        .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
-        .build(&Host(hwnd));
-    let webview = match built {
+    match built {
+        Ok(()) => ::log::info!(target: "anaf::login", "login window opened"),
+        Err(e) => finish(&win, End::Failed(e)),
+    }
+    if pending {
+        teardown(&win);
+    }
+}
+
+/// The environment, the web view and its handlers, then the first navigation — in that
+/// order, so no navigation happens before the handlers that check it.
+fn build(win: &Shared, req: &Request, hwnd: HWND) -> Result<()> {
+    let window_error = |what: &str, e: &dyn std::fmt::Display| {
+        Error::with(
+            ANAF_ERR_WINDOW,
+            format!("({what}: {e})"),
+            format!("({what}: {e})"),
+        )
+    };
+    let make = |env: ICoreWebView2Environment| {
+        WebViewBuilder::new()
+            .with_incognito(true)
+            .with_devtools(false)
+            .with_environment(env)
+            .with_new_window_req_handler(|_, _| wry::NewWindowResponse::Deny)
+            // Nothing is downloaded from the login window (DownloadStarting cancelled).
+            .with_download_started_handler(|_, _| false)
+            .build(&Host(hwnd))
+    };
+    let (env, reused) = environment(win, req, false)?;
+    // The environment's creation pumps messages: the window may have ended meanwhile.
+    if ended(win) {
+        return Ok(());
+    }
+    let webview = match make(env) {
         Ok(w) => w,
-        Err(e) => {
-            finish(
-                &win,
-                End::Failed(Error::with(
-                    ANAF_ERR_WINDOW,
-                    format!("(WebView2: {e})"),
-                    format!("(WebView2: {e})"),
-                )),
-            );
-            return;
+        // A reused environment whose runtime went (an Evergreen update) or whose browser
+        // process failed: once more with a new one.
+        Err(e) if reused => {
+            ::log::warn!(target: "anaf::login", "WebView2 controller on the reused environment: {e}; a new environment");
+            ENV.with(|c| *c.borrow_mut() = None);
+            let (env, _) = environment(win, req, true)?;
+            if ended(win) {
+                return Ok(());
+            }
+            make(env).map_err(|e| window_error("WebView2", &e))?
         }
+        Err(e) => return Err(window_error("WebView2", &e)),
     };
+    if ended(win) {
+        return Ok(());
+    }
     let core = webview.webview();
-    let mut token = 0i64;
+    let mut pid = 0u32;
+    // SAFETY: a getter on the live ICoreWebView2 of this window.
+    if unsafe { core.BrowserProcessId(&mut pid) }.is_ok() {
+        win.borrow_mut().browser_pid = pid;
+    }
     let cert_win = win.clone();
     let cert_handler = ClientCertificateRequestedEventHandler::create(Box::new(move |_, args| {
         guarded(Ok(()), || {
@@ -691,6 +1081,19 @@ fn open(req: Request, done: mpsc::Sender<End>) {
             Ok(())
         })
     }));
+    let start_win = win.clone();
+    let start_handler = NavigationStartingEventHandler::create(Box::new(move |_, args| {
+        // A panic or a failure refuses the navigation: nothing unchecked is loaded.
+        guarded(Ok(()), || {
+            if let Some(args) = args {
+                if on_navigation_starting(&start_win, &args).is_err() {
+                    // SAFETY: the live args of this event.
+                    let _ = unsafe { args.SetCancel(true) };
+                }
+            }
+            Ok(())
+        })
+    }));
     let nav_done_win = win.clone();
     let nav_handler = NavigationCompletedEventHandler::create(Box::new(move |view, args| {
         guarded(Ok(()), || {
@@ -700,25 +1103,28 @@ fn open(req: Request, done: mpsc::Sender<End>) {
             Ok(())
         })
     }));
+    let mut token = 0i64;
     // SAFETY: registering handlers on the live ICoreWebView2 of this window.
     let registered = unsafe {
-        core.cast::<ICoreWebView2_5>()
-            .and_then(|c5| c5.add_ClientCertificateRequested(&cert_handler, &mut token))
+        core.add_NavigationStarting(&start_handler, &mut token)
             .and_then(|_| core.add_NavigationCompleted(&nav_handler, &mut token))
+            .and_then(|_| core.cast::<ICoreWebView2_5>())
+            .and_then(|c5| c5.add_ClientCertificateRequested(&cert_handler, &mut token))
     };
     if let Err(e) = registered {
         ::log::warn!(target: "anaf::login", "WebView2 handlers: {e}");
-        finish(
-            &win,
-            End::Failed(Error::with(
-                ANAF_ERR_WEBVIEW2_MISSING,
-                format!("(WebView2 prea vechi: {e})"),
-                format!("(WebView2 too old: {e})"),
-            )),
-        );
+        return Err(Error::with(
+            ANAF_ERR_WEBVIEW2_MISSING,
+            format!("(WebView2 prea vechi: {e})"),
+            format!("(WebView2 too old: {e})"),
+        ));
     }
+    allow_browser_foreground(win);
+    webview
+        .load_url(&req.url)
+        .map_err(|e| window_error("WebView2 Navigate", &e))?;
     win.borrow_mut().webview = Some(webview);
-    ::log::info!(target: "anaf::login", "login window opened");
+    Ok(())
 }
 
 fn tick(win: &Shared) {
@@ -751,19 +1157,39 @@ fn tick(win: &Shared) {
     }
 }
 
-fn teardown(win: &Shared) {
-    let (webview, hwnd, parent, report) = {
+/// Gives the owner back its enabled state from before (once: `OwnerState::restore`).
+fn restore_owner(win: &Shared) {
+    let enable = {
         let mut w = win.borrow_mut();
-        (w.webview.take(), w.hwnd, w.parent, w.report.take())
+        w.owner.as_mut().and_then(|o| o.restore().then_some(o.hwnd))
+    };
+    if let Some(h) = enable {
+        let h = HWND(h as *mut _);
+        // SAFETY: the owner handle from the host; EnableWindow tolerates a stale one.
+        unsafe {
+            let _ = EnableWindow(h, true);
+            let _ = SetForegroundWindow(h);
+        }
+    }
+}
+
+fn teardown(win: &Shared) {
+    if win.borrow().building {
+        // `open` is inside a nested message pump: it tears down when it is done.
+        win.borrow_mut().teardown_pending = true;
+        return;
+    }
+    let (webview, hwnd, report) = {
+        let mut w = win.borrow_mut();
+        (w.webview.take(), w.hwnd, w.report.take())
     };
     drop(webview);
-    // SAFETY: our window on this thread; the owner is enabled again before we go (modal rule).
+    // The owner is enabled again before our window goes (the modal rule), so that Windows
+    // activates it rather than another application's window.
+    restore_owner(win);
+    // SAFETY: our window on this thread.
     unsafe {
         let _ = KillTimer(Some(hwnd), TIMER_ID);
-        if !parent.0.is_null() {
-            let _ = EnableWindow(parent, true);
-            let _ = SetForegroundWindow(parent);
-        }
         let _ = DestroyWindow(hwnd);
     }
     CURRENT.with(|c| *c.borrow_mut() = None);
@@ -789,12 +1215,14 @@ unsafe extern "system" fn login_proc(hwnd: HWND, msg: u32, wp: WPARAM, lp: LPARA
                 Some(LRESULT(0))
             }
             WM_DESTROY => {
-                // Destroyed from outside (e.g. with its owner): report it as closed.
+                // Destroyed from outside (e.g. with its owner): report it as closed, and
+                // give the owner back its state as teardown would.
                 let (done, report, webview) = {
                     let mut w = win.borrow_mut();
                     (w.done.take(), w.report.take(), w.webview.take())
                 };
                 drop(webview);
+                restore_owner(&win);
                 if let Some(done) = done {
                     let _ = done.send(End::Closed);
                 }

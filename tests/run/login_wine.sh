@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Windows login shell under wine64 (tests/login_wine.rs): the runtime check, the STA UI
-# thread, the window owned by and modal to a host window, three calls in one process.
+# thread, the window owned by and modal to a host window (the top-level window of a control
+# passed, its earlier state kept, the desktop refused), five calls in one process.
 # Opt-in in `cargo test` because it needs dist/win-x64/anaf_bridge.dll, built by dist.sh
 # before this suite runs.
 set -uo pipefail
