@@ -5,10 +5,9 @@ use super::service::{options, string_opt, upload_options_from, UPLOAD_KEYS};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
 use crate::client::batch::{Item, Job};
 use crate::client::efactura;
-use crate::client::job::Poll;
 use crate::error::{Error, Result};
 use crate::status::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -201,30 +200,7 @@ pub unsafe extern "C" fn anaf_upload_batch_poll(
     entry(|| {
         let slot = out(out_json, "out_json")?;
         let s = session(client)?;
-        let mut guard = s.batch_job.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(job) = guard.as_mut() else {
-            return Err(Error::new(ANAF_ERR_NO_BATCH));
-        };
-        match job.poll() {
-            Poll::Running(progress) => {
-                give_json(slot, &json!({"status": "running", "progress": progress}));
-                Ok(ANAF_PENDING)
-            }
-            Poll::Done(outcome) => {
-                *guard = None;
-                match outcome {
-                    Ok(mut v) => {
-                        v["status"] = json!("done");
-                        give_json(slot, &v);
-                        verdict(&v)
-                    }
-                    Err((e, _)) => {
-                        give_json(slot, &json!({"status": "done"}));
-                        Err(e)
-                    }
-                }
-            }
-        }
+        super::job::poll(&s.batch_job, ANAF_ERR_NO_BATCH, slot, verdict)
     })
 }
 

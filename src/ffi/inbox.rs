@@ -4,7 +4,6 @@
 use super::service::options;
 use super::{entry, opt_text, out, session, text, AnafClient};
 use crate::client::inbox::{Job, Part, SyncOptions};
-use crate::client::job::Poll;
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::inbox::Filter;
@@ -95,30 +94,7 @@ pub unsafe extern "C" fn anaf_inbox_sync_poll(
     entry(|| {
         let slot = out(out_json, "out_json")?;
         let s = session(client)?;
-        let mut guard = s.inbox_job.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(job) = guard.as_mut() else {
-            return Err(Error::new(ANAF_ERR_NO_SYNC));
-        };
-        match job.poll() {
-            Poll::Running(progress) => {
-                super::give_json(slot, &json!({"status": "running", "progress": progress}));
-                Ok(ANAF_PENDING)
-            }
-            Poll::Done(outcome) => {
-                *guard = None;
-                let (rc, mut v) = match outcome {
-                    Ok(v) => (Ok(ANAF_OK), v),
-                    Err((e, v)) => (Err(e), v),
-                };
-                if let Value::Object(m) = &mut v {
-                    m.insert("status".into(), json!("done"));
-                } else {
-                    v = json!({"status": "done"});
-                }
-                super::give_json(slot, &v);
-                rc
-            }
-        }
+        super::job::poll(&s.inbox_job, ANAF_ERR_NO_SYNC, slot, |_| Ok(ANAF_OK))
     })
 }
 

@@ -7,6 +7,7 @@ pub mod core;
 pub mod diag;
 pub mod etransport;
 pub mod inbox;
+mod job;
 pub mod link;
 pub mod login;
 pub mod lookup;
