@@ -164,7 +164,7 @@
 #define ANAF_ERR_NO_BATCH -82
 
 // The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-#define ANAF_SCHEMA_VERSION 6
+#define ANAF_SCHEMA_VERSION 7
 
 // The opaque client handle of the C API. Its address is only a key into the registry of
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.

@@ -14,6 +14,7 @@ on_every_backend!(
     a_batch_with_duplicates_bad_files_and_earlier_uploads_sends_each_invoice_once,
     a_batch_killed_midway_sends_nothing_twice_when_run_again,
     the_screen_follows_a_batch_and_may_cancel_it,
+    two_processes_batching_at_once_keep_one_rate_together,
 );
 
 const JOB: &str = "ANAF_BATCH_CHILD";
@@ -309,4 +310,66 @@ fn the_screen_follows_a_batch_and_may_cancel_it(b: Backend) {
         "{v}"
     );
     assert_eq!(uploads_at_anaf(&f), 40, "each invoice once");
+}
+
+/// Two ERPs' batches at once, each process with its own pacer: the pace kept in the database
+/// holds them together to the configured rate (120 a minute here: one call every 500 ms).
+fn two_processes_batching_at_once_keep_one_rate_together(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = client(&f);
+    drop(c);
+    let config = f.config(json!({"rate_limit_per_minute": 120}));
+    let children: Vec<_> = [0..10, 10..20]
+        .into_iter()
+        .enumerate()
+        .map(|(k, range)| {
+            let items = Value::Array(range.map(|n| json!({"xml": invoice(n)})).collect());
+            let file = f.dir.path().join(format!("items{k}.json"));
+            std::fs::write(&file, items.to_string()).unwrap();
+            common::child(
+                "child_main",
+                &[
+                    (JOB, "batch".into()),
+                    (CONFIG, config.clone()),
+                    (ITEMS, file.display().to_string()),
+                ],
+            )
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("child process")
+        })
+        .collect();
+    // When each upload arrives at the simulator.
+    let mut arrivals = Vec::new();
+    let mut seen = 0;
+    let t = Instant::now();
+    while seen < 20 {
+        let now = uploads_at_anaf(&f);
+        for _ in seen..now {
+            arrivals.push(t.elapsed());
+        }
+        seen = now;
+        assert!(t.elapsed() < Duration::from_secs(90), "{seen} uploads");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for ch in children {
+        let out = ch.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("RESULT 0 "), "{text}");
+    }
+    // In any second at most 2 starts (and one more for the sampling and the network).
+    let most_in_a_second = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|a| **a - arrivals[i] < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most_in_a_second <= 3,
+        "{most_in_a_second} uploads within a second: {arrivals:?}"
+    );
+    assert_eq!(uploads_at_anaf(&f), 20);
 }

@@ -696,7 +696,7 @@ fn tokens_are_sealed_on_every_backend_and_the_view_shows_none() {
 /// Tables of schema 4 on a server (the first ODBC release) are upgraded in place, and the
 /// tokens they hold as they are get sealed, without a new login.
 #[test]
-fn schema_4_tables_on_a_server_are_upgraded_to_6_and_sealed() {
+fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
     use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for (name, var) in [
@@ -723,6 +723,7 @@ fn schema_4_tables_on_a_server_are_upgraded_to_6_and_sealed() {
             "inbox",
             "inbox_sync",
             "inbox_pdf",
+            "pace",
         ] {
             let _ = run(&format!("DROP TABLE v4_anaf_{t}"));
         }
@@ -741,6 +742,7 @@ fn schema_4_tables_on_a_server_are_upgraded_to_6_and_sealed() {
             "DROP TABLE v4_anaf_inbox",
             "DROP TABLE v4_anaf_inbox_sync",
             "DROP TABLE v4_anaf_inbox_pdf",
+            "DROP TABLE v4_anaf_pace",
             "UPDATE v4_anaf_schema SET version = 4",
             "INSERT INTO v4_anaf_token (cif, client_id, environment, access_token, refresh_token,
                  access_expires_at, refresh_expires_at, obtained_at, previous_refresh_token)
@@ -752,12 +754,13 @@ fn schema_4_tables_on_a_server_are_upgraded_to_6_and_sealed() {
             Store::open_server(&target, Duration::from_secs(5))
                 .unwrap_or_else(|e| panic!("{name}: {e:?}")),
         );
-        assert_eq!(s.schema_version().unwrap(), 6, "{name}");
-        // The inbox (schema 5) and its PDFs (schema 6) are there.
+        assert_eq!(s.schema_version().unwrap(), 7, "{name}");
+        // The inbox (schema 5), its PDFs (schema 6) and the shared pace (7) are there.
         query_for_tests(
             &conn,
-            "SELECT i.message_id, p.pdf_bytes FROM v4_anaf_inbox i
-               JOIN v4_anaf_inbox_pdf p ON p.message_id = i.message_id WHERE 1 = 0",
+            "SELECT i.message_id, p.pdf_bytes, c.next_ms FROM v4_anaf_inbox i
+               JOIN v4_anaf_inbox_pdf p ON p.message_id = i.message_id
+               JOIN v4_anaf_pace c ON c.scope = i.cif WHERE 1 = 0",
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let p = profile("14399840");

@@ -98,7 +98,7 @@ const
   ANAF_ERR_BATCH_INCOMPLETE = -80; { Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why. }
   ANAF_ERR_BATCH_BUSY = -81; { A batch begun with `anaf_upload_batch_begin` on this client is still running. }
   ANAF_ERR_NO_BATCH = -82; { No batch was begun on this client (or its outcome was already polled). }
-  ANAF_SCHEMA_VERSION = 6; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
+  ANAF_SCHEMA_VERSION = 7; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_upload_batch(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch';
 function anaf_upload_batch_begin(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_begin';

@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on mysql, schema version 6.
+-- anaf-bridge: the tables of the token store on mysql, schema version 7.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -147,6 +147,12 @@ CREATE TABLE anaf_inbox_pdf (
     PRIMARY KEY (cif, environment, message_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+CREATE TABLE anaf_pace (
+    scope VARCHAR(100) NOT NULL,
+    next_ms BIGINT NOT NULL,
+    PRIMARY KEY (scope)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE anaf_lock (
     scope VARCHAR(200) NOT NULL,
     touched BIGINT NOT NULL,
@@ -165,7 +171,7 @@ SELECT cif, client_id, environment, token_type, cert_serial, version,
        CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
 FROM anaf_token;
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 6);
+INSERT INTO anaf_schema (id, version) VALUES (1, 7);
 
 -- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
 -- ALTER TABLE anaf_token RENAME COLUMN previous_refresh_token TO previous_refresh_hash;
@@ -248,4 +254,12 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 6);
 --       PRIMARY KEY (cif, environment, message_id)
 --   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 -- UPDATE anaf_schema SET version = 6 WHERE id = 1 AND version = 5;
+
+-- Upgrading tables of schema version 6 instead (the DLL does this itself where it may ALTER them):
+-- CREATE TABLE anaf_pace (
+--       scope VARCHAR(100) NOT NULL,
+--       next_ms BIGINT NOT NULL,
+--       PRIMARY KEY (scope)
+--   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- UPDATE anaf_schema SET version = 7 WHERE id = 1 AND version = 6;
 

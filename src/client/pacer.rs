@@ -65,14 +65,6 @@ impl Pacer {
         slot
     }
 
-    /// Waits for the caller's slot.
-    pub async fn acquire(&self, per_minute: u32) {
-        let at = self.reserve(per_minute);
-        if at > Instant::now() {
-            tokio::time::sleep_until(at.into()).await;
-        }
-    }
-
     /// A 429 or a quota answer came: no call starts before `retry_after` (or the current
     /// penalty, which doubles for the next time). Returns the pause imposed.
     pub fn back_off(&self, retry_after: Option<Duration>) -> Duration {

@@ -83,12 +83,6 @@ enum Attempt {
 }
 
 async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
-    if let Some((own, per_minute)) = call.pace {
-        own.acquire(per_minute).await;
-    }
-    pacer::global()
-        .acquire(s.config.rate_limit_per_minute)
-        .await;
     let mut rb = s.http.request(call.method.clone(), call.url.clone());
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
@@ -139,6 +133,50 @@ async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
     }
 }
 
+/// The scope of the pace the API's calls keep in the database.
+fn shared_scope(s: &Session) -> String {
+    format!("api/{}", s.config.environment.as_str())
+}
+
+fn sleep_until_ms(at_ms: i64) {
+    let wait = at_ms - chrono::Utc::now().timestamp_millis();
+    if wait > 0 {
+        std::thread::sleep(Duration::from_millis(wait as u64));
+    }
+}
+
+/// Waits for the call's turn, every attempt: its service's own pacer, the process-wide
+/// one, and for the API (the calls with a token) the pace kept in the database, which every
+/// process and workstation sharing it keeps too (store::pace). A database that cannot be
+/// written now leaves the call to the process's pace alone.
+fn wait_turn(s: &Session, call: &Call) {
+    if let Some((own, per_minute)) = call.pace {
+        let at = own.reserve(per_minute);
+        std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+    }
+    let rate = s.config.rate_limit_per_minute;
+    let at = pacer::global().reserve(rate);
+    std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+    if call.auth {
+        let interval = pacer::interval(rate).as_millis().max(1) as i64;
+        let now = chrono::Utc::now().timestamp_millis();
+        match s.store.reserve_slot(&shared_scope(s), interval, now) {
+            Ok(slot) => sleep_until_ms(slot),
+            Err(e) => {
+                ::log::warn!(target: "anaf::pacer", "the shared pace could not be kept: {e:?}")
+            }
+        }
+    }
+}
+
+/// A limit answer: the other processes sharing the database pause too.
+fn pause_shared(s: &Session, pause: Duration) {
+    let until = chrono::Utc::now().timestamp_millis() + pause.as_millis() as i64;
+    if let Err(e) = s.store.pause_slots(&shared_scope(s), until) {
+        ::log::warn!(target: "anaf::pacer", "the shared pause could not be written: {e:?}");
+    }
+}
+
 /// Makes the call and returns a 2xx answer that is not an HTML page; every other outcome
 /// is a classified error.
 pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
@@ -151,6 +189,7 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
     let mut n = 0;
     loop {
         n += 1;
+        wait_turn(s, call);
         let outcome = http::block_on(attempt(s, call, token.as_deref()));
         let retryable;
         let failure = match outcome {
@@ -170,7 +209,10 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
                 }
                 Err(e) => {
                     if e.status == ANAF_ERR_RATE_LIMITED {
-                        pacer::global().back_off(r.retry_after);
+                        let pause = pacer::global().back_off(r.retry_after);
+                        if call.auth {
+                            pause_shared(s, pause);
+                        }
                     }
                     let server_error = r.status >= 500 && e.status == ANAF_ERR_HTTP;
                     retryable = server_error && call.retry == Retry::Safe;

@@ -273,6 +273,13 @@ pub const TABLES: &[Table] = &[
         primary_key: &["cif", "environment", "message_id"],
         indexes: &[],
     },
+    // The next free slot for a call to ANAF (store::pace), per scope.
+    Table {
+        name: "anaf_pace",
+        columns: &[col("scope", Key), col("next_ms", BigInt)],
+        primary_key: &["scope"],
+        indexes: &[],
+    },
     // One row per scope a write transaction serializes on (`Conn::serialize`): the row
     // lock taken by updating it is what makes a read-then-write exclusive on a server.
     Table {
@@ -506,12 +513,19 @@ FROM anaf_token",
                 }
                 v
             }
-            // The inbox's PDFs (migration 5 -> 6).
-            5 => TABLES
-                .iter()
-                .filter(|t| t.name == "anaf_inbox_pdf")
-                .flat_map(|t| self.create_table(t))
-                .collect(),
+            // The inbox's PDFs (migration 5 -> 6), the shared pace (6 -> 7).
+            5 | 6 => {
+                let name = if from == 5 {
+                    "anaf_inbox_pdf"
+                } else {
+                    "anaf_pace"
+                };
+                TABLES
+                    .iter()
+                    .filter(|t| t.name == name)
+                    .flat_map(|t| self.create_table(t))
+                    .collect()
+            }
             _ => return vec![],
         };
         out.push(format!(

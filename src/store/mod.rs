@@ -17,6 +17,7 @@ pub mod links;
 pub mod migrate;
 #[cfg(feature = "odbc")]
 pub mod odbc;
+pub mod pace;
 pub mod rescue;
 pub mod schema;
 pub mod seal;

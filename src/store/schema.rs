@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-pub const ANAF_SCHEMA_VERSION: i64 = 6;
+pub const ANAF_SCHEMA_VERSION: i64 = 7;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -75,6 +75,9 @@ pub const MIGRATIONS: &[&str] = &[
     // 5 -> 6: the PDFs ANAF's transformation made of received invoices, kept once obtained
     // (a table of their own: the inbox's rows stay small to scan).
     inbox_pdf_table!(),
+    // 6 -> 7: the pace of calls to ANAF kept by every process and workstation sharing the
+    // database (store::pace).
+    pace_table!(),
 ];
 
 /// The report view at schema 5: what migration 1 -> 2 made, with the access token only
@@ -99,7 +102,12 @@ use token_view;
 /// The upload journal, the daily call counters, the pending browser links and the inbox, in their
 /// current shape. Every statement is idempotent: [`restore_own_tables`] runs it again when
 /// one of them went missing from an open file.
-pub const OWN_TABLES: &str = concat!(own_tables!(), inbox_tables!(), inbox_pdf_table!());
+pub const OWN_TABLES: &str = concat!(
+    own_tables!(),
+    inbox_tables!(),
+    inbox_pdf_table!(),
+    pace_table!()
+);
 
 /// The tables of [`OWN_TABLES`], as the database names them when one is missing.
 pub const OWN_TABLE_NAMES: &[&str] = &[
@@ -109,6 +117,7 @@ pub const OWN_TABLE_NAMES: &[&str] = &[
     "anaf_inbox",
     "anaf_inbox_sync",
     "anaf_inbox_pdf",
+    "anaf_pace",
 ];
 
 /// The e-Factura inbox (store::inbox), as migration 4 -> 5 made it.
@@ -190,6 +199,19 @@ CREATE TABLE IF NOT EXISTS anaf_inbox_pdf (
     };
 }
 use inbox_pdf_table;
+
+/// The next free slot (Unix ms) for a call to ANAF, per scope; as migration 6 -> 7 made it.
+macro_rules! pace_table {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_pace (
+    scope    TEXT NOT NULL PRIMARY KEY,
+    next_ms  INTEGER NOT NULL
+);
+"
+    };
+}
+use pace_table;
 
 /// The text of [`OWN_TABLES`], as a macro so that a migration can extend it with `concat!`.
 /// The journal's `id` is a plain rowid (no AUTOINCREMENT, one page less to write per
