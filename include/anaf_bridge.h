@@ -218,6 +218,22 @@ int32_t anaf_upload_batch_poll(struct AnafClient *client, char **out_json);
 // `client` is NULL or a handle from `anaf_open`.
 int32_t anaf_upload_batch_cancel(struct AnafClient *client);
 
+// The processing states of many uploads (`stareMesaj`), up to `max_in_flight` asked at
+// once. `ids_json`: `["5001234567", …]` (the `index_incarcare` of each upload);
+// `options_json` (NULL for none): `{"wait_seconds": N}` to poll each one until it is
+// final or N seconds pass (default 0: one check each), `"interval_ms"` (default 2000, then
+// half as long again each time), `"max_in_flight"`. Each message stays within its 100
+// checks a day (a few kept for the ERP). `*out_json`: `{"items":[{"index_incarcare",
+// "stare","id_descarcare","final","ok","errors","polls","checks_today",
+// "stopped_for_quota"} or {"index_incarcare","status","code","message"}…],
+// "counts":{"ok","nok","pending","unknown"}}`. Returns `ANAF_OK` when ANAF gave a state for
+// every one (whatever it is), else `ANAF_ERR_BATCH_INCOMPLETE`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `ids_json` and `options_json` are NULL
+// or NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_status_batch(struct AnafClient *client, const char *ids_json, const char *options_json, char **out_json);
+
 // Opens a client from a configuration JSON (see the README for its keys): checks the
 // configuration, opens or creates the token database, and returns a handle in `*out_client`.
 // On failure `*out_client` is NULL and `anaf_last_error()` names the problem.

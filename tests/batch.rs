@@ -15,6 +15,8 @@ on_every_backend!(
     a_batch_killed_midway_sends_nothing_twice_when_run_again,
     the_screen_follows_a_batch_and_may_cancel_it,
     two_processes_batching_at_once_keep_one_rate_together,
+    the_states_of_a_batch_are_asked_together,
+    transport_declarations_go_through_the_same_batch,
 );
 
 const JOB: &str = "ANAF_BATCH_CHILD";
@@ -372,4 +374,111 @@ fn two_processes_batching_at_once_keep_one_rate_together(b: Backend) {
         "{most_in_a_second} uploads within a second: {arrivals:?}"
     );
     assert_eq!(uploads_at_anaf(&f), 20);
+}
+
+fn status_batch(c: &CClient, ids: &Value, options: Value) -> (i32, Value) {
+    let ids = CString::new(ids.to_string()).unwrap();
+    let o = CString::new(options.to_string()).unwrap();
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, NUL-terminated strings, writable out pointer.
+    let rc = unsafe {
+        anaf_bridge::ffi::batch::anaf_status_batch(c.0, ids.as_ptr(), o.as_ptr(), &mut out)
+    };
+    let v = take(out)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (rc, v)
+}
+
+fn the_states_of_a_batch_are_asked_together(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    f.sim.set_processing_secs(1);
+    let c = client(&f);
+    let items = Value::Array((0..6).map(|n| json!({"xml": invoice(n)})).collect());
+    let (rc, v) = batch(&c, &items, json!({}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    let ids: Vec<Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["index_incarcare"].clone())
+        .collect();
+    // At once: still being processed.
+    let (rc, v) = status_batch(&c, &Value::Array(ids.clone()), json!({}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        v["items"][2]["index_incarcare"], ids[2],
+        "in the order given"
+    );
+    // Waited for: every one final and ok, each asked a few times at most.
+    let (rc, v) = status_batch(
+        &c,
+        &Value::Array(ids.clone()),
+        json!({"wait_seconds": 30, "interval_ms": 200, "max_in_flight": 3}),
+    );
+    assert_eq!(
+        (rc, v["counts"].clone()),
+        (ANAF_OK, json!({"ok": 6})),
+        "{v}"
+    );
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|it| it["final"] == true && it["checks_today"].as_u64().unwrap() < 20));
+    // An index that is not one, and bad lists.
+    let (rc, v) = status_batch(&c, &json!([ids[0], "abc"]), json!({}));
+    assert_eq!(rc, ANAF_ERR_BATCH_INCOMPLETE, "{v}");
+    assert_eq!(v["counts"], json!({"ok": 1, "unknown": 1}), "{v}");
+    assert_eq!(v["items"][1]["status"], "ANAF_ERR_INVALID_ARGUMENT", "{v}");
+    assert_eq!(
+        status_batch(&c, &json!({"a": 1}), json!({})).0,
+        ANAF_ERR_INVALID_JSON
+    );
+    assert_eq!(
+        status_batch(&c, &json!([]), json!({"wait_seconds": -1})).0,
+        ANAF_ERR_INVALID_ARGUMENT
+    );
+}
+
+fn declaration(n: usize) -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/etransport_v2.xml"
+    ))
+    .unwrap()
+    .replace(
+        "nrVehicul=\"B101ABC\"",
+        &format!("nrVehicul=\"B{:03}XYZ\"", n),
+    )
+}
+
+fn transport_declarations_go_through_the_same_batch(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let c = client(&f);
+    // Invoices and declarations in one list; a declaration takes only cif and force.
+    let mut items: Vec<Value> = (0..4)
+        .map(|n| json!({"xml": declaration(n), "etransport": true, "ref": format!("T{n}")}))
+        .collect();
+    items.push(json!({"xml": invoice(1), "ref": "F1"}));
+    items.push(json!({"xml": declaration(0), "etransport": true, "ref": "T0 again"}));
+    let (rc, v) = batch(&c, &Value::Array(items.clone()), json!({"standard": "UBL"}));
+    assert_eq!(rc, ANAF_ERR_BATCH_INCOMPLETE, "{v}");
+    assert_eq!(v["counts"], json!({"uploaded": 5, "duplicate": 1}), "{v}");
+    let t0 = &v["items"][0];
+    assert!(t0["UIT"].as_str().is_some_and(|u| !u.is_empty()), "{t0}");
+    assert!(v["items"][4]["dateResponse"].is_string(), "{v}");
+    let sent = f.sim.counters().etransport_uploads.get(CIF).copied();
+    assert_eq!(sent, Some(4), "each declaration once");
+    // Again: already there, with the UIT from the journal.
+    let (_, v) = batch(&c, &Value::Array(items), json!({}));
+    assert_eq!(v["counts"]["already_uploaded"], 6, "{v}");
+    assert_eq!(v["items"][0]["UIT"], t0["UIT"], "{v}");
+    let (rc, _) = batch(
+        &c,
+        &json!([{"xml": declaration(9), "etransport": true, "b2c": true}]),
+        json!({}),
+    );
+    assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT);
 }

@@ -170,6 +170,16 @@ public:
         return last_;
     }
     void upload_batch_cancel() { st(anaf_upload_batch_cancel(h_)); }
+    // The states of many uploads (ids_json: ["5001234567", ...]; options e.g.
+    // {"wait_seconds": 60}): every item's state, also when some could not be had (then
+    // last_status() is ANAF_ERR_BATCH_INCOMPLETE).
+    std::string status_batch(const std::string &ids_json, const std::string &options_json = std::string()) {
+        dll_string s;
+        int32_t status = anaf_status_batch(h_, ids_json.c_str(), detail::opt(options_json), s.out());
+        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
+        else st(status);
+        return s.str();
+    }
     std::string status(const std::string &id_incarcare) {
         dll_string s; st(anaf_status(h_, id_incarcare.c_str(), s.out())); return s.str();
     }

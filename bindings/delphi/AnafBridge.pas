@@ -104,6 +104,7 @@ function anaf_upload_batch(client: PAnafClient; items_json: PAnsiChar; options_j
 function anaf_upload_batch_begin(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_begin';
 function anaf_upload_batch_poll(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_poll';
 function anaf_upload_batch_cancel(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_upload_batch_cancel';
+function anaf_status_batch(client: PAnafClient; ids_json: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status_batch';
 function anaf_open(config_json: PAnsiChar; out_client: PPAnafClient): Integer; cdecl; external AnafLib name 'anaf_open';
 function anaf_close(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_close';
 function anaf_last_error: PAnsiChar; cdecl; external AnafLib name 'anaf_last_error';
@@ -217,6 +218,10 @@ type
     procedure UploadBatchBegin(const ItemsJson: string; const OptionsJson: string = '');
     function UploadBatchPoll(out Json: string): Integer;
     procedure UploadBatchCancel;
+    (* The states of many uploads (IdsJson: '["5001234567", ...]'); OptionsJson e.g.
+      '{"wait_seconds": 60}'. Every item's state, also when some could not be had (then
+      LastStatus is ANAF_ERR_BATCH_INCOMPLETE). *)
+    function StatusBatch(const IdsJson: string; const OptionsJson: string = ''): string;
     function Status(const IdIncarcare: string): string;
     function StatusWait(const IdIncarcare: string; TimeoutSeconds: Cardinal = 300;
       IntervalMs: Cardinal = 5000): string;
@@ -604,6 +609,29 @@ begin
     end;
   end;
   Result := FLastStatus;
+end;
+
+function TAnafClient.StatusBatch(const IdsJson, OptionsJson: string): string;
+var
+  I, O: UTF8String;
+  P: PAnsiChar;
+  St: Integer;
+begin
+  I := AnafToUtf8(IdsJson);
+  O := AnafToUtf8(OptionsJson);
+  P := nil;
+  St := anaf_status_batch(FHandle, PAnsiChar(I), Arg(O), @P);
+  if St <> ANAF_ERR_BATCH_INCOMPLETE then
+    Result := TakeJson(St, P)
+  else
+  begin
+    FLastStatus := St;
+    try
+      Result := AnafFromUtf8(P);
+    finally
+      anaf_free(P);
+    end;
+  end;
 end;
 
 procedure TAnafClient.UploadBatchCancel;

@@ -150,6 +150,8 @@ namespace AnafBridge
         public static extern int anaf_upload_batch_poll(ClientHandle client, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch_cancel", ExactSpelling = true)]
         public static extern int anaf_upload_batch_cancel(ClientHandle client);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_status_batch", ExactSpelling = true)]
+        public static extern int anaf_status_batch(ClientHandle client, byte[] ids_json, byte[] options_json, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_open", ExactSpelling = true)]
         public static extern int anaf_open(byte[] config_json, out ClientHandle out_client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_close", ExactSpelling = true)]
@@ -441,6 +443,16 @@ namespace AnafBridge
             return st;
         }
         public void UploadBatchCancel() { Check(AnafNative.anaf_upload_batch_cancel(h)); }
+        /// <summary>The states of many uploads (idsJson: ["5001234567", …]; optionsJson e.g. {"wait_seconds": 60}). Every
+        /// item's state, also when some could not be had (then LastStatus is ANAF_ERR_BATCH_INCOMPLETE).</summary>
+        public string StatusBatch(string idsJson, string optionsJson = null)
+        {
+            IntPtr p;
+            int st = AnafNative.anaf_status_batch(h, AnafNative.Utf8(idsJson), U(optionsJson), out p);
+            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) return Json(st, p);
+            LastStatus = st;
+            try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
+        }
         public string Status(string idIncarcare) { IntPtr p; return Json(AnafNative.anaf_status(h, AnafNative.Utf8(idIncarcare), out p), p); }
         public string StatusWait(string idIncarcare, uint timeoutSeconds = 300, uint intervalMs = 5000)
         {

@@ -98,6 +98,10 @@ int main(int argc, char **argv) {
         if ((st = anaf_upload_batch(client, items, NULL, &json)) != ANAF_OK) return failed("anaf_upload_batch", st);
         printf("batch: %s\n", json);
         anaf_free(json), json = NULL;
+        snprintf(items, sizeof items, "[\"%s\"]", index);
+        if ((st = anaf_status_batch(client, items, NULL, &json)) != ANAF_OK) return failed("anaf_status_batch", st);
+        printf("states: %s\n", json);
+        anaf_free(json), json = NULL;
     }
 
     /* A new partner filled in from its CIF (ANAF's registry of VAT payers). */

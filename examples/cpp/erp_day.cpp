@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
         c.inbox_ack(msg, "NIR 1");
         std::cout << "INBOX " << xml << "\n";
         std::cout << "batch: " << c.upload_batch("[{\"path\": \"" + std::string(argv[2]) + "\"}]") << "\n";
+        std::cout << "states: " << c.status_batch("[\"" + index + "\"]") << "\n";
         std::cout << "partner: " << c.company_lookup("[\"RO14399840\"]") << "\n";
         std::cout << "DONE " << zip << "\n";
         return 0;

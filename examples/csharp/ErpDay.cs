@@ -48,6 +48,7 @@ static class ErpDay
                 string batch;
                 while (client.UploadBatchPoll(out batch) == AnafNative.ANAF_PENDING) System.Threading.Thread.Sleep(100);
                 Console.WriteLine("batch: " + batch);
+                Console.WriteLine("states: " + client.StatusBatch("[\"" + index + "\"]"));
                 Console.WriteLine("partner: " + client.CompanyLookup("[\"RO14399840\"]"));
                 Console.WriteLine("DONE " + zip);
                 return 0;

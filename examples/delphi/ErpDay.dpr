@@ -72,6 +72,7 @@ begin
       while Client.UploadBatchPoll(Batch) = ANAF_PENDING do
         Sleep(100);
       WriteLn('batch: ', Batch);
+      WriteLn('states: ', Client.StatusBatch('["' + Index + '"]'));
       WriteLn('partner: ', Client.CompanyLookup('["RO14399840"]'));
       WriteLn('DONE ', Zip);
     finally

@@ -46,11 +46,29 @@ pub type Job = super::job::Job<Progress>;
 /// The items' results that count as at ANAF.
 const ACCEPTED: [&str; 2] = ["uploaded", "already_uploaded"];
 
-/// One invoice of a batch, as the ERP gave it.
+/// What an item of a batch is.
+#[derive(Clone, Debug)]
+pub enum Doc {
+    /// An e-Factura invoice (or RASP message), with its upload options.
+    Invoice(UploadOptions),
+    /// An e-Transport declaration, for `cif` (the configured one when None).
+    Transport { cif: Option<String>, force: bool },
+}
+
+impl Doc {
+    fn force(&self) -> bool {
+        match self {
+            Doc::Invoice(o) => o.force,
+            Doc::Transport { force, .. } => *force,
+        }
+    }
+}
+
+/// One document of a batch, as the ERP gave it.
 pub struct Item {
     /// The XML, or why it could not be had (a file that cannot be read).
     pub xml: Result<Vec<u8>>,
-    pub opts: UploadOptions,
+    pub doc: Doc,
     /// The ERP's own reference, given back with the outcome.
     pub reference: Option<String>,
 }
@@ -74,6 +92,9 @@ fn from_entry(mut v: Value, e: &journal::Entry) -> Value {
     v["journal_id"] = json!(e.id);
     v["index_incarcare"] = json!(e.index_incarcare);
     v["sent_at"] = json!(e.started_at);
+    if let Some(u) = &e.uit {
+        v["UIT"] = json!(u);
+    }
     v
 }
 
@@ -106,16 +127,18 @@ impl Session {
         let started = Instant::now();
         progress.total.store(items.len() as u64, Ordering::Relaxed);
         let lang = self.config.language;
-        let ef = self.efactura();
+        let (ef, et) = (self.efactura(), self.etransport());
         let mut answers: Vec<Option<Value>> = vec![None; items.len()];
         // What each valid item would send.
         let mut prepared = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let request = item
-                .xml
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|xml| ef.upload_request(xml, &item.opts).map(|kc| (xml.len(), kc)));
+            let request = item.xml.as_ref().map_err(Clone::clone).and_then(|xml| {
+                match &item.doc {
+                    Doc::Invoice(o) => ef.upload_request(xml, o),
+                    Doc::Transport { cif, .. } => et.upload_request(xml, cif.as_deref()),
+                }
+                .map(|kc| (xml.len(), kc))
+            });
             match request {
                 Ok((size, (key, call))) => prepared.push((i, size, key, call)),
                 Err(e) => answers[i] = Some(outcome(i, item, "invalid", Some(&e), lang)),
@@ -123,7 +146,7 @@ impl Session {
         }
         let docs: Vec<(&UploadKey, usize, bool)> = prepared
             .iter()
-            .map(|(i, size, key, _)| (key, *size, items[*i].opts.force))
+            .map(|(i, size, key, _)| (key, *size, items[*i].doc.force()))
             .collect();
         let begins = journal::begin_many(&self.store, &docs, self.config.journal_sync_full)?;
         // The rows this batch wrote, to tell a duplicate within it from an earlier attempt.
@@ -205,20 +228,39 @@ impl Session {
                         continue;
                     }
                     progress.sent.fetch_add(1, Ordering::Relaxed);
-                    let sent = send_recorded(
-                        self,
-                        *id,
-                        || ef.before_upload(key, &item.opts),
-                        call,
-                        efactura::parse_upload_answer,
-                    );
+                    // What ANAF answered besides the index: its date, or the UIT.
+                    let sent = match &item.doc {
+                        Doc::Invoice(o) => send_recorded(
+                            self,
+                            *id,
+                            || ef.before_upload(key, o),
+                            call,
+                            efactura::parse_upload_answer,
+                        )
+                        .map(|(date, index)| (json!({"dateResponse": date}), index)),
+                        Doc::Transport { .. } => send_recorded(
+                            self,
+                            *id,
+                            || Ok(()),
+                            call,
+                            super::etransport::parse_upload_answer,
+                        )
+                        .map(|(up, index)| {
+                            (
+                                json!({"UIT": up.uit, "dateResponse": up.date_response}),
+                                index,
+                            )
+                        }),
+                    };
                     let v = match sent {
-                        Ok((date, index)) => {
+                        Ok((extra, index)) => {
                             let mut v = outcome(*i, item, "uploaded", None, lang);
                             v["index_incarcare"] = json!(index);
-                            v["dateResponse"] = json!(date);
                             v["journal_id"] = json!(id);
                             v["sha256"] = json!(key.sha256);
+                            if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+                                m.extend(x);
+                            }
                             v
                         }
                         Err(e) => {
@@ -254,5 +296,35 @@ impl Session {
             "counts": counts,
             "elapsed_ms": started.elapsed().as_millis() as u64,
         }))
+    }
+}
+
+impl Session {
+    /// The processing states of many uploads, up to `max_in_flight` asked at once: each one
+    /// polled until final or `wait` passes (pausing `interval`, then half as long again each
+    /// time, as `EFactura::wait_final` does), within its own 100 checks a day. The answers in
+    /// the order given.
+    pub fn status_batch(
+        &self,
+        ids: &[String],
+        max_in_flight: usize,
+        wait: std::time::Duration,
+        interval: std::time::Duration,
+    ) -> Vec<Result<efactura::Waited>> {
+        let next = AtomicUsize::new(0);
+        let done = Mutex::new(Vec::with_capacity(ids.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..max_in_flight.clamp(1, ids.len().max(1)) {
+                scope.spawn(|| loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(id) = ids.get(n) else { break };
+                    let w = self.efactura().wait_final(id, wait, interval);
+                    done.lock().unwrap_or_else(|p| p.into_inner()).push((n, w));
+                });
+            }
+        });
+        let mut out = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        out.sort_by_key(|(n, _)| *n);
+        out.into_iter().map(|(_, w)| w).collect()
     }
 }

@@ -82,6 +82,15 @@ pub enum TransportOutcome {
     Uncertain(Entry),
 }
 
+/// [`parse_upload`] in the shape the journal's send takes: (the answer, index, UIT).
+pub(crate) fn parse_upload_answer(
+    r: &Reply,
+) -> Result<(TransportUploaded, String, Option<String>)> {
+    let up = parse_upload(r)?;
+    let (index, uit) = (up.index_incarcare.clone(), up.uit.clone());
+    Ok((up, index, uit))
+}
+
 pub fn parse_upload(reply: &Reply) -> Result<TransportUploaded> {
     let env = Envelope::parse(reply)?;
     if env.execution_status == Some(0) {
@@ -210,6 +219,37 @@ impl ETransport<'_> {
 
     /// Uploads a v2 declaration (`upload/ETRANSP/{cif}/2`), never twice by accident.
     pub fn upload(&self, xml: &[u8], cif: Option<&str>, force: bool) -> Result<TransportOutcome> {
+        let (key, call) = self.upload_request(xml, cif)?;
+        let outcome = journaled(
+            self.s,
+            &key,
+            xml.len(),
+            force,
+            || Ok(()),
+            &call,
+            parse_upload_answer,
+        )?;
+        Ok(match outcome {
+            Journaled::Sent {
+                mut answer,
+                journal_id,
+                ..
+            } => {
+                answer.sha256 = key.sha256;
+                answer.journal_id = journal_id;
+                TransportOutcome::Uploaded(answer)
+            }
+            Journaled::Already(e) => TransportOutcome::AlreadyUploaded(e),
+            Journaled::Uncertain(e) => TransportOutcome::Uncertain(e),
+        })
+    }
+
+    /// The journal key of a declaration and the request that sends it (the XML checked).
+    pub(crate) fn upload_request(
+        &self,
+        xml: &[u8],
+        cif: Option<&str>,
+    ) -> Result<(UploadKey, Call)> {
         let cif = match cif {
             Some(c) => check_cif(c)?,
             None => self.s.config.cif.clone(),
@@ -234,32 +274,7 @@ impl ETransport<'_> {
             retry: Retry::OnlyIfNotSent,
             pace: None,
         };
-        let outcome = journaled(
-            self.s,
-            &key,
-            xml.len(),
-            force,
-            || Ok(()),
-            &call,
-            |r| {
-                let up = parse_upload(r)?;
-                let (index, uit) = (up.index_incarcare.clone(), up.uit.clone());
-                Ok((up, index, uit))
-            },
-        )?;
-        Ok(match outcome {
-            Journaled::Sent {
-                mut answer,
-                journal_id,
-                ..
-            } => {
-                answer.sha256 = key.sha256;
-                answer.journal_id = journal_id;
-                TransportOutcome::Uploaded(answer)
-            }
-            Journaled::Already(e) => TransportOutcome::AlreadyUploaded(e),
-            Journaled::Uncertain(e) => TransportOutcome::Uncertain(e),
-        })
+        Ok((key, call))
     }
 
     /// `stareMesaj/{index}`; counts against the 100 checks per declaration per day.

@@ -1,9 +1,9 @@
 //! Many uploads at once (`anaf_upload_batch`): the items read and checked here, the batch
 //! itself is `client::batch`'s.
 
-use super::service::{options, string_opt, upload_options_from, UPLOAD_KEYS};
+use super::service::{flag, options, string_opt, upload_options_from, UPLOAD_KEYS};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
-use crate::client::batch::{Item, Job};
+use crate::client::batch::{Doc, Item, Job};
 use crate::client::efactura;
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -11,8 +11,11 @@ use serde_json::{Map, Value};
 use std::ffi::c_char;
 use std::path::Path;
 
-/// The keys of an item besides the upload options.
-const ITEM_KEYS: &[&str] = &["path", "xml", "ref"];
+/// The keys of an item besides the upload options (`etransport`: an e-Transport
+/// declaration instead of an invoice).
+const ITEM_KEYS: &[&str] = &["path", "xml", "ref", "etransport"];
+/// The upload options an e-Transport declaration takes.
+const TRANSPORT_KEYS: &[&str] = &["cif", "force"];
 
 /// The items of `items_json`, each with the batch's options under its own.
 fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
@@ -50,15 +53,35 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
                     ))
                 }
             };
+            let transport = flag(&m, "etransport")? || flag(defaults, "etransport")?;
             for k in ITEM_KEYS {
                 m.remove(*k);
             }
-            for (k, v) in defaults {
-                m.entry(k.clone()).or_insert_with(|| v.clone());
+            if transport {
+                if let Some(k) = m.keys().find(|k| !TRANSPORT_KEYS.contains(&k.as_str())) {
+                    return Err(Error::with(
+                        ANAF_ERR_INVALID_ARGUMENT,
+                        format!("items_json[{i}]: „{k}” nu se aplică unei declarații e-Transport (doar cif, force)."),
+                        format!("items_json[{i}]: \"{k}\" does not apply to an e-Transport declaration (only cif, force)."),
+                    ));
+                }
             }
+            for (k, v) in defaults {
+                if k != "etransport" && (!transport || TRANSPORT_KEYS.contains(&k.as_str())) {
+                    m.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            let doc = if transport {
+                Doc::Transport {
+                    cif: string_opt(&m, "cif")?.map(str::to_string),
+                    force: flag(&m, "force")?,
+                }
+            } else {
+                Doc::Invoice(upload_options_from(&m)?)
+            };
             Ok(Item {
                 xml,
-                opts: upload_options_from(&m)?,
+                doc,
                 reference,
             })
         })
@@ -74,7 +97,7 @@ fn request(
     let known: Vec<&str> = UPLOAD_KEYS
         .iter()
         .copied()
-        .chain(["max_in_flight"])
+        .chain(["max_in_flight", "etransport"])
         .collect();
     let mut defaults = options(options_json, &known)?;
     let in_flight = match defaults.remove("max_in_flight") {
@@ -223,5 +246,112 @@ pub unsafe extern "C" fn anaf_upload_batch_cancel(client: *mut AnafClient) -> i3
             job.cancel();
         }
         Ok(ANAF_OK)
+    })
+}
+
+/// The processing states of many uploads (`stareMesaj`), up to `max_in_flight` asked at
+/// once. `ids_json`: `["5001234567", …]` (the `index_incarcare` of each upload);
+/// `options_json` (NULL for none): `{"wait_seconds": N}` to poll each one until it is
+/// final or N seconds pass (default 0: one check each), `"interval_ms"` (default 2000, then
+/// half as long again each time), `"max_in_flight"`. Each message stays within its 100
+/// checks a day (a few kept for the ERP). `*out_json`: `{"items":[{"index_incarcare",
+/// "stare","id_descarcare","final","ok","errors","polls","checks_today",
+/// "stopped_for_quota"} or {"index_incarcare","status","code","message"}…],
+/// "counts":{"ok","nok","pending","unknown"}}`. Returns `ANAF_OK` when ANAF gave a state for
+/// every one (whatever it is), else `ANAF_ERR_BATCH_INCOMPLETE`.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `ids_json` and `options_json` are NULL
+/// or NUL-terminated strings; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_status_batch(
+    client: *mut AnafClient,
+    ids_json: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = out(out_json, "out_json")?;
+        let ids = text(ids_json, "ids_json")?;
+        let m = options(
+            opt_text(options_json, "options_json")?,
+            &["wait_seconds", "interval_ms", "max_in_flight"],
+        )?;
+        let s = session(client)?;
+        let number = |k: &str, lo: u64, hi: u64, default: u64| -> Result<u64> {
+            match m.get(k) {
+                None | Some(Value::Null) => Ok(default),
+                Some(v) => v.as_u64().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
+                    Error::with(
+                        ANAF_ERR_INVALID_ARGUMENT,
+                        format!("options_json: „{k}” = {v}: un număr între {lo} și {hi}."),
+                        format!("options_json: \"{k}\" = {v}: a number from {lo} to {hi}."),
+                    )
+                }),
+            }
+        };
+        let wait = std::time::Duration::from_secs(number("wait_seconds", 0, 3600, 0)?);
+        let interval = std::time::Duration::from_millis(number("interval_ms", 100, 60_000, 2000)?);
+        let in_flight = number("max_in_flight", 1, 64, s.config.max_in_flight as u64)? as usize;
+        let ids: Vec<String> = match serde_json::from_str::<Value>(ids) {
+            Ok(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(t) => t.trim().to_string(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            _ => return Err(Error::with(
+                ANAF_ERR_INVALID_JSON,
+                "ids_json trebuie să fie un tablou JSON de index_incarcare: [\"5001234567\", …].",
+                "ids_json must be a JSON array of index_incarcare: [\"5001234567\", …].",
+            )),
+        };
+        let lang = s.config.language;
+        let (mut items, mut counts) = (Vec::new(), Map::new());
+        for (id, w) in ids
+            .iter()
+            .zip(s.status_batch(&ids, in_flight, wait, interval))
+        {
+            let (kind, mut v) = match &w {
+                Ok(w) => {
+                    let kind = match &w.state {
+                        Some(st) if st.is_ok() => "ok",
+                        Some(st) if st.is_final() => "nok",
+                        Some(_) => "pending",
+                        None => "unknown",
+                    };
+                    (kind, super::service::waited_json(w))
+                }
+                Err(e) => (
+                    "unknown",
+                    serde_json::json!({"status": name(e.status), "code": e.status, "message": e.message(lang)}),
+                ),
+            };
+            v["index_incarcare"] = Value::String(id.clone());
+            items.push(v);
+            let n = counts.entry(kind).or_insert(Value::from(0u64));
+            *n = Value::from(n.as_u64().unwrap_or(0) + 1);
+        }
+        let unknown = counts.get("unknown").and_then(Value::as_u64).unwrap_or(0);
+        give_json(
+            slot,
+            &serde_json::json!({"items": items, "counts": Value::Object(counts)}),
+        );
+        if unknown == 0 {
+            Ok(ANAF_OK)
+        } else {
+            Err(Error::with(
+                ANAF_ERR_BATCH_INCOMPLETE,
+                format!(
+                    "Starea a {unknown} din {} încărcări nu a putut fi aflată; vedeți „items”.",
+                    ids.len()
+                ),
+                format!(
+                    "The state of {unknown} of {} uploads could not be had; see \"items\".",
+                    ids.len()
+                ),
+            ))
+        }
     })
 }

@@ -282,7 +282,21 @@ fn state_status(st: &efactura::MessageState) -> Result<i32> {
     }
 }
 
-fn state_json(st: &efactura::MessageState) -> Value {
+/// What a wait for a final state came to, as `anaf_status_wait` and `anaf_status_batch`
+/// give it.
+pub(crate) fn waited_json(w: &efactura::Waited) -> Value {
+    let mut v = w
+        .state
+        .as_ref()
+        .map(state_json)
+        .unwrap_or_else(|| json!({"stare": null, "final": false, "ok": false}));
+    v["polls"] = json!(w.polls);
+    v["stopped_for_quota"] = json!(w.stopped_for_quota);
+    v["checks_today"] = json!(w.checks_today);
+    v
+}
+
+pub(crate) fn state_json(st: &efactura::MessageState) -> Value {
     json!({ "stare": st.stare, "id_descarcare": st.id_descarcare, "final": st.is_final(), "ok": st.is_ok(), "errors": st.errors })
 }
 
@@ -339,14 +353,7 @@ pub unsafe extern "C" fn anaf_status_wait(
         let w =
             s.efactura()
                 .wait_final(id, Duration::from_secs(timeout_seconds as u64), interval)?;
-        let mut v = w
-            .state
-            .as_ref()
-            .map(state_json)
-            .unwrap_or_else(|| json!({"stare": null, "final": false, "ok": false}));
-        v["polls"] = json!(w.polls);
-        v["stopped_for_quota"] = json!(w.stopped_for_quota);
-        v["checks_today"] = json!(w.checks_today);
+        let v = waited_json(&w);
         super::give_json(slot, &v);
         match &w.state {
             Some(st) if st.is_final() => state_status(st),

@@ -88,6 +88,8 @@ check_run() { # name, command...
     check_inbox "$name" "$(sed -n 's/^INBOX //p' "$d/run.log" | tail -1)"
     grep -q '^batch: .*"counts":{"already_uploaded":1}' "$d/run.log" && ok "$name: a batch with the invoice already sent sends nothing" ||
         bad "$name: the batch" "$(grep -E '^batch|batch' "$d/run.log" | tail -3)"
+    grep -q '^states: .*"counts":{"ok":1}' "$d/run.log" && ok "$name: the states of a batch asked together" ||
+        bad "$name: the states of a batch" "$(grep -E '^states|status_batch' "$d/run.log" | tail -3)"
     grep -q '^partner: .*"name":"FIRMA 14399840 SRL"' "$d/run.log" && ok "$name: a partner looked up by CIF" ||
         bad "$name: no partner from the company lookup" "$(grep -E '^partner|lookup' "$d/run.log" | tail -3)"
 }
