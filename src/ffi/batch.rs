@@ -16,6 +16,8 @@ use std::path::Path;
 const ITEM_KEYS: &[&str] = &["path", "xml", "ref", "etransport"];
 /// The upload options an e-Transport declaration takes.
 const TRANSPORT_KEYS: &[&str] = &["cif", "force"];
+/// The XML of a whole batch is held for the run: kept well inside a 32-bit ERP's memory.
+const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
 
 /// The items of `items_json`, each with the batch's options under its own.
 fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
@@ -29,6 +31,7 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
         ));
     };
     let known: Vec<&str> = UPLOAD_KEYS.iter().chain(ITEM_KEYS).copied().collect();
+    let mut total = 0usize;
     list.iter()
         .enumerate()
         .map(|(i, it)| {
@@ -53,6 +56,14 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
                     ))
                 }
             };
+            total += xml.as_ref().map_or(0, Vec::len);
+            if total > MAX_BATCH_BYTES {
+                return Err(Error::with(
+                    ANAF_ERR_TOO_LARGE,
+                    format!("items_json[{i}]: lotul depășește 256 MB de XML; împărțiți-l în loturi mai mici."),
+                    format!("items_json[{i}]: the batch holds more than 256 MB of XML; split it into smaller batches."),
+                ));
+            }
             let transport = flag(&m, "etransport")? || flag(defaults, "etransport")?;
             for k in ITEM_KEYS {
                 m.remove(*k);
