@@ -185,6 +185,8 @@ fn child_main() {
 
 fn a_batch_killed_midway_sends_nothing_twice_when_run_again(b: Backend) {
     let Some(f) = Fixture::on(b) else { return };
+    // Listed by ANAF as soon as it is taken (the resolve below looks for them there).
+    f.sim.set_processing_secs(0);
     let c = client(&f);
     let items = Value::Array((0..40).map(|n| json!({"xml": invoice(n)})).collect());
     f.sim.inject_on(
@@ -230,6 +232,33 @@ fn a_batch_killed_midway_sends_nothing_twice_when_run_again(b: Backend) {
     assert_eq!(n("already_uploaded") + n("uncertain"), 40, "{v}");
     assert!(n("already_uploaded") <= sent, "{v}");
     assert_eq!(uploads_at_anaf(&f), sent, "nothing sent twice");
+    // The resolve afterwards (row 0: every uncertain row, one listing): what reached ANAF
+    // is found and becomes uploaded; the rest is sent on purpose with force.
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: live handle, writable out pointer.
+    let rc = unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(c.0, 0, 2, &mut out) };
+    let r: Value = serde_json::from_str(&take(out).unwrap()).unwrap();
+    assert_eq!(rc, ANAF_OK, "{r}");
+    let found = r["found"].as_u64().unwrap() + n("already_uploaded");
+    assert_eq!(found, sent, "every invoice that reached ANAF is found: {r}");
+    let downloads = f.sim.counters().downloads;
+    assert!(
+        downloads.values().all(|&d| d == 1),
+        "each candidate downloaded once: {downloads:?}"
+    );
+    let (_, v) = batch(&c, &items, json!({}));
+    let left: Vec<Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["result"] == "uncertain")
+        .map(|it| items[it["item"].as_u64().unwrap() as usize].clone())
+        .collect();
+    assert_eq!(left.len() as u64, 40 - sent, "{v}");
+    let (rc, v) = batch(&c, &Value::Array(left), json!({"force": true}));
+    assert_eq!(rc, ANAF_OK, "{v}");
+    assert_eq!(uploads_at_anaf(&f), 40, "each invoice at ANAF once");
 }
 
 fn poll(c: &CClient) -> (i32, Value) {

@@ -890,32 +890,48 @@ impl<'a> EFactura<'a> {
     /// Found: the journal row becomes `uploaded` with that index, so the document is never
     /// sent again. Not found: the row stays as it is and the caller may upload with `force`.
     pub fn resolve(&self, journal_id: i64, zile: i64) -> Result<Resolved> {
+        let mut r = self.resolve_many(&[journal_id], zile)?;
+        Ok(r.remove(0))
+    }
+
+    /// [`EFactura::resolve`] for several rows at once (a batch cut short): one listing, and
+    /// each candidate downloaded once for all of them (ANAF allows 10 downloads of a
+    /// message a day), at most [`RESOLVE_MAX_DOWNLOADS`] a row.
+    pub fn resolve_many(&self, journal_ids: &[i64], zile: i64) -> Result<Vec<Resolved>> {
         let zile = check_days(zile)?;
-        let entry = journal::get(&self.s.store, journal_id)?.ok_or_else(|| {
-            invalid(
-                format!("Rândul {journal_id} nu există în jurnalul de încărcări."),
-                format!("Row {journal_id} is not in the upload journal."),
-            )
-        })?;
-        if !entry.service.starts_with("efactura") || entry.cif != self.s.config.cif {
-            return Err(invalid(
-                format!("Rândul {journal_id} nu este o factură a acestui CIF."),
-                format!("Row {journal_id} is not an invoice of this CIF."),
-            ));
-        }
-        match entry.state() {
-            State::Unknown | State::Sending => {}
-            _ => {
-                return Ok(Resolved {
-                    found: entry.state() == State::Uploaded,
-                    checked: 0,
-                    entry,
-                })
+        let mut rows = Vec::with_capacity(journal_ids.len());
+        for &journal_id in journal_ids {
+            let entry = journal::get(&self.s.store, journal_id)?.ok_or_else(|| {
+                invalid(
+                    format!("Rândul {journal_id} nu există în jurnalul de încărcări."),
+                    format!("Row {journal_id} is not in the upload journal."),
+                )
+            })?;
+            if !entry.service.starts_with("efactura") || entry.cif != self.s.config.cif {
+                return Err(invalid(
+                    format!("Rândul {journal_id} nu este o factură a acestui CIF."),
+                    format!("Row {journal_id} is not an invoice of this CIF."),
+                ));
             }
+            rows.push(Resolved {
+                found: entry.state() == State::Uploaded,
+                checked: 0,
+                entry,
+            });
         }
-        let since = chrono::DateTime::parse_from_rfc3339(&entry.started_at)
+        let open: Vec<usize> = (0..rows.len())
+            .filter(|&i| matches!(rows[i].entry.state(), State::Unknown | State::Sending))
+            .collect();
+        if open.is_empty() {
+            return Ok(rows);
+        }
+        // From five minutes before the earliest attempt.
+        let since = open
+            .iter()
+            .filter_map(|&i| chrono::DateTime::parse_from_rfc3339(&rows[i].entry.started_at).ok())
             .map(|t| t.with_timezone(&chrono::Utc) - chrono::Duration::minutes(5))
-            .unwrap_or_else(|_| chrono::Utc::now() - chrono::Duration::days(zile as i64));
+            .min()
+            .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(zile as i64));
         let since = journal::romania_time(since)
             .format("%Y%m%d%H%M")
             .to_string();
@@ -926,41 +942,47 @@ impl<'a> EFactura<'a> {
             .filter(|m| m.data_creare.as_str() >= since.as_str() && !m.id.is_empty())
             .collect();
         candidates.sort_by(|a, b| b.data_creare.cmp(&a.data_creare));
+        let mut left = open.clone();
         let mut checked = 0;
-        for m in candidates.into_iter().take(RESOLVE_MAX_DOWNLOADS) {
+        for m in candidates
+            .into_iter()
+            .take(RESOLVE_MAX_DOWNLOADS * open.len())
+        {
+            if left.is_empty() {
+                break;
+            }
             let reply = self.fetch_zip(&m.id)?;
             checked += 1;
             let mut zip = Archive::open(&reply)?;
-            for i in 0..zip.zip.len() {
-                let name = zip.entry(i)?.name().to_ascii_lowercase();
+            for e in 0..zip.zip.len() {
+                let name = zip.entry(e)?.name().to_ascii_lowercase();
                 if !name.ends_with(".xml") || name.contains("semnatura") {
                     continue;
                 }
-                let data = zip.read(i)?;
-                if sha256_hex(&data) == entry.sha256 {
-                    let index = m.id_solicitare.clone();
-                    journal::finish(
-                        &self.s.store,
-                        journal_id,
-                        State::Uploaded,
-                        Some(&index),
-                        None,
-                        Some("found in the message list"),
-                    )?;
-                    let entry = journal::get(&self.s.store, journal_id)?.unwrap_or(entry);
-                    return Ok(Resolved {
-                        found: true,
-                        checked,
-                        entry,
-                    });
+                let sha = sha256_hex(&zip.read(e)?);
+                let Some(pos) = left.iter().position(|&i| rows[i].entry.sha256 == sha) else {
+                    continue;
+                };
+                let i = left.remove(pos);
+                let id = rows[i].entry.id;
+                journal::finish(
+                    &self.s.store,
+                    id,
+                    State::Uploaded,
+                    Some(&m.id_solicitare),
+                    None,
+                    Some("found in the message list"),
+                )?;
+                if let Some(e) = journal::get(&self.s.store, id)? {
+                    rows[i].entry = e;
                 }
+                rows[i].found = true;
             }
         }
-        Ok(Resolved {
-            found: false,
-            checked,
-            entry,
-        })
+        for &i in &open {
+            rows[i].checked = checked;
+        }
+        Ok(rows)
     }
 
     pub fn download(&self, id: &str, zip_path: &Path, extract: bool) -> Result<Downloaded> {

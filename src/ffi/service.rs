@@ -670,6 +670,44 @@ pub unsafe extern "C" fn anaf_upload_journal(
     })
 }
 
+/// `anaf_upload_resolve` with row 0: every e-Factura row of this CIF in the last `zile`
+/// days still uncertain (`sending` or `unknown`: a batch cut short, a lost answer).
+fn resolve_all(s: &crate::client::Session, zile: i32, slot: &mut *mut c_char) -> Result<i32> {
+    let days = efactura::check_days(zile as i64)?;
+    let ids: Vec<i64> = crate::store::journal::recent(&s.store, &s.config.cif, days)?
+        .into_iter()
+        .filter(|e| {
+            e.service.starts_with("efactura")
+                && matches!(
+                    e.state(),
+                    crate::store::journal::State::Sending | crate::store::journal::State::Unknown
+                )
+        })
+        .map(|e| e.id)
+        .collect();
+    let rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        s.efactura().resolve_many(&ids, zile as i64)?
+    };
+    let found = rows.iter().filter(|r| r.found).count();
+    super::give_json(
+        slot,
+        &json!({
+            "rows": rows.iter().map(|r| json!({
+                "journal_id": r.entry.id,
+                "found": r.found,
+                "index_incarcare": r.entry.index_incarcare,
+                "state": r.entry.state,
+            })).collect::<Vec<_>>(),
+            "found": found,
+            "not_found": rows.len() - found,
+            "checked": rows.first().map_or(0, |r| r.checked),
+        }),
+    );
+    Ok(ANAF_OK)
+}
+
 /// Settles an upload left uncertain (`ANAF_ERR_UPLOAD_UNCERTAIN`, journal row `journal_id`
 /// from its JSON): looks for the invoice among those sent in the last `zile` days since
 /// the attempt, downloading candidates (at most 20, newest first) and comparing the
@@ -677,6 +715,10 @@ pub unsafe extern "C" fn anaf_upload_journal(
 /// row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
 /// not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
 /// `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
+/// `journal_id` 0 settles every row of this CIF still uncertain in the last `zile` days
+/// (a batch cut short) with one listing, each candidate downloaded once:
+/// `{"rows":[{"journal_id","found","index_incarcare","state"}…],"found","not_found",
+/// "checked"}`, `ANAF_OK`.
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
@@ -690,6 +732,9 @@ pub unsafe extern "C" fn anaf_upload_resolve(
     entry(|| {
         let slot = out(out_json, "out_json")?;
         let s = session(client)?;
+        if journal_id == 0 {
+            return resolve_all(&s, zile, slot);
+        }
         let r = s.efactura().resolve(journal_id, zile as i64)?;
         super::give_json(
             slot,
