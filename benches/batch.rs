@@ -135,22 +135,21 @@ fn raw(sim: &anaf_sim::Sim, token: &str, docs: &[Vec<u8>], in_flight: usize) -> 
     let t = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..in_flight {
-            s.spawn(|| loop {
-                let Some(d) = docs.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                anaf_bridge::client::http::block_on(async {
-                    let r = client
-                        .post(&url)
-                        .bearer_auth(token)
-                        .header("content-type", "text/plain")
-                        .body(d.clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    let body = r.bytes().await.unwrap();
-                    assert!(body.windows(16).any(|w| w == b"index_incarcare="));
-                });
+            s.spawn(|| {
+                while let Some(d) = docs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    anaf_bridge::client::http::block_on(async {
+                        let r = client
+                            .post(&url)
+                            .bearer_auth(token)
+                            .header("content-type", "text/plain")
+                            .body(d.clone())
+                            .send()
+                            .await
+                            .unwrap();
+                        let body = r.bytes().await.unwrap();
+                        assert!(body.windows(16).any(|w| w == b"index_incarcare="));
+                    });
+                }
             });
         }
     });
