@@ -580,6 +580,10 @@ int32_t anaf_upload_journal(struct AnafClient *client, int32_t days, char **out_
 // row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
 // not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
 // `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
+// `journal_id` 0 settles every row of this CIF still uncertain in the last `zile` days
+// (a batch cut short) with one listing, each candidate downloaded once:
+// `{"rows":[{"journal_id","found","index_incarcare","state"}…],"found","not_found",
+// "checked"}`, `ANAF_OK`.
 //
 // # Safety
 // `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
