@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx, key: &str, items: &[String], mut f: impl FnMut(&str) -> Re
                 "stopped after the error above",
             );
             if !ctx.json {
-                bar.suspend(|| println!("{word:width$} {item}  {detail}"));
+                bar.suspend(|| say!("{word:width$} {item}  {detail}"));
             }
             (why, json!({"result": "not_done"}))
         } else {
@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx, key: &str, items: &[String], mut f: impl FnMut(&str) -> Re
                 Ok(step) => {
                     let (word, detail) = (&step.word, &step.detail);
                     if !ctx.json {
-                        bar.suspend(|| println!("{word:width$} {item}  {detail}"));
+                        bar.suspend(|| say!("{word:width$} {item}  {detail}"));
                     }
                     (step.status, step.json)
                 }
@@ -95,7 +95,7 @@ pub fn run(ctx: &Ctx, key: &str, items: &[String], mut f: impl FnMut(&str) -> Re
                     if !ctx.json {
                         let word = ctx.t("EROARE", "ERROR");
                         bar.suspend(|| {
-                            println!("{word:width$} {item}  {}: {msg}", status::name(e.status))
+                            say!("{word:width$} {item}  {}: {msg}", status::name(e.status))
                         });
                     }
                     if exit::stops_batch(e.status) {
@@ -131,7 +131,7 @@ pub fn run(ctx: &Ctx, key: &str, items: &[String], mut f: impl FnMut(&str) -> Re
             "results": results,
         }));
     } else if items.len() > 1 {
-        println!(
+        say!(
             "{}: {}, {}: {}",
             ctx.t("reușite", "succeeded"),
             items.len() - failed,

@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     } else {
         print(ctx, &v, &ctx.loaded.source.describe());
         if let Some(e) = &open_error {
-            println!(
+            say!(
                 "\n{} {}",
                 ctx.t(
                     "Clientul nu a putut fi deschis:",
@@ -44,12 +44,12 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
 }
 
 fn print(ctx: &Ctx, v: &Value, source: &str) {
-    println!(
+    say!(
         "anaf-bridge {} — {} {source}",
         anaf_bridge::VERSION,
         ctx.t("configurarea", "configuration")
     );
-    println!();
+    say!();
     let verdict = |s: &str| match s {
         "ok" => "ok",
         "warning" => ctx.t("atenție", "warning"),
@@ -65,15 +65,15 @@ fn print(ctx: &Ctx, v: &Value, source: &str) {
     for c in v["checks"].as_array().into_iter().flatten() {
         let word = verdict(c["status"].as_str().unwrap_or(""));
         let pad = " ".repeat(width - word.chars().count());
-        println!(
+        say!(
             "{word}{pad}  {}: {}",
             c["title"].as_str().unwrap_or(""),
             c["message"].as_str().unwrap_or("")
         );
         if let Some(a) = c["action"].as_str().filter(|a| !a.is_empty()) {
-            println!("{}  {todo} {a}", " ".repeat(width));
+            say!("{}  {todo} {a}", " ".repeat(width));
         }
     }
-    println!();
-    println!("{}", v["summary"].as_str().unwrap_or(""));
+    say!();
+    say!("{}", v["summary"].as_str().unwrap_or(""));
 }

@@ -201,7 +201,7 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> Result<u8> {
                     &json!({"count": 0, "succeeded": 0, "not_succeeded": 0, "results": []}),
                 );
             } else {
-                println!(
+                say!(
                     "{}",
                     ctx.t(
                         "Nicio încărcare în așteptarea stării.",
@@ -298,7 +298,7 @@ pub fn journal(ctx: &Ctx, a: JournalArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     if rows.is_empty() {
-        println!(
+        say!(
             "{} {} {}.",
             ctx.t("Nicio încărcare în ultimele", "No upload in the last"),
             a.days,
@@ -375,7 +375,7 @@ pub fn resolve(ctx: &Ctx, a: ResolveArgs) -> Result<u8> {
                 &json!({"count": 0, "succeeded": 0, "not_succeeded": 0, "results": []}),
             );
         } else {
-            println!(
+            say!(
                 "{}",
                 ctx.t(
                     "Nicio încărcare incertă în jurnal.",

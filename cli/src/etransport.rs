@@ -112,7 +112,7 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
                 return Ok(exit::OK);
             }
             if l.mesaje.is_empty() {
-                println!(
+                say!(
                     "{}",
                     l.titlu
                         .as_deref()
@@ -137,7 +137,7 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
                 .collect();
             if present.is_empty() {
                 for m in &l.mesaje {
-                    println!("{m}");
+                    say!("{m}");
                 }
             } else {
                 let rows: Vec<Vec<String>> = l
@@ -147,7 +147,7 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
                     .collect();
                 out::table(&present, &rows);
             }
-            println!("{} {}", l.mesaje.len(), ctx.t("mesaje", "messages"));
+            say!("{} {}", l.mesaje.len(), ctx.t("mesaje", "messages"));
             Ok(exit::OK)
         }
     }

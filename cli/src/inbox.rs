@@ -210,11 +210,8 @@ fn summary(ctx: &Ctx, v: &Value) {
     if let Some(m) = v["stopped"]["message"].as_str() {
         rows.push((ctx.t("Oprit", "Stopped"), m.to_string()));
     }
-    if let Some(ms) = v["synced_until"].as_i64() {
-        let t = chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        rows.push((ctx.t("Sincronizat până la", "Synced until"), t));
+    if let Some(t) = v["synced_until"].as_str() {
+        rows.push((ctx.t("Listat până la", "Listed until"), t.to_string()));
     }
     out::pairs(&rows);
 }
@@ -245,7 +242,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     if rows.is_empty() {
-        println!(
+        say!(
             "{}",
             ctx.t(
                 "Niciun mesaj (anaf inbox sync aduce mesajele noi).",
@@ -280,7 +277,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<u8> {
             };
             vec![
                 out::cell(&r["message_id"]),
-                out::cell(&r["created_at"]),
+                anaf_time(r["created_at"].as_str().unwrap_or("-")),
                 out::cell(&r["message_type"]),
                 supplier,
                 out::cell(&r["invoice_number"]),
@@ -291,8 +288,15 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<u8> {
         })
         .collect();
     out::table(&header, &table);
-    println!("{} {}", rows.len(), ctx.t("mesaje", "messages"));
+    say!("{} {}", rows.len(), ctx.t("mesaje", "messages"));
     Ok(exit::OK)
+}
+
+/// ANAF's `YYYYMMDDHHMM` (Romanian time) as `YYYY-MM-DD HH:MM`.
+fn anaf_time(t: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M")
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn get(ctx: &Ctx, a: GetArgs) -> Result<u8> {
@@ -316,7 +320,7 @@ fn get(ctx: &Ctx, a: GetArgs) -> Result<u8> {
             .get(&a.id)?;
         out::print_json(&json!({"path": path, "size": size, "message": row}));
     } else {
-        println!(
+        say!(
             "{} {} ({size} {})",
             ctx.t("Scris:", "Written:"),
             path.display(),

@@ -4,6 +4,8 @@
 //! library's own Rust code (`Session`, the same the C API calls), with the configuration
 //! JSON of `anaf_open`.
 
+#[macro_use]
+mod out;
 mod batch;
 mod config;
 mod diagnose;
@@ -11,7 +13,6 @@ mod efactura;
 mod etransport;
 mod exit;
 mod inbox;
-mod out;
 mod token;
 
 use anaf_bridge::status::Lang;

@@ -69,6 +69,23 @@ impl Ctx {
     }
 }
 
+/// `println!` that never fails the command: a reader that went away (`anaf … | head`)
+/// or a console that is not there must not stop an upload or a sync half way.
+#[macro_export]
+macro_rules! say {
+    () => {
+        $crate::out::say_line(format_args!(""))
+    };
+    ($($t:tt)*) => {
+        $crate::out::say_line(format_args!($($t)*))
+    };
+}
+
+pub fn say_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{args}");
+}
+
 pub fn tr<'a>(lang: Lang, ro: &'a str, en: &'a str) -> &'a str {
     match lang {
         Lang::Ro => ro,
@@ -118,7 +135,7 @@ pub fn fail(e: &Error, lang: Lang, json_out: bool) -> u8 {
 }
 
 pub fn print_json(v: &Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
@@ -128,7 +145,7 @@ pub fn print_json(v: &Value) {
 pub fn pairs(rows: &[(&str, String)]) {
     let w = rows.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("{k}{}  {v}", " ".repeat(w - width(k)));
+        say!("{k}{}  {v}", " ".repeat(w - width(k)));
     }
 }
 
@@ -151,7 +168,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 s.push_str(&" ".repeat(w[i] - width(c) + 2));
             }
         }
-        println!("{s}");
+        say!("{s}");
     };
     line(header.to_vec());
     for r in rows {

@@ -94,7 +94,7 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
             if ctx.json {
                 out::print_json(&json!({"ok": true, "answer": answer.trim()}));
             } else {
-                println!(
+                say!(
                     "{} {}",
                     ctx.t("ANAF acceptă tokenul:", "ANAF accepts the token:"),
                     answer.trim()
@@ -125,12 +125,12 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
             if ctx.json {
                 out::print_json(&json!({"ok": true, "deleted": true, "revoke_error": revoke_msg}));
             } else {
-                println!(
+                say!(
                     "{}",
                     ctx.t("Tokenul a fost șters.", "The token was deleted.")
                 );
                 if let Some(m) = revoke_msg {
-                    println!(
+                    say!(
                         "{} {m}",
                         ctx.t(
                             "Revocarea la ANAF nu a reușit (tokenul local este șters oricum):",
@@ -241,7 +241,7 @@ fn link_cmd(ctx: &Ctx, s: &anaf_bridge::client::Session, a: LinkArgs) -> Result<
         if ctx.json {
             out::print_json(&json!({"ok": true, "cancelled": true}));
         } else {
-            println!(
+            say!(
                 "{}",
                 ctx.t("Linkul a fost anulat.", "The link was cancelled.")
             );
@@ -254,14 +254,14 @@ fn link_cmd(ctx: &Ctx, s: &anaf_bridge::client::Session, a: LinkArgs) -> Result<
             out::print_json(&json!({"status": "pending", "url": l.url, "link_id": l.id,
                 "expires_at": rfc3339(l.expires_at)}));
         } else if !ctx.json {
-            println!(
+            say!(
                 "{}",
                 ctx.t(
                     "Deschideți acest link în browserul calculatorului cu tokenul USB (valabil 5 ore):",
                     "Open this link in the browser of the computer holding the USB token (valid 5 hours):"
                 )
             );
-            println!("{}", l.url);
+            say!("{}", l.url);
         } else {
             // --json and waiting: the URL must reach the person before the wait ends.
             eprintln!("{}", l.url);
@@ -290,7 +290,7 @@ fn link_cmd(ctx: &Ctx, s: &anaf_bridge::client::Session, a: LinkArgs) -> Result<
     match r {
         Ok(Poll::Done { info }) => {
             if !ctx.json {
-                println!(
+                say!(
                     "{}",
                     ctx.t("Tokenul a fost importat.", "The token was imported.")
                 );
@@ -300,7 +300,7 @@ fn link_cmd(ctx: &Ctx, s: &anaf_bridge::client::Session, a: LinkArgs) -> Result<
         }
         Ok(Poll::Pending { link }) => {
             if !ctx.json {
-                println!(
+                say!(
                     "{} {} ({})",
                     ctx.t(
                         "Tokenul nu a fost generat încă; linkul este valabil până la",

@@ -504,3 +504,40 @@ fn etransport_upload_status_and_list() {
     let text = env.anaf(&["etransport", "list"]).expect(0).stdout;
     assert!(text.contains("messages"), "{text}");
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_stop_the_work() {
+    // `anaf upload … | head -1`: stdout closed before the lines are written.
+    let env = Env::new();
+    env.with_token();
+    for n in 1..=2 {
+        std::fs::write(
+            env.path(&format!("p{n}.xml")),
+            invoice(&format!("PIPE-{n}")),
+        )
+        .unwrap();
+    }
+    let cfg = env.config_path();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_anaf"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "upload",
+            "p1.xml",
+            "p2.xml",
+        ])
+        .current_dir(env.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.sim.counters().uploads[CIF], 2);
+}
