@@ -378,16 +378,26 @@ fn check_bitness() -> Check {
     // construction; what breaks ERPs is the copy of the other bitness in the other
     // system folder (the 32-bit ERP and the 64-bit one on the same computer).
     let mut wrong = Vec::new();
+    // The copies looked for have the loaded DLL's name; a program that has the library
+    // built in (anaf.exe) looks for the DLL the ERPs load.
+    let file_name = module
+        .as_ref()
+        .and_then(|m| m.file_name())
+        .map(|n| n.to_os_string());
+    let built_in = file_name.as_ref().is_some_and(|n| {
+        let n = n.to_string_lossy().to_ascii_lowercase();
+        !(n.ends_with(".dll") || n.ends_with(".so") || n.contains(".so.") || n.ends_with(".dylib"))
+    });
+    let name = file_name
+        .filter(|_| !built_in)
+        .unwrap_or_else(|| "anaf_bridge.dll".into());
+    let mut copies = 0;
     for (folder, want_bits) in platform::system_folders(os64) {
-        let name = module
-            .as_ref()
-            .and_then(|m| m.file_name())
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "anaf_bridge.dll".into());
         let file = folder.join(&name);
         if !file.exists() {
             continue;
         }
+        copies += 1;
         let found = file_machine(&file).and_then(machine_bits);
         data[folder.display().to_string()] = json!(found);
         if found != Some(want_bits) {
@@ -415,6 +425,13 @@ fn check_bitness() -> Check {
             );
     }
     let os = if os64 { 64 } else { 32 };
+    if built_in {
+        let n = name.to_string_lossy();
+        return c.data(data).msg(
+            format!("Programul {here} ({bits} de biți, sistem de {os} de biți) are biblioteca inclusă; copiile {n} din folderele de sistem: {copies}, fiecare cu bitness-ul potrivit."),
+            format!("The program {here} ({bits}-bit, {os}-bit system) has the library built in; copies of {n} in the system folders: {copies}, each of the right bitness."),
+        );
+    }
     c.data(data).msg(
         format!("DLL de {bits} de biți într-un program de {bits} de biți (sistem de {os} de biți), încărcat din {here}."),
         format!("{bits}-bit DLL in a {bits}-bit program ({os}-bit system), loaded from {here}."),
