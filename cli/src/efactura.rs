@@ -5,7 +5,9 @@
 use crate::batch::{self, Step};
 use crate::exit;
 use crate::out::{self, Ctx};
-use anaf_bridge::client::efactura::{self, MessageState, Standard, UploadOptions, UploadOutcome};
+use anaf_bridge::client::batch::{Doc, Item, Job};
+use anaf_bridge::client::efactura::{self, MessageState, Standard, UploadOptions};
+use anaf_bridge::client::job::Poll;
 use anaf_bridge::error::{Error, Result};
 use anaf_bridge::status::*;
 use anaf_bridge::store::journal::{self, Entry, State};
@@ -93,29 +95,125 @@ pub fn upload(ctx: &Ctx, a: UploadArgs) -> Result<u8> {
     };
     let files = batch::files(&a.paths)?;
     let s = out::open(ctx)?;
-    let labels: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    Ok(batch::run(ctx, "file", &labels, |file| {
-        let xml = efactura::read_file(std::path::Path::new(file))?;
-        Ok(match s.efactura().upload(&xml, &opts)? {
-            UploadOutcome::Uploaded(u) => {
-                let mut j = serde_json::to_value(&u).unwrap_or(Value::Null);
-                j["result"] = json!("uploaded");
-                Step {
-                    status: ANAF_OK,
-                    word: ctx.t("trimis", "uploaded").into(),
-                    detail: format!(
-                        "index_incarcare {} ({} {})",
-                        u.index_incarcare,
-                        ctx.t("jurnal", "journal"),
-                        u.journal_id
-                    ),
-                    json: j,
-                }
-            }
-            UploadOutcome::AlreadyUploaded(e) => journal_step(ctx, &e, true),
-            UploadOutcome::Uncertain(e) => journal_step(ctx, &e, false),
+    // The library's batch: the journal rows of all files in one transaction, then
+    // max_in_flight uploads at once within the rate shared with every workstation.
+    let items: Vec<Item> = files
+        .iter()
+        .map(|f| Item {
+            xml: efactura::read_file(f),
+            doc: Doc::Invoice(opts.clone()),
+            reference: Some(f.display().to_string()),
         })
+        .collect();
+    let in_flight = s.config.max_in_flight as usize;
+    let session = s.clone();
+    let mut job = Job::start("anaf-upload-batch", move |p, cancel| {
+        session
+            .upload_batch_with(&items, in_flight, p, cancel)
+            .map_err(|e| (e, Value::Null))
+    });
+    let bar = ctx.bar(files.len() as u64);
+    let answer = loop {
+        match job.poll() {
+            Poll::Running(p) => {
+                let n = |k: &str| p[k].as_u64().unwrap_or(0);
+                bar.set_position(n("accepted") + n("failed"));
+                bar.set_message(format!("{} {}", n("sent"), ctx.t("trimise", "sent")));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Poll::Done(Ok(v)) => break v,
+            Poll::Done(Err((e, _))) => {
+                bar.finish_and_clear();
+                return Err(e);
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let labels: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let outcomes = answer["items"].as_array().cloned().unwrap_or_default();
+    Ok(batch::run(ctx, "file", &labels, |file| {
+        let o = outcomes
+            .iter()
+            .find(|o| o["ref"] == file)
+            .cloned()
+            .unwrap_or(Value::Null);
+        batch_step(ctx, o)
     }))
+}
+
+/// One file's outcome in the batch's answer, as a line and its JSON.
+fn batch_step(ctx: &Ctx, o: Value) -> Result<Step> {
+    let journal = ctx.t("jurnal", "journal");
+    let index = o["index_incarcare"].as_str().unwrap_or("-").to_string();
+    let id = out::cell(&o["journal_id"]);
+    let mut j = o.clone();
+    if let Value::Object(m) = &mut j {
+        m.remove("ref");
+        m.remove("item");
+    }
+    let (status, word, detail) = match o["result"].as_str().unwrap_or("") {
+        "uploaded" => (
+            ANAF_OK,
+            ctx.t("trimis", "uploaded"),
+            format!("index_incarcare {index} ({journal} {id})"),
+        ),
+        "already_uploaded" => (
+            ANAF_ALREADY_UPLOADED,
+            ctx.t("deja", "already"),
+            format!(
+                "index_incarcare {index}, {} {} ({journal} {id}); {}",
+                ctx.t("trimis la", "sent at"),
+                out::cell(&o["sent_at"]),
+                ctx.t(
+                    "nu a fost trimis din nou (--force îl trimite)",
+                    "not sent again (--force sends it)"
+                )
+            ),
+        ),
+        "duplicate" => (
+            ANAF_ALREADY_UPLOADED,
+            ctx.t("dublură", "duplicate"),
+            ctx.t(
+                "același document ca un alt fișier al listei: trimis o dată",
+                "the same document as another file of the list: sent once"
+            )
+            .to_string(),
+        ),
+        "uncertain" => (
+            ANAF_ERR_UPLOAD_UNCERTAIN,
+            ctx.t("INCERT", "UNCERTAIN"),
+            format!(
+                "{} {} ({journal} {id}): {}",
+                ctx.t("încercarea din", "the attempt of"),
+                out::cell(&o["sent_at"]),
+                ctx.t(
+                    "nu a fost trimis; anaf resolve caută factura la ANAF, --force o trimite oricum",
+                    "not sent; anaf resolve looks for it at ANAF, --force sends it anyway"
+                )
+            ),
+        ),
+        other => {
+            // invalid, rejected, failed, unknown, cancelled: the item's own error (as a
+            // step, not an error: the batch went on with the other files).
+            let code = o["code"].as_i64().unwrap_or(ANAF_ERR_INTERNAL as i64) as i32;
+            let msg = o["message"].as_str().unwrap_or(other).to_string();
+            return Ok(Step {
+                status: code,
+                word: ctx.t("EROARE", "ERROR").into(),
+                detail: format!("{}: {msg}", name(code)),
+                json: j,
+            });
+        }
+    };
+    if let Value::Object(m) = &mut j {
+        m.insert("result".into(), json!(o["result"]));
+    }
+    Ok(Step {
+        status,
+        word: word.into(),
+        detail,
+        json: j,
+    })
 }
 
 /// An upload the journal held back: already at ANAF, or uncertain.

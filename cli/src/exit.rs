@@ -32,7 +32,7 @@ pub const DIAGNOSE_PROBLEM: u8 = 8;
 pub fn code(status: i32) -> u8 {
     match status {
         ANAF_OK | ANAF_ALREADY_UPLOADED => OK,
-        ANAF_PENDING | ANAF_ERR_SYNC_BUSY => PENDING,
+        ANAF_PENDING | ANAF_ERR_SYNC_BUSY | ANAF_ERR_BATCH_BUSY => PENDING,
         ANAF_ERR_NULL_POINTER
         | ANAF_ERR_INVALID_UTF8
         | ANAF_ERR_INVALID_JSON
@@ -67,7 +67,8 @@ pub fn code(status: i32) -> u8 {
         ANAF_ERR_REJECTED
         | ANAF_ERR_QUOTA_EXCEEDED
         | ANAF_ERR_BAD_RESPONSE
-        | ANAF_ERR_UPLOAD_UNCERTAIN => REFUSED,
+        | ANAF_ERR_UPLOAD_UNCERTAIN
+        | ANAF_ERR_BATCH_INCOMPLETE => REFUSED,
         ANAF_ERR_DATABASE
         | ANAF_ERR_DATABASE_LOCKED
         | ANAF_ERR_DATABASE_READONLY
@@ -110,7 +111,8 @@ mod tests {
                     [
                         ANAF_ERR_INTERNAL,
                         ANAF_ERR_NOT_IMPLEMENTED,
-                        ANAF_ERR_NO_SYNC
+                        ANAF_ERR_NO_SYNC,
+                        ANAF_ERR_NO_BATCH
                     ]
                     .contains(&s),
                     "{} has no class",

@@ -5,7 +5,8 @@
 
 use crate::exit;
 use crate::out::{self, Ctx};
-use anaf_bridge::client::inbox::{Job, Part, Poll, SyncOptions};
+use anaf_bridge::client::inbox::{Job, Part, SyncOptions};
+use anaf_bridge::client::job::Poll;
 use anaf_bridge::error::{Error, Result};
 use anaf_bridge::status::*;
 use anaf_bridge::store::inbox::Filter;
@@ -108,7 +109,10 @@ fn sync(ctx: &Ctx, a: SyncArgs) -> Result<u8> {
         max_downloads: a.max_downloads,
     };
     let s = out::open(ctx)?;
-    let mut job = Job::start(s.clone(), o);
+    let session = s.clone();
+    let mut job = Job::start("anaf-inbox-sync", move |p, _| {
+        session.inbox_sync_with(&o, p)
+    });
     let bar = ctx.spinner(ctx.t("Pornesc…", "Starting…").to_string());
     let mut downloading = false;
     let outcome = loop {

@@ -13,6 +13,7 @@ mod efactura;
 mod etransport;
 mod exit;
 mod inbox;
+mod lookup;
 mod token;
 
 use anaf_bridge::status::Lang;
@@ -75,6 +76,8 @@ enum Command {
     /// e-Transport: upload, status, list
     #[command(subcommand)]
     Etransport(etransport::Cmd),
+    /// Companies from ANAF's public registry of VAT payers, by CIF
+    Lookup(lookup::Args),
 }
 
 /// The command line, with where the configuration comes from and the exit codes after
@@ -116,6 +119,7 @@ fn run(cli: Cli) -> u8 {
         Command::Resolve(a) => efactura::resolve(&ctx, a),
         Command::Inbox(c) => inbox::run(&ctx, c),
         Command::Etransport(c) => etransport::run(&ctx, c),
+        Command::Lookup(a) => lookup::run(&ctx, a),
     };
     match done {
         Ok(code) => code,

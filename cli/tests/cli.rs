@@ -102,14 +102,17 @@ fn no_token_means_a_login_is_needed() {
     assert!(r.stderr.contains("ANAF_ERR_NO_TOKEN"), "{r:#?}");
     let r = env.anaf(&["--json", "token", "test"]).expect(3);
     assert_eq!(r.json()["error"]["code"], -20);
-    // A batch stops at the first file: the next would fail the same way.
+    // A batch without a token is refused before anything is written or sent.
     std::fs::write(env.path("a.xml"), invoice("NT-1")).unwrap();
     std::fs::write(env.path("b.xml"), invoice("NT-2")).unwrap();
     let r = env.anaf(&["--json", "upload", "a.xml", "b.xml"]).expect(3);
-    let v = r.json();
-    assert_eq!(v["results"][0]["status"], "ANAF_ERR_NO_TOKEN", "{v}");
-    assert_eq!(v["results"][1]["result"], "not_done", "{v}");
+    assert_eq!(r.json()["error"]["status"], "ANAF_ERR_NO_TOKEN", "{r:#?}");
     assert_eq!(env.sim.counters().uploads.values().sum::<u64>(), 0);
+    let j = env.anaf(&["--json", "journal"]).json();
+    assert!(
+        j.to_string().contains("[]") || j["entries"].as_array().is_some_and(Vec::is_empty),
+        "no row written: {j}"
+    );
 }
 
 #[test]
@@ -544,4 +547,37 @@ fn a_reader_that_goes_away_does_not_stop_the_work() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(env.sim.counters().uploads[CIF], 2);
+}
+
+#[test]
+fn a_partner_is_looked_up_by_its_cif() {
+    let env = Env::new();
+    // No token needed: the registry is public.
+    let v = env
+        .anaf(&["--json", "lookup", "RO 14399840", "8000000000"])
+        .expect(0)
+        .json();
+    assert_eq!(v["requests"], 1, "{v}");
+    let found = v["found"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{v}");
+    assert_eq!(found[0]["name"], "FIRMA 14399840 SRL");
+    let text = env
+        .anaf(&["--lang", "en", "lookup", "14399840"])
+        .expect(0)
+        .stdout;
+    assert!(
+        text.contains("FIRMA 14399840 SRL") && text.contains("VAT payer"),
+        "{text}"
+    );
+    // A CIF with a wrong control digit is named, and the exit code says to look at it.
+    let r = env
+        .anaf(&["--lang", "en", "lookup", "14399841", "14399840"])
+        .expect(2);
+    assert!(
+        r.stdout.contains("14399841") && r.stdout.contains("control digit"),
+        "{}",
+        r.stdout
+    );
+    env.anaf(&["lookup", "--date", "30.11.2026", "14399840"])
+        .expect(2);
 }

@@ -126,6 +126,9 @@ impl Session {
     ) -> Result<Value> {
         let started = Instant::now();
         progress.total.store(items.len() as u64, Ordering::Relaxed);
+        // Without a usable token every item would fail the same way: refuse the batch
+        // before a row is written (a login is needed first).
+        self.access_token()?;
         let lang = self.config.language;
         let (ef, et) = (self.efactura(), self.etransport());
         let mut answers: Vec<Option<Value>> = vec![None; items.len()];

@@ -3,12 +3,13 @@
 //! and its periods, VAT on receipt, split VAT, inactive or struck off, e-Factura registry.
 //!
 //! ANAF takes at most 100 CIFs a request and one request a second: a longer list is sent in
-//! chunks of 100, spaced by a pacer of this service's own (besides the process-wide one).
+//! chunks of 100, spaced by a pace of this service's own (besides the API's), kept in the
+//! process and in the database for every process sharing it.
 //! The v9 answer is `{"found": [...], "notFound": [...]}` with no `cod`/`message` wrapper.
 
 use super::answer::{self, Reply};
 use super::pacer::Pacer;
-use super::retry::{self, Call, Payload, Retry};
+use super::retry::{self, Call, Pace, Payload, Retry};
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::{ANAF_ERR_BAD_RESPONSE, ANAF_ERR_INVALID_ARGUMENT};
@@ -131,7 +132,11 @@ impl Session {
                 auth: false,
                 // A lookup changes nothing: safe to repeat.
                 retry: Retry::Safe,
-                pace: Some((&PACER, REQUESTS_PER_MINUTE)),
+                pace: Some(Pace {
+                    pacer: &PACER,
+                    per_minute: REQUESTS_PER_MINUTE,
+                    scope: "registry",
+                }),
             };
             let reply = retry::fetch(self, &call)?;
             requests += 1;

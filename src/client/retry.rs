@@ -42,9 +42,18 @@ pub struct Call {
     /// Needs the Bearer token (the OAuth API); the public services do not.
     pub auth: bool,
     pub retry: Retry,
-    /// A pacer of the service's own, with its rate per minute, besides the process-wide
-    /// one (the VAT registry's one request a second).
-    pub pace: Option<(&'static pacer::Pacer, u32)>,
+    /// A pace of the service's own besides the API's (the VAT registry's one request a
+    /// second).
+    pub pace: Option<Pace>,
+}
+
+/// A service's own limit: its pacer in this process and its scope in the database's pace
+/// (kept by every process sharing the database, as the API's is).
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub pacer: &'static pacer::Pacer,
+    pub per_minute: u32,
+    pub scope: &'static str,
 }
 
 /// A call that ended without a usable answer; `maybe_received` says whether ANAF may have
@@ -145,27 +154,31 @@ fn sleep_until_ms(at_ms: i64) {
     }
 }
 
-/// Waits for the call's turn, every attempt: its service's own pacer, the process-wide
-/// one, and for the API (the calls with a token) the pace kept in the database, which every
-/// process and workstation sharing it keeps too (store::pace). A database that cannot be
-/// written now leaves the call to the process's pace alone.
+/// Waits for the call's turn, every attempt: its service's own pace, the process-wide
+/// one, and for the API (the calls with a token) the pace kept in the database. Both the
+/// API's and a service's own are kept there too, by every process and workstation sharing
+/// it (store::pace). A database that cannot be written leaves the call to the process's.
 fn wait_turn(s: &Session, call: &Call) {
-    if let Some((own, per_minute)) = call.pace {
-        let at = own.reserve(per_minute);
+    let shared = |scope: &str, per_minute: u32| {
+        let interval = pacer::interval(per_minute).as_millis().max(1) as i64;
+        let now = chrono::Utc::now().timestamp_millis();
+        match s.store.reserve_slot(scope, interval, now) {
+            Ok(slot) => sleep_until_ms(slot),
+            Err(e) => {
+                ::log::warn!(target: "anaf::pacer", "the shared pace of {scope} could not be kept: {e:?}")
+            }
+        }
+    };
+    if let Some(p) = call.pace {
+        let at = p.pacer.reserve(p.per_minute);
         std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+        shared(p.scope, p.per_minute);
     }
     let rate = s.config.rate_limit_per_minute;
     let at = pacer::global().reserve(rate);
     std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
     if call.auth {
-        let interval = pacer::interval(rate).as_millis().max(1) as i64;
-        let now = chrono::Utc::now().timestamp_millis();
-        match s.store.reserve_slot(&shared_scope(s), interval, now) {
-            Ok(slot) => sleep_until_ms(slot),
-            Err(e) => {
-                ::log::warn!(target: "anaf::pacer", "the shared pace could not be kept: {e:?}")
-            }
-        }
+        shared(&shared_scope(s), rate);
     }
 }
 
