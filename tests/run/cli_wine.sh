@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # anaf.exe (dist/win-x64, built by scripts/dist.sh) under wine64 against anaf-sim:
 # the configuration found as anaf.json beside the executable, no token (exit 3), a token
-# pair minted by the simulator imported, `token info` and `diagnose` as text and as JSON
+# pair minted by the simulator imported, `token info` and `diagnose` as text and as JSON,
+# `lookup` twice in a row
 # (parsed with jq), and the exit codes of a bad configuration and of ANAF unreachable.
 #
 #   tests/run/cli_wine.sh                 # builds anaf-sim first
@@ -117,6 +118,15 @@ fi
 anaf diagnose
 grep -qE '^ok +ANAF token:' "$WORK/out" && grep -q 'anaf.json' "$WORK/out" &&
     ok "diagnose as a table (ok / problem / what to do)" || bad "diagnose as text (exit $rc)" "$(shown)"
+
+# A partner from ANAF's registry of VAT payers (no token needed), twice in a row: the
+# second program keeps the one-a-second pace the first left in the database.
+anaf --json lookup "RO 14399840"
+[ "$rc" = 0 ] && [ "$(jq -r '.found[0].name' "$WORK/out")" = "FIRMA 14399840 SRL" ] &&
+    ok "lookup --json: $(jq -r '.found[0].name' "$WORK/out")" || bad "lookup (exit $rc)" "$(shown)"
+anaf --lang en lookup 14399840
+[ "$rc" = 0 ] && grep -q 'VAT payer' "$WORK/out" &&
+    ok "lookup as text, right after the first" || bad "lookup as text (exit $rc)" "$(shown)"
 
 # A configuration that does not parse, and ANAF unreachable (a port nothing listens on).
 echo '{"cif": "RO14399840", "database": "x.db"}' >"$WORK/bad.json"
