@@ -229,6 +229,17 @@ fn strings_handed_out_are_freed_by_anaf_free() {
     anaf_bridge::ffi::give_for_tests(&mut slot, "abc");
     assert_eq!(unsafe { CStr::from_ptr(slot) }.to_str().unwrap(), "abc");
     unsafe { anaf_free(slot) };
+    // A string large enough to live in a mapping of its own (no other test's string takes
+    // its address once it is freed): handed out, then freed, then no longer the DLL's.
+    let big = "a".repeat(200_000);
+    let mut slot: *mut c_char = ptr::null_mut();
+    anaf_bridge::ffi::give_for_tests(&mut slot, &big);
+    assert!(anaf_bridge::ffi::handed_out_for_tests(slot));
+    unsafe { anaf_free(slot) };
+    assert!(
+        !anaf_bridge::ffi::handed_out_for_tests(slot),
+        "freed: a second anaf_free would be refused"
+    );
 }
 
 #[test]

@@ -319,6 +319,12 @@ pub fn give_for_tests(slot: &mut *mut c_char, s: &str) {
     give(slot, s)
 }
 
+/// Whether `p` is a string handed out and not freed yet (the tests of `anaf_free`).
+#[doc(hidden)]
+pub fn handed_out_for_tests(p: *const c_char) -> bool {
+    handed_out().contains(&(p as usize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
