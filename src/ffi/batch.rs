@@ -1,7 +1,7 @@
 //! Many uploads at once (`anaf_upload_batch`): the items read and checked here, the batch
 //! itself is `client::batch`'s.
 
-use super::service::{flag, options, string_opt, upload_options_from, UPLOAD_KEYS};
+use super::service::{flag, options, string_opt, upload_options_from, Members, UPLOAD_KEYS};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
 use crate::client::batch::{Doc, Item, Job};
 use crate::client::efactura;
@@ -10,6 +10,7 @@ use crate::status::*;
 use serde_json::{Map, Value};
 use std::ffi::c_char;
 use std::path::Path;
+use std::time::Duration;
 
 /// The keys of an item besides the upload options (`etransport`: an e-Transport
 /// declaration instead of an invoice).
@@ -110,20 +111,15 @@ fn request(
         .copied()
         .chain(["max_in_flight", "etransport"])
         .collect();
-    let mut defaults = options(options_json, &known)?;
-    let in_flight = match defaults.remove("max_in_flight") {
-        None | Some(Value::Null) => s.config.max_in_flight as usize,
-        Some(v) => match v.as_u64() {
-            Some(n @ 1..=64) => n as usize,
-            _ => {
-                return Err(Error::with(
-                    ANAF_ERR_INVALID_ARGUMENT,
-                    format!("options_json: „max_in_flight” = {v}: un număr între 1 și 64."),
-                    format!("options_json: \"max_in_flight\" = {v}: a number from 1 to 64."),
-                ))
-            }
-        },
+    let mut o = Members {
+        m: options(options_json, &known)?,
+        arg: "options_json",
     };
+    let in_flight = o
+        .number("max_in_flight", 1, 64)?
+        .map_or(s.config.max_in_flight as usize, |n| n as usize);
+    o.m.remove("max_in_flight");
+    let defaults = o.m;
     Ok((items(items_json, &defaults)?, in_flight))
 }
 
@@ -284,26 +280,19 @@ pub unsafe extern "C" fn anaf_status_batch(
     entry(|| {
         let slot = out(out_json, "out_json")?;
         let ids = text(ids_json, "ids_json")?;
-        let m = options(
-            opt_text(options_json, "options_json")?,
-            &["wait_seconds", "interval_ms", "max_in_flight"],
-        )?;
-        let s = session(client)?;
-        let number = |k: &str, lo: u64, hi: u64, default: u64| -> Result<u64> {
-            match m.get(k) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v.as_u64().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
-                    Error::with(
-                        ANAF_ERR_INVALID_ARGUMENT,
-                        format!("options_json: „{k}” = {v}: un număr între {lo} și {hi}."),
-                        format!("options_json: \"{k}\" = {v}: a number from {lo} to {hi}."),
-                    )
-                }),
-            }
+        let m = Members {
+            m: options(
+                opt_text(options_json, "options_json")?,
+                &["wait_seconds", "interval_ms", "max_in_flight"],
+            )?,
+            arg: "options_json",
         };
-        let wait = std::time::Duration::from_secs(number("wait_seconds", 0, 3600, 0)?);
-        let interval = std::time::Duration::from_millis(number("interval_ms", 100, 60_000, 2000)?);
-        let in_flight = number("max_in_flight", 1, 64, s.config.max_in_flight as u64)? as usize;
+        let s = session(client)?;
+        let wait = Duration::from_secs(m.number("wait_seconds", 0, 3600)?.unwrap_or(0));
+        let interval = Duration::from_millis(m.number("interval_ms", 100, 60_000)?.unwrap_or(2000));
+        let in_flight = m
+            .number("max_in_flight", 1, 64)?
+            .map_or(s.config.max_in_flight as usize, |n| n as usize);
         let ids: Vec<String> = match serde_json::from_str::<Value>(ids) {
             Ok(Value::Array(a)) => a
                 .iter()

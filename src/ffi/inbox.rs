@@ -1,13 +1,13 @@
 //! The e-Factura inbox of the C API: the sync, the list of what arrived, one message's
 //! parts, the ERP's acknowledgement. The rows are documented in README (`anaf_inbox`).
 
-use super::service::options;
+use super::service::{options, Members};
 use super::{entry, opt_text, out, session, text, AnafClient};
 use crate::client::inbox::{Job, Part, SyncOptions};
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::inbox::Filter;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::ffi::c_char;
 use std::path::Path;
 use std::time::Duration;
@@ -125,67 +125,6 @@ pub unsafe extern "C" fn anaf_inbox_list(
     })
 }
 
-/// The members of an options object, each checked for its type; errors name the argument.
-struct Members {
-    m: Map<String, Value>,
-    arg: &'static str,
-}
-
-impl Members {
-    fn bad(&self, k: &str, ro: &str, en: &str) -> Error {
-        Error::with(
-            ANAF_ERR_INVALID_ARGUMENT,
-            format!("{}: \"{k}\" {ro}", self.arg),
-            format!("{}: \"{k}\" {en}", self.arg),
-        )
-    }
-
-    fn string(&self, k: &str) -> Result<Option<String>> {
-        match self.m.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(self.bad(k, "trebuie să fie text.", "must be a string.")),
-        }
-    }
-
-    /// A day, `YYYY-MM-DD`, as the Unix ms of its start (UTC).
-    fn day_ms(&self, k: &str) -> Result<Option<i64>> {
-        self.string(k)?
-            .map(|d| {
-                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map(|d| {
-                        d.and_hms_opt(0, 0, 0)
-                            .unwrap_or_default()
-                            .and_utc()
-                            .timestamp_millis()
-                    })
-                    .map_err(|_| self.bad(k, "este o dată AAAA-LL-ZZ.", "is a date YYYY-MM-DD."))
-            })
-            .transpose()
-    }
-
-    /// A whole number up to `max`.
-    fn number(&self, k: &str, max: u64) -> Result<Option<u64>> {
-        match self.m.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v <= max) => Ok(n.as_u64()),
-            Some(_) => Err(self.bad(
-                k,
-                &format!("este un număr întreg de la 0 la {max}."),
-                &format!("is a whole number from 0 to {max}."),
-            )),
-        }
-    }
-
-    fn flag(&self, k: &str) -> Result<bool> {
-        match self.m.get(k) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(self.bad(k, "este true sau false.", "is true or false.")),
-        }
-    }
-}
-
 fn sync_options(raw: Option<&str>) -> Result<SyncOptions> {
     let o = Members {
         m: options(raw, &["since", "wait_seconds", "max_downloads"])?,
@@ -193,9 +132,9 @@ fn sync_options(raw: Option<&str>) -> Result<SyncOptions> {
     };
     Ok(SyncOptions {
         since_ms: o.day_ms("since")?,
-        wait: o.number("wait_seconds", 3600)?.map(Duration::from_secs),
+        wait: o.number("wait_seconds", 0, 3600)?.map(Duration::from_secs),
         max_downloads: o
-            .number("max_downloads", u32::MAX as u64)?
+            .number("max_downloads", 0, u32::MAX as u64)?
             .map(|n| n as usize),
     })
 }
@@ -224,7 +163,7 @@ fn filter(raw: Option<&str>) -> Result<Filter> {
         from_ms: f.day_ms("from")?,
         // "to" includes its whole day.
         to_ms: f.day_ms("to")?.map(|ms| ms + 86_400_000),
-        limit: f.number("limit", u32::MAX as u64)?.map(|n| n as usize),
+        limit: f.number("limit", 0, u32::MAX as u64)?.map(|n| n as usize),
     })
 }
 
