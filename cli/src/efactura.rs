@@ -8,6 +8,7 @@ use crate::out::{self, Ctx};
 use anaf_bridge::client::batch::{Doc, Item, Job};
 use anaf_bridge::client::efactura::{self, MessageState, Standard, UploadOptions};
 use anaf_bridge::client::job::Poll;
+use anaf_bridge::client::Session;
 use anaf_bridge::error::{Error, Result};
 use anaf_bridge::status::*;
 use anaf_bridge::store::journal::{self, Entry, State};
@@ -130,19 +131,19 @@ pub fn upload(ctx: &Ctx, a: UploadArgs) -> Result<u8> {
     };
     bar.finish_and_clear();
     let labels: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let outcomes = answer["items"].as_array().cloned().unwrap_or_default();
-    Ok(batch::run(ctx, "file", &labels, |file| {
-        let o = outcomes
-            .iter()
-            .find(|o| o["ref"] == file)
-            .cloned()
-            .unwrap_or(Value::Null);
-        batch_step(ctx, o)
+    // The batch answers in the order given: one outcome per file, in turn.
+    let mut outcomes = answer["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter();
+    Ok(batch::run(ctx, "file", &labels, |_| {
+        batch_step(ctx, &s, outcomes.next().unwrap_or(Value::Null))
     }))
 }
 
 /// One file's outcome in the batch's answer, as a line and its JSON.
-fn batch_step(ctx: &Ctx, o: Value) -> Result<Step> {
+fn batch_step(ctx: &Ctx, s: &Session, o: Value) -> Result<Step> {
     let journal = ctx.t("jurnal", "journal");
     let index = o["index_incarcare"].as_str().unwrap_or("-").to_string();
     let id = out::cell(&o["journal_id"]);
@@ -157,40 +158,21 @@ fn batch_step(ctx: &Ctx, o: Value) -> Result<Step> {
             ctx.t("trimis", "uploaded"),
             format!("index_incarcare {index} ({journal} {id})"),
         ),
-        "already_uploaded" => (
-            ANAF_ALREADY_UPLOADED,
-            ctx.t("deja", "already"),
-            format!(
-                "index_incarcare {index}, {} {} ({journal} {id}); {}",
-                ctx.t("trimis la", "sent at"),
-                out::cell(&o["sent_at"]),
-                ctx.t(
-                    "nu a fost trimis din nou (--force îl trimite)",
-                    "not sent again (--force sends it)"
-                )
-            ),
-        ),
+        // Held back by the journal: said as for a single upload, from its row.
+        held @ ("already_uploaded" | "uncertain") => {
+            let row = journal::get(&s.store, o["journal_id"].as_i64().unwrap_or(0))?;
+            return row
+                .map(|e| journal_step(ctx, &e, held == "already_uploaded"))
+                .ok_or_else(|| Error::new(ANAF_ERR_INTERNAL));
+        }
         "duplicate" => (
             ANAF_ALREADY_UPLOADED,
             ctx.t("dublură", "duplicate"),
             ctx.t(
                 "același document ca un alt fișier al listei: trimis o dată",
-                "the same document as another file of the list: sent once"
+                "the same document as another file of the list: sent once",
             )
             .to_string(),
-        ),
-        "uncertain" => (
-            ANAF_ERR_UPLOAD_UNCERTAIN,
-            ctx.t("INCERT", "UNCERTAIN"),
-            format!(
-                "{} {} ({journal} {id}): {}",
-                ctx.t("încercarea din", "the attempt of"),
-                out::cell(&o["sent_at"]),
-                ctx.t(
-                    "nu a fost trimis; anaf resolve caută factura la ANAF, --force o trimite oricum",
-                    "not sent; anaf resolve looks for it at ANAF, --force sends it anyway"
-                )
-            ),
         ),
         other => {
             // invalid, rejected, failed, unknown, cancelled: the item's own error (as a
@@ -205,9 +187,6 @@ fn batch_step(ctx: &Ctx, o: Value) -> Result<Step> {
             });
         }
     };
-    if let Value::Object(m) = &mut j {
-        m.insert("result".into(), json!(o["result"]));
-    }
     Ok(Step {
         status,
         word: word.into(),
