@@ -150,11 +150,7 @@ public:
     // outcome, also when some are not at ANAF (then last_status() is
     // ANAF_ERR_BATCH_INCOMPLETE); throws only for a batch that could not run.
     std::string upload_batch(const std::string &items_json, const std::string &options_json = std::string()) {
-        dll_string s;
-        int32_t status = anaf_upload_batch(h_, items_json.c_str(), detail::opt(options_json), s.out());
-        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
-        else st(status);
-        return s.str();
+        dll_string s; batch_st(anaf_upload_batch(h_, items_json.c_str(), detail::opt(options_json), s.out())); return s.str();
     }
     // The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress
     // while it runs, then the outcome as upload_batch gives it); cancel from any thread.
@@ -162,23 +158,14 @@ public:
         st(anaf_upload_batch_begin(h_, items_json.c_str(), detail::opt(options_json)));
     }
     int32_t upload_batch_poll(std::string &json) {
-        dll_string s;
-        int32_t status = anaf_upload_batch_poll(h_, s.out());
-        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
-        else st(status);
-        json = s.str();
-        return last_;
+        dll_string s; batch_st(anaf_upload_batch_poll(h_, s.out())); json = s.str(); return last_;
     }
     void upload_batch_cancel() { st(anaf_upload_batch_cancel(h_)); }
     // The states of many uploads (ids_json: ["5001234567", ...]; options e.g.
     // {"wait_seconds": 60}): every item's state, also when some could not be had (then
     // last_status() is ANAF_ERR_BATCH_INCOMPLETE).
     std::string status_batch(const std::string &ids_json, const std::string &options_json = std::string()) {
-        dll_string s;
-        int32_t status = anaf_status_batch(h_, ids_json.c_str(), detail::opt(options_json), s.out());
-        if (status == ANAF_ERR_BATCH_INCOMPLETE) last_ = status;
-        else st(status);
-        return s.str();
+        dll_string s; batch_st(anaf_status_batch(h_, ids_json.c_str(), detail::opt(options_json), s.out())); return s.str();
     }
     std::string status(const std::string &id_incarcare) {
         dll_string s; st(anaf_status(h_, id_incarcare.c_str(), s.out())); return s.str();
@@ -262,6 +249,8 @@ public:
 
 private:
     int32_t st(int32_t status) { last_ = status; return check(status); }
+    // A batch's status: some items not at ANAF is an answer to read, not an exception.
+    int32_t batch_st(int32_t status) { return status == ANAF_ERR_BATCH_INCOMPLETE ? (last_ = status) : st(status); }
     AnafClient *h_;
     int32_t last_;
 };

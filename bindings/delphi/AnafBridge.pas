@@ -174,6 +174,7 @@ type
     FLastStatus: Integer;
     function Check(AStatus: Integer): Integer;
     function TakeJson(AStatus: Integer; P: PAnsiChar): string;
+    function TakeBatchJson(AStatus: Integer; P: PAnsiChar): string;
   public
     constructor Create(const ConfigJson: string);
     destructor Destroy; override;
@@ -385,6 +386,23 @@ begin
   end;
 end;
 
+{ A batch's JSON: also when some items are not at ANAF (LastStatus then says
+  ANAF_ERR_BATCH_INCOMPLETE), raising only for a batch that could not run. }
+function TAnafClient.TakeBatchJson(AStatus: Integer; P: PAnsiChar): string;
+begin
+  if AStatus <> ANAF_ERR_BATCH_INCOMPLETE then
+    Result := TakeJson(AStatus, P)
+  else
+  begin
+    FLastStatus := AStatus;
+    try
+      Result := AnafFromUtf8(P);
+    finally
+      anaf_free(P);
+    end;
+  end;
+end;
+
 class function TAnafClient.Version: string;
 begin
   Result := AnafFromUtf8(anaf_version());
@@ -568,17 +586,7 @@ begin
   O := AnafToUtf8(OptionsJson);
   P := nil;
   St := anaf_upload_batch(FHandle, PAnsiChar(I), Arg(O), @P);
-  if St <> ANAF_ERR_BATCH_INCOMPLETE then
-    Result := TakeJson(St, P)
-  else
-  begin
-    FLastStatus := St;
-    try
-      Result := AnafFromUtf8(P);
-    finally
-      anaf_free(P);
-    end;
-  end;
+  Result := TakeBatchJson(St, P);
 end;
 
 procedure TAnafClient.UploadBatchBegin(const ItemsJson, OptionsJson: string);
@@ -597,17 +605,7 @@ var
 begin
   P := nil;
   St := anaf_upload_batch_poll(FHandle, @P);
-  if St <> ANAF_ERR_BATCH_INCOMPLETE then
-    Json := TakeJson(St, P)
-  else
-  begin
-    FLastStatus := St;
-    try
-      Json := AnafFromUtf8(P);
-    finally
-      anaf_free(P);
-    end;
-  end;
+  Json := TakeBatchJson(St, P);
   Result := FLastStatus;
 end;
 
@@ -621,17 +619,7 @@ begin
   O := AnafToUtf8(OptionsJson);
   P := nil;
   St := anaf_status_batch(FHandle, PAnsiChar(I), Arg(O), @P);
-  if St <> ANAF_ERR_BATCH_INCOMPLETE then
-    Result := TakeJson(St, P)
-  else
-  begin
-    FLastStatus := St;
-    try
-      Result := AnafFromUtf8(P);
-    finally
-      anaf_free(P);
-    end;
-  end;
+  Result := TakeBatchJson(St, P);
 end;
 
 procedure TAnafClient.UploadBatchCancel;

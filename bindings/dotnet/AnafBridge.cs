@@ -356,6 +356,15 @@ namespace AnafBridge
             finally { if (p != IntPtr.Zero) AnafNative.anaf_free(p); }
         }
 
+        /// <summary>A batch's JSON: also when some items are not at ANAF (LastStatus then says
+        /// ANAF_ERR_BATCH_INCOMPLETE), raising only for a batch that could not run.</summary>
+        private string BatchJson(int status, IntPtr p)
+        {
+            if (status != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) return Json(status, p);
+            LastStatus = status;
+            try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
+        }
+
         private static byte[] U(string s) { return string.IsNullOrEmpty(s) ? null : AnafNative.Utf8(s); }
 
         /// <summary>Checks this computer's setup without opening a client (for when the
@@ -424,34 +433,21 @@ namespace AnafBridge
         /// only for a batch that could not run.</summary>
         public string UploadBatch(string itemsJson, string optionsJson = null)
         {
-            IntPtr p;
-            int st = AnafNative.anaf_upload_batch(h, AnafNative.Utf8(itemsJson), U(optionsJson), out p);
-            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) return Json(st, p);
-            LastStatus = st;
-            try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
+            IntPtr p; return BatchJson(AnafNative.anaf_upload_batch(h, AnafNative.Utf8(itemsJson), U(optionsJson), out p), p);
         }
         /// <summary>The same on a thread of the DLL: begin, then poll (ANAF_PENDING with the progress while it runs,
         /// then the outcome as UploadBatch gives it); cancel from any thread.</summary>
         public void UploadBatchBegin(string itemsJson, string optionsJson = null) { Check(AnafNative.anaf_upload_batch_begin(h, AnafNative.Utf8(itemsJson), U(optionsJson))); }
         public int UploadBatchPoll(out string json)
         {
-            IntPtr p;
-            int st = AnafNative.anaf_upload_batch_poll(h, out p);
-            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) { json = Json(st, p); return LastStatus; }
-            LastStatus = st;
-            try { json = AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
-            return st;
+            IntPtr p; json = BatchJson(AnafNative.anaf_upload_batch_poll(h, out p), p); return LastStatus;
         }
         public void UploadBatchCancel() { Check(AnafNative.anaf_upload_batch_cancel(h)); }
         /// <summary>The states of many uploads (idsJson: ["5001234567", …]; optionsJson e.g. {"wait_seconds": 60}). Every
         /// item's state, also when some could not be had (then LastStatus is ANAF_ERR_BATCH_INCOMPLETE).</summary>
         public string StatusBatch(string idsJson, string optionsJson = null)
         {
-            IntPtr p;
-            int st = AnafNative.anaf_status_batch(h, AnafNative.Utf8(idsJson), U(optionsJson), out p);
-            if (st != AnafNative.ANAF_ERR_BATCH_INCOMPLETE) return Json(st, p);
-            LastStatus = st;
-            try { return AnafNative.FromUtf8(p); } finally { AnafNative.anaf_free(p); }
+            IntPtr p; return BatchJson(AnafNative.anaf_status_batch(h, AnafNative.Utf8(idsJson), U(optionsJson), out p), p);
         }
         public string Status(string idIncarcare) { IntPtr p; return Json(AnafNative.anaf_status(h, AnafNative.Utf8(idIncarcare), out p), p); }
         public string StatusWait(string idIncarcare, uint timeoutSeconds = 300, uint intervalMs = 5000)
