@@ -16,33 +16,18 @@
 
 use anaf_bridge::client::batch::{Doc, Item};
 use anaf_bridge::client::efactura::{UploadOptions, UploadOutcome};
-use anaf_bridge::client::Session;
-use anaf_bridge::config::Config;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CIF: &str = "14399840";
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/factura_ubl.xml"
-);
+mod common;
+use common::{invoice, CIF, FIXTURE};
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn invoice(n: usize, tag: &str) -> Vec<u8> {
-    std::fs::read_to_string(FIXTURE)
-        .unwrap()
-        .replace(
-            "<cbc:ID>ABR-2026-0001</cbc:ID>",
-            &format!("<cbc:ID>{tag}-{n:06}</cbc:ID>"),
-        )
-        .into_bytes()
 }
 
 fn sim(per_minute_limit: u32, latency: Duration) -> anaf_sim::Sim {
@@ -58,23 +43,6 @@ fn sim(per_minute_limit: u32, latency: Duration) -> anaf_sim::Sim {
         u32::MAX,
     );
     sim
-}
-
-fn session(sim: &anaf_sim::Sim, db: &std::path::Path, rate: u32) -> Session {
-    let cfg = serde_json::json!({
-        "database": db, "cif": CIF, "environment": "test",
-        "idp_url": sim.idp_url(), "api_url": sim.api_url(), "public_url": sim.public_url(),
-        "ca_file": sim.ca_pem_path(),
-        "client_id": "sim-client-id", "client_secret": "sim-client-secret",
-        "redirect_uri": "https://localhost:9443/anaf/callback",
-    });
-    let mut config = Config::from_json(&cfg.to_string()).unwrap();
-    config.rate_limit_per_minute = rate;
-    let s = Session::open(config).unwrap();
-    let pair = sim.mint_tokens(CIF, "1A2B3C4D");
-    s.store_token_response(&pair.access_token, &pair.refresh_token, None)
-        .unwrap();
-    s
 }
 
 fn items(n: usize, tag: &str) -> Vec<Item> {
@@ -164,7 +132,12 @@ fn main() {
 
     // ---- 1. the batch at ANAF's latency and rate --------------------------------------
     let s1 = Arc::new(sim(rate, Duration::from_millis(300)));
-    let s = session(&s1, &dir.path().join("batch.db"), rate);
+    let s = common::session(
+        &s1,
+        &dir.path().join("batch.db"),
+        rate,
+        serde_json::json!({}),
+    );
     let in_flight = s.config.max_in_flight as usize;
     let done = Arc::new(AtomicBool::new(false));
     let sampler = sample(s1.clone(), done.clone());
@@ -241,7 +214,12 @@ fn main() {
 
     // ---- 3. the DLL's own cost: 20 ms an answer, the pacer out of the way -------------
     let s3 = sim(u32::MAX, Duration::from_millis(20));
-    let s = session(&s3, &dir.path().join("overhead.db"), u32::MAX);
+    let s = common::session(
+        &s3,
+        &dir.path().join("overhead.db"),
+        u32::MAX,
+        serde_json::json!({}),
+    );
     let token = s.access_token().unwrap();
     // Warm-up: connections, tables.
     s.upload_batch(&items(50, "W"), in_flight).unwrap();

@@ -16,10 +16,10 @@
 
 use anaf_bridge::client::inbox::SyncOptions;
 use anaf_bridge::client::Session;
-use anaf_bridge::config::Config;
 use std::time::{Duration, Instant};
 
-const CIF: &str = "14399840";
+mod common;
+use common::CIF;
 const ENV: &str = "test";
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -42,23 +42,6 @@ fn sim_with(n: usize, latency: Duration, per_minute_limit: u32) -> anaf_sim::Sim
         sim.inject_on("/test/FCTEL", anaf_sim::Fault::Latency(latency), u32::MAX);
     }
     sim
-}
-
-fn session(sim: &anaf_sim::Sim, db: &std::path::Path, rate: u32) -> Session {
-    let cfg = serde_json::json!({
-        "database": db, "cif": CIF, "environment": ENV,
-        "idp_url": sim.idp_url(), "api_url": sim.api_url(), "public_url": sim.public_url(),
-        "ca_file": sim.ca_pem_path(),
-        "client_id": "sim-client-id", "client_secret": "sim-client-secret",
-        "redirect_uri": "https://localhost:9443/anaf/callback",
-    });
-    let mut config = Config::from_json(&cfg.to_string()).unwrap();
-    config.rate_limit_per_minute = rate;
-    let s = Session::open(config).unwrap();
-    let pair = sim.mint_tokens(CIF, "1A2B3C4D");
-    s.store_token_response(&pair.access_token, &pair.refresh_token, None)
-        .unwrap();
-    s
 }
 
 /// One sync by the DLL: its time and answer.
@@ -129,7 +112,12 @@ fn main() {
         sim_with(n, latency, u32::MAX),
         sim_with(n, latency, u32::MAX),
     );
-    let s = session(&sim_a, &dir.path().join("bridge.db"), u32::MAX);
+    let s = common::session(
+        &sim_a,
+        &dir.path().join("bridge.db"),
+        u32::MAX,
+        serde_json::json!({}),
+    );
     let (t_plain, listed) = plain(&sim_b);
     let (t_bridge, v) = bridge(&s);
     let downloaded = v["downloaded"].as_u64().unwrap() as usize;
@@ -157,7 +145,12 @@ fn main() {
     // ---- 2. the quotas --------------------------------------------------------------
     anaf_bridge::client::pacer::global().reset();
     let sim = sim_with(quota_n, Duration::ZERO, 1000);
-    let s = session(&sim, &dir.path().join("quota.db"), 1000);
+    let s = common::session(
+        &sim,
+        &dir.path().join("quota.db"),
+        1000,
+        serde_json::json!({}),
+    );
     let (t, v) = bridge(&s);
     let k = sim.counters();
     let once = k.downloads.values().all(|&d| d == 1);

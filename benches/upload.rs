@@ -18,44 +18,11 @@
 
 use anaf_bridge::client::efactura::{UploadOptions, UploadOutcome};
 use anaf_bridge::client::Session;
-use anaf_bridge::config::Config;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CIF: &str = "14399840";
-
-fn invoice(n: usize, tag: &str) -> Vec<u8> {
-    let base = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/factura_ubl.xml"
-    ))
-    .unwrap();
-    String::from_utf8(base)
-        .unwrap()
-        .replace(
-            "<cbc:ID>ABR-2026-0001</cbc:ID>",
-            &format!("<cbc:ID>{tag}-{n:06}</cbc:ID>"),
-        )
-        .into_bytes()
-}
-
-fn session(sim: &anaf_sim::Sim, db: &std::path::Path, rate: u32, sync: &str) -> Session {
-    let cfg = serde_json::json!({
-        "journal_sync": sync,
-        "database": db, "cif": CIF, "environment": "test",
-        "idp_url": sim.idp_url(), "api_url": sim.api_url(), "public_url": sim.public_url(),
-        "ca_file": sim.ca_pem_path(),
-        "client_id": "sim-client-id", "client_secret": "sim-client-secret",
-        "redirect_uri": "https://localhost:9443/anaf/callback",
-    });
-    let mut config = Config::from_json(&cfg.to_string()).unwrap();
-    config.rate_limit_per_minute = rate;
-    let s = Session::open(config).unwrap();
-    let pair = sim.mint_tokens(CIF, "1A2B3C4D");
-    s.store_token_response(&pair.access_token, &pair.refresh_token, None)
-        .unwrap();
-    s
-}
+mod common;
+use common::{invoice, CIF};
 
 fn bridge_loop(s: &Session, docs: &[Vec<u8>]) -> Duration {
     let opts = UploadOptions::default();
@@ -111,8 +78,18 @@ fn main() {
     };
 
     // ---- 1. anaf-bridge vs raw keep-alive loop -------------------------------------
-    let full = session(&sim, &dir.path().join("full.db"), u32::MAX, "full");
-    let normal = session(&sim, &dir.path().join("normal.db"), u32::MAX, "normal");
+    let full = common::session(
+        &sim,
+        &dir.path().join("full.db"),
+        u32::MAX,
+        serde_json::json!({"journal_sync": "full"}),
+    );
+    let normal = common::session(
+        &sim,
+        &dir.path().join("normal.db"),
+        u32::MAX,
+        serde_json::json!({"journal_sync": "normal"}),
+    );
     let ca = std::fs::read(sim.ca_pem_path()).unwrap();
     let raw = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
@@ -193,7 +170,12 @@ fn main() {
     // ---- 3. the pacer at its configured rate --------------------------------------
     let rate = 1000u32;
     anaf_bridge::client::pacer::global().reset();
-    let s = Arc::new(session(&sim, &dir.path().join("pacer.db"), rate, "full"));
+    let s = Arc::new(common::session(
+        &sim,
+        &dir.path().join("pacer.db"),
+        rate,
+        serde_json::json!({"journal_sync": "full"}),
+    ));
     // The arrival times at the simulator (what ANAF counts), sampled every 0.5 ms from
     // its request counter while 4 threads upload.
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
