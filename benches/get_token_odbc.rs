@@ -106,7 +106,7 @@ fn main() {
         black_box(
             session
                 .store
-                .fresh_access_token("14399840", "bench-client", "prod", 1_000_000_000, 0)
+                .fresh_access_token("14399840", "bench-client", "prod", None, 1_000_000_000, 0)
                 .unwrap(),
         );
     };

@@ -76,6 +76,10 @@ pub struct Config {
     /// A token from the browser link obtained with another certificate than `cert_serial`:
     /// refused (`"link_serial": "refuse"`) instead of stored with a warning (`"warn"`).
     pub link_serial_refuse: bool,
+    /// `"token_for": "certificate"`: this CIF is served by the token of `cert_serial`, whichever
+    /// company's login obtained it (an accountant's certificate acting for many firms),
+    /// instead of by a login of its own (`"cif"`, the default).
+    pub token_for_certificate: bool,
     /// The secret the token columns and the rescue file are sealed under, instead of one
     /// derived from `client_secret` (store::seal).
     pub token_key: Option<String>,
@@ -200,6 +204,7 @@ pub const KEYS: &[&str] = &[
     "inbox_folder",
     "journal_sync",
     "link_serial",
+    "token_for",
     "token_key",
     "token_key_previous",
     "share_access_token",
@@ -376,6 +381,19 @@ impl Config {
                 ))
             }
         };
+        let token_for_certificate = match f.string("token_for")?.as_deref() {
+            None | Some("cif") => false,
+            Some("certificate") => true,
+            Some(other) => {
+                return Err(bad(
+                    "token_for",
+                    format!(
+                        "\"{other:.40}\" nu este permis; folosiți \"cif\" sau \"certificate\"."
+                    ),
+                    format!("\"{other:.40}\" is not allowed; use \"cif\" or \"certificate\"."),
+                ))
+            }
+        };
         let cif = normalize_cif(&f.required("cif")?)?;
         let cert_serial = match f.string("cert_serial")? {
             None => None,
@@ -389,6 +407,13 @@ impl Config {
                 Some(s)
             }
         };
+        if token_for_certificate && cert_serial.is_none() {
+            return Err(bad(
+                "token_for",
+                "\"certificate\" cere și \"cert_serial\": seria certificatului al cărui token servește acest CIF.",
+                "\"certificate\" needs \"cert_serial\" too: the serial of the certificate whose token serves this CIF.",
+            ));
+        }
         let redirect_uri = f.string("redirect_uri")?;
         if let Some(r) = &redirect_uri {
             match Url::parse(r) {
@@ -474,6 +499,7 @@ impl Config {
             inbox_folder: path("inbox_folder")?,
             journal_sync_full,
             link_serial_refuse,
+            token_for_certificate,
             token_key,
             token_key_previous: f
                 .0

@@ -61,6 +61,7 @@ fn keyed(s: Store) -> Store {
 fn clear(_conn: &str, s: &Store) {
     for t in [
         "anaf_token",
+        "anaf_token_cif",
         "anaf_upload_journal",
         "anaf_call_count",
         "anaf_link",
@@ -102,7 +103,7 @@ fn token_rows_and_the_refresh_lease() {
         assert_eq!(s.load(&p).unwrap().unwrap(), r, "{name}");
         // Fast path.
         let fresh = |now| {
-            s.fresh_access_token(&p.cif, &p.client_id, &p.environment, now, 100)
+            s.fresh_access_token(&p.cif, &p.client_id, &p.environment, None, now, 100)
                 .unwrap()
         };
         assert_eq!(fresh(1_000_000_000).as_deref(), Some("a2"), "{name}");
@@ -696,7 +697,7 @@ fn tokens_are_sealed_on_every_backend_and_the_view_shows_none() {
 /// Tables of schema 4 on a server (the first ODBC release) are upgraded in place, and the
 /// tokens they hold as they are get sealed, without a new login.
 #[test]
-fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
+fn schema_4_tables_on_a_server_are_upgraded_to_8_and_sealed() {
     use anaf_bridge::store::odbc::{exec_for_tests, query_for_tests};
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for (name, var) in [
@@ -724,6 +725,7 @@ fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
             "inbox_sync",
             "inbox_pdf",
             "pace",
+            "token_cif",
         ] {
             let _ = run(&format!("DROP TABLE v4_anaf_{t}"));
         }
@@ -743,6 +745,7 @@ fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
             "DROP TABLE v4_anaf_inbox_sync",
             "DROP TABLE v4_anaf_inbox_pdf",
             "DROP TABLE v4_anaf_pace",
+            "DROP TABLE v4_anaf_token_cif",
             "UPDATE v4_anaf_schema SET version = 4",
             "INSERT INTO v4_anaf_token (cif, client_id, environment, access_token, refresh_token,
                  access_expires_at, refresh_expires_at, obtained_at, previous_refresh_token)
@@ -754,7 +757,7 @@ fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
             Store::open_server(&target, Duration::from_secs(5))
                 .unwrap_or_else(|e| panic!("{name}: {e:?}")),
         );
-        assert_eq!(s.schema_version().unwrap(), 7, "{name}");
+        assert_eq!(s.schema_version().unwrap(), 8, "{name}");
         // The inbox (schema 5), its PDFs (schema 6) and the shared pace (7) are there.
         query_for_tests(
             &conn,
@@ -772,14 +775,18 @@ fn schema_4_tables_on_a_server_are_upgraded_to_7_and_sealed() {
         assert_eq!(row.previous_refresh_hash, Some(seal::hash("r-1")), "{name}");
         let raw = query_for_tests(
             &conn,
-            "SELECT t.access_token, t.refresh_token, v.access_token
-               FROM v4_anaf_token t JOIN v4_anaf_token_v v ON v.cif = t.cif",
+            "SELECT t.access_token, t.refresh_token, v.access_token, v.token_cif, s.assigned_by
+               FROM v4_anaf_token t JOIN v4_anaf_token_v v ON v.cif = t.cif
+               JOIN v4_anaf_token_cif s ON s.cif = t.cif",
         )
         .unwrap()
         .remove(0);
         assert!(seal::is_sealed(raw[0].as_ref().unwrap()), "{name}: {raw:?}");
         assert!(seal::is_sealed(raw[1].as_ref().unwrap()), "{name}: {raw:?}");
         assert_eq!(raw[2], None, "{name}: the upgraded view");
+        // Schema 8: the row serves its own company, as the view says.
+        assert_eq!(raw[3].as_deref(), Some("14399840"), "{name}: {raw:?}");
+        assert_eq!(raw[4].as_deref(), Some("migration"), "{name}: {raw:?}");
         // The refresh protocol works on the upgraded table.
         let Claim::Claimed { .. } = s.claim(&p, "me", None, 0, 1000).unwrap() else {
             panic!("{name}")

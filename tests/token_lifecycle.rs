@@ -622,13 +622,14 @@ fn move_from_the_file_to_the_server(b: Backend) {
     let from = file.config(json!({}));
     // One simulator for both configurations: the server fixture lends only its database.
     let to = file.config(json!({"database": null, "odbc": server.odbc.clone().unwrap()}));
-    // Two companies in the file, one with a journal entry.
+    // Two companies in the file, logged in with two certificates (one certificate's logins
+    // share a row), one with a journal entry.
     let pair = file.sim.mint_tokens(CIF, SERIAL);
     let c = CClient::open(&from).unwrap();
     c.import_token(&pair.access_token, &pair.refresh_token)
         .unwrap();
     let other = file.config(json!({"cif": "18547290"}));
-    let p2 = file.sim.mint_tokens("18547290", SERIAL);
+    let p2 = file.sim.mint_tokens("18547290", "5E2A");
     CClient::open(&other)
         .unwrap()
         .import_token(&p2.access_token, &p2.refresh_token)

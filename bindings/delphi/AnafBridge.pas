@@ -98,7 +98,7 @@ const
   ANAF_ERR_BATCH_INCOMPLETE = -80; { Some invoices of an `anaf_upload_batch` are not at ANAF; its JSON says which and why. }
   ANAF_ERR_BATCH_BUSY = -81; { A batch begun with `anaf_upload_batch_begin` on this client is still running. }
   ANAF_ERR_NO_BATCH = -82; { No batch was begun on this client (or its outcome was already polled). }
-  ANAF_SCHEMA_VERSION = 7; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
+  ANAF_SCHEMA_VERSION = 8; { The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER). }
 
 function anaf_upload_batch(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch';
 function anaf_upload_batch_begin(client: PAnafClient; items_json: PAnsiChar; options_json: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_upload_batch_begin';
@@ -148,6 +148,7 @@ function anaf_import_token(client: PAnafClient; access_token: PAnsiChar; refresh
 function anaf_refresh(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_refresh';
 function anaf_get_token(client: PAnafClient; out_token: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_get_token';
 function anaf_token_info(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_token_info';
+function anaf_token_assign(client: PAnafClient; cert_serial: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_token_assign';
 function anaf_test_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_test_token';
 function anaf_delete_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_delete_token';
 function anaf_store_migrate(from_config_json: PAnsiChar; to_config_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_store_migrate';

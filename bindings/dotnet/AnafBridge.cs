@@ -140,7 +140,7 @@ namespace AnafBridge
         /// <summary>No batch was begun on this client (or its outcome was already polled).</summary>
         public const int ANAF_ERR_NO_BATCH = -82;
         /// <summary>The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).</summary>
-        public const int ANAF_SCHEMA_VERSION = 7;
+        public const int ANAF_SCHEMA_VERSION = 8;
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_batch", ExactSpelling = true)]
         public static extern int anaf_upload_batch(ClientHandle client, byte[] items_json, byte[] options_json, out IntPtr out_json);
@@ -238,6 +238,8 @@ namespace AnafBridge
         public static extern int anaf_get_token(ClientHandle client, out IntPtr out_token);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_token_info", ExactSpelling = true)]
         public static extern int anaf_token_info(ClientHandle client, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_token_assign", ExactSpelling = true)]
+        public static extern int anaf_token_assign(ClientHandle client, byte[] cert_serial, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_test_token", ExactSpelling = true)]
         public static extern int anaf_test_token(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_delete_token", ExactSpelling = true)]

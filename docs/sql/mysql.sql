@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on mysql, schema version 7.
+-- anaf-bridge: the tables of the token store on mysql, schema version 8.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -30,6 +30,22 @@ CREATE TABLE anaf_token (
     refresh_hash VARCHAR(200),
     PRIMARY KEY (cif, client_id, environment)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE anaf_token_cif (
+    cif VARCHAR(100) NOT NULL,
+    client_id VARCHAR(100) NOT NULL,
+    environment VARCHAR(100) NOT NULL,
+    token_cif VARCHAR(100) NOT NULL,
+    cert_serial VARCHAR(200),
+    assigned_by VARCHAR(200) NOT NULL,
+    assigned_at BIGINT NOT NULL,
+    accepted_at BIGINT,
+    refused_at BIGINT,
+    refused_error TEXT,
+    PRIMARY KEY (cif, client_id, environment)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE INDEX anaf_token_cif_token ON anaf_token_cif (token_cif, client_id, environment);
 
 CREATE TABLE anaf_upload_journal (
     id BIGINT AUTO_INCREMENT NOT NULL,
@@ -160,35 +176,41 @@ CREATE TABLE anaf_lock (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version,
-       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
-       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
-       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
-       (access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
-       (refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
-       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
-       CASE WHEN refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
-       CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
-FROM anaf_token;
+SELECT s.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+       CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+       (t.access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+       (t.refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+       CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+       CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+       t.cif AS token_cif
+FROM anaf_token_cif s JOIN anaf_token t
+  ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+WHERE s.refused_at IS NULL
+UNION ALL
+SELECT t.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+       CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+       (t.access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+       (t.refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+       DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+       CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+       CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+       t.cif AS token_cif
+FROM anaf_token t
+WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+                  WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 7);
+INSERT INTO anaf_schema (id, version) VALUES (1, 8);
 
 -- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
 -- ALTER TABLE anaf_token RENAME COLUMN previous_refresh_token TO previous_refresh_hash;
 -- ALTER TABLE anaf_token RENAME COLUMN lease_refresh_token TO lease_refresh_hash;
 -- ALTER TABLE anaf_token ADD COLUMN refresh_hash VARCHAR(200);
 -- DROP VIEW anaf_token_v;
--- CREATE VIEW anaf_token_v AS
---   SELECT cif, client_id, environment, token_type, cert_serial, version,
---          CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
---          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
---          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
---          (access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
---          (refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
---          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
---          CASE WHEN refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
---          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
---   FROM anaf_token;
 -- CREATE TABLE anaf_inbox (
 --       cif VARCHAR(100) NOT NULL,
 --       environment VARCHAR(100) NOT NULL,
@@ -262,4 +284,51 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 7);
 --       PRIMARY KEY (scope)
 --   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 -- UPDATE anaf_schema SET version = 7 WHERE id = 1 AND version = 6;
+
+-- Upgrading tables of schema version 7 instead (the DLL does this itself where it may ALTER them):
+-- CREATE TABLE anaf_token_cif (
+--       cif VARCHAR(100) NOT NULL,
+--       client_id VARCHAR(100) NOT NULL,
+--       environment VARCHAR(100) NOT NULL,
+--       token_cif VARCHAR(100) NOT NULL,
+--       cert_serial VARCHAR(200),
+--       assigned_by VARCHAR(200) NOT NULL,
+--       assigned_at BIGINT NOT NULL,
+--       accepted_at BIGINT,
+--       refused_at BIGINT,
+--       refused_error TEXT,
+--       PRIMARY KEY (cif, client_id, environment)
+--   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+-- CREATE INDEX anaf_token_cif_token ON anaf_token_cif (token_cif, client_id, environment);
+-- INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial, assigned_by, assigned_at) SELECT t.cif, t.client_id, t.environment, t.cif, t.cert_serial, 'migration', t.obtained_at FROM anaf_token t WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
+-- DROP VIEW anaf_token_v;
+-- CREATE VIEW anaf_token_v AS
+--   SELECT s.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+--          CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+--          (t.access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+--          (t.refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+--          CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+--          CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+--          t.cif AS token_cif
+--   FROM anaf_token_cif s JOIN anaf_token t
+--     ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+--   WHERE s.refused_at IS NULL
+--   UNION ALL
+--   SELECT t.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+--          CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.access_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS access_expires_utc,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refresh_expires_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS refresh_expires_utc,
+--          (t.access_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS access_days_left,
+--          (t.refresh_expires_at - UNIX_TIMESTAMP()) DIV 86400 AS refresh_days_left,
+--          DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.obtained_at SECOND, '%Y-%m-%dT%H:%i:%sZ') AS obtained_utc,
+--          CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE DATE_FORMAT(TIMESTAMP('1970-01-01') + INTERVAL t.refreshed_at SECOND, '%Y-%m-%dT%H:%i:%sZ') END AS refreshed_utc,
+--          CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+--          t.cif AS token_cif
+--   FROM anaf_token t
+--   WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+--                     WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
+-- UPDATE anaf_schema SET version = 8 WHERE id = 1 AND version = 7;
 

@@ -1,4 +1,4 @@
--- anaf-bridge: the tables of the token store on sqlserver, schema version 7.
+-- anaf-bridge: the tables of the token store on sqlserver, schema version 8.
 -- Generated from src/store/dialect.rs; a test fails when this file is stale.
 -- With these tables created, the DLL needs only SELECT, INSERT, UPDATE and DELETE on them.
 
@@ -30,6 +30,22 @@ CREATE TABLE anaf_token (
     refresh_hash NVARCHAR(200),
     PRIMARY KEY (cif, client_id, environment)
 );
+
+CREATE TABLE anaf_token_cif (
+    cif NVARCHAR(100) NOT NULL,
+    client_id NVARCHAR(100) NOT NULL,
+    environment NVARCHAR(100) NOT NULL,
+    token_cif NVARCHAR(100) NOT NULL,
+    cert_serial NVARCHAR(200),
+    assigned_by NVARCHAR(200) NOT NULL,
+    assigned_at BIGINT NOT NULL,
+    accepted_at BIGINT,
+    refused_at BIGINT,
+    refused_error NVARCHAR(4000),
+    PRIMARY KEY (cif, client_id, environment)
+);
+
+CREATE INDEX anaf_token_cif_token ON anaf_token_cif (token_cif, client_id, environment);
 
 CREATE TABLE anaf_upload_journal (
     id BIGINT IDENTITY(1,1) NOT NULL,
@@ -160,35 +176,41 @@ CREATE TABLE anaf_lock (
 );
 
 CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version,
-       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
-       CONVERT(NVARCHAR(19), DATEADD(SECOND, access_expires_at % 86400, DATEADD(DAY, access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
-       CONVERT(NVARCHAR(19), DATEADD(SECOND, refresh_expires_at % 86400, DATEADD(DAY, refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
-       (access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
-       (refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
-       CONVERT(NVARCHAR(19), DATEADD(SECOND, obtained_at % 86400, DATEADD(DAY, obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
-       CASE WHEN refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, refreshed_at % 86400, DATEADD(DAY, refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
-       CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
-FROM anaf_token;
+SELECT s.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+       CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.access_expires_at % 86400, DATEADD(DAY, t.access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refresh_expires_at % 86400, DATEADD(DAY, t.refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+       (t.access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+       (t.refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.obtained_at % 86400, DATEADD(DAY, t.obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+       CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refreshed_at % 86400, DATEADD(DAY, t.refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+       CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+       t.cif AS token_cif
+FROM anaf_token_cif s JOIN anaf_token t
+  ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+WHERE s.refused_at IS NULL
+UNION ALL
+SELECT t.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+       CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.access_expires_at % 86400, DATEADD(DAY, t.access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refresh_expires_at % 86400, DATEADD(DAY, t.refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+       (t.access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+       (t.refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+       CONVERT(NVARCHAR(19), DATEADD(SECOND, t.obtained_at % 86400, DATEADD(DAY, t.obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+       CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refreshed_at % 86400, DATEADD(DAY, t.refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+       CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+       t.cif AS token_cif
+FROM anaf_token t
+WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+                  WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
 
-INSERT INTO anaf_schema (id, version) VALUES (1, 7);
+INSERT INTO anaf_schema (id, version) VALUES (1, 8);
 
 -- Upgrading tables of schema version 4 instead (the DLL does this itself where it may ALTER them):
 -- EXEC sp_rename 'anaf_token.previous_refresh_token', 'previous_refresh_hash', 'COLUMN';
 -- EXEC sp_rename 'anaf_token.lease_refresh_token', 'lease_refresh_hash', 'COLUMN';
 -- ALTER TABLE anaf_token ADD refresh_hash NVARCHAR(200);
 -- DROP VIEW anaf_token_v;
--- CREATE VIEW anaf_token_v AS
---   SELECT cif, client_id, environment, token_type, cert_serial, version,
---          CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
---          CONVERT(NVARCHAR(19), DATEADD(SECOND, access_expires_at % 86400, DATEADD(DAY, access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
---          CONVERT(NVARCHAR(19), DATEADD(SECOND, refresh_expires_at % 86400, DATEADD(DAY, refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
---          (access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
---          (refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
---          CONVERT(NVARCHAR(19), DATEADD(SECOND, obtained_at % 86400, DATEADD(DAY, obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
---          CASE WHEN refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, refreshed_at % 86400, DATEADD(DAY, refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
---          CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required
---   FROM anaf_token;
 -- CREATE TABLE anaf_inbox (
 --       cif NVARCHAR(100) NOT NULL,
 --       environment NVARCHAR(100) NOT NULL,
@@ -262,4 +284,51 @@ INSERT INTO anaf_schema (id, version) VALUES (1, 7);
 --       PRIMARY KEY (scope)
 --   );
 -- UPDATE anaf_schema SET version = 7 WHERE id = 1 AND version = 6;
+
+-- Upgrading tables of schema version 7 instead (the DLL does this itself where it may ALTER them):
+-- CREATE TABLE anaf_token_cif (
+--       cif NVARCHAR(100) NOT NULL,
+--       client_id NVARCHAR(100) NOT NULL,
+--       environment NVARCHAR(100) NOT NULL,
+--       token_cif NVARCHAR(100) NOT NULL,
+--       cert_serial NVARCHAR(200),
+--       assigned_by NVARCHAR(200) NOT NULL,
+--       assigned_at BIGINT NOT NULL,
+--       accepted_at BIGINT,
+--       refused_at BIGINT,
+--       refused_error NVARCHAR(4000),
+--       PRIMARY KEY (cif, client_id, environment)
+--   );
+-- CREATE INDEX anaf_token_cif_token ON anaf_token_cif (token_cif, client_id, environment);
+-- INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial, assigned_by, assigned_at) SELECT t.cif, t.client_id, t.environment, t.cif, t.cert_serial, 'migration', t.obtained_at FROM anaf_token t WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
+-- DROP VIEW anaf_token_v;
+-- CREATE VIEW anaf_token_v AS
+--   SELECT s.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+--          CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.access_expires_at % 86400, DATEADD(DAY, t.access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refresh_expires_at % 86400, DATEADD(DAY, t.refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+--          (t.access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+--          (t.refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.obtained_at % 86400, DATEADD(DAY, t.obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+--          CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refreshed_at % 86400, DATEADD(DAY, t.refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+--          CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+--          t.cif AS token_cif
+--   FROM anaf_token_cif s JOIN anaf_token t
+--     ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+--   WHERE s.refused_at IS NULL
+--   UNION ALL
+--   SELECT t.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+--          CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.access_expires_at % 86400, DATEADD(DAY, t.access_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS access_expires_utc,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refresh_expires_at % 86400, DATEADD(DAY, t.refresh_expires_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS refresh_expires_utc,
+--          (t.access_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS access_days_left,
+--          (t.refresh_expires_at - DATEDIFF_BIG(SECOND, '1970-01-01', SYSUTCDATETIME())) / 86400 AS refresh_days_left,
+--          CONVERT(NVARCHAR(19), DATEADD(SECOND, t.obtained_at % 86400, DATEADD(DAY, t.obtained_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' AS obtained_utc,
+--          CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE CONVERT(NVARCHAR(19), DATEADD(SECOND, t.refreshed_at % 86400, DATEADD(DAY, t.refreshed_at / 86400, CAST('1970-01-01' AS DATETIME2))), 126) + 'Z' END AS refreshed_utc,
+--          CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+--          t.cif AS token_cif
+--   FROM anaf_token t
+--   WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+--                     WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment);
+-- UPDATE anaf_schema SET version = 8 WHERE id = 1 AND version = 7;
 

@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod archive;
 pub mod batch;
+pub mod companies;
 pub mod diagnose;
 pub mod efactura;
 pub mod etransport;
@@ -26,12 +27,15 @@ use crate::store::Store;
 /// field is thread-safe.
 pub struct Session {
     pub config: Config,
-    pub store: Store,
+    /// Shared with the other handles of this process on the same database (Store::shared_for_config).
+    pub store: std::sync::Arc<Store>,
     pub http: reqwest::Client,
     /// The inbox sync started with `anaf_inbox_sync_begin`, if any (client::inbox).
     pub inbox_job: std::sync::Mutex<Option<inbox::Job>>,
     /// The upload batch started with `anaf_upload_batch_begin`, if any (client::batch).
     pub batch_job: std::sync::Mutex<Option<batch::Job>>,
+    /// What this handle remembers about its company's token (client::companies).
+    pub companies: std::sync::Mutex<companies::Memo>,
 }
 
 impl Session {
@@ -55,7 +59,7 @@ impl Session {
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");
         }
-        let store = Store::for_config(&config)?;
+        let store = Store::shared_for_config(&config)?;
         let http = http::build_client(&config)?;
         ::log::info!(
             target: "anaf::session",
@@ -70,6 +74,7 @@ impl Session {
             http,
             inbox_job: Default::default(),
             batch_job: Default::default(),
+            companies: Default::default(),
         })
     }
 }

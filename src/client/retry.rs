@@ -218,6 +218,9 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
             Attempt::Reply(r) => match answer::check_http(&r) {
                 Ok(()) => {
                     pacer::global().relax();
+                    if call.auth {
+                        s.note_answer(&call.url, &r.body);
+                    }
                     return Ok(r);
                 }
                 Err(e) => {

@@ -54,6 +54,11 @@ pub struct TokenInfo {
     pub login_required: bool,
     /// ANAF's words when it refused the refresh token.
     pub refresh_error: Option<String>,
+    /// The CIF keying the token's row (the company whose login created it); `cif` is the
+    /// handle's own.
+    pub token_cif: String,
+    /// Every company the token serves, and those ANAF refused it for.
+    pub cifs: Vec<super::companies::CifInfo>,
     /// Something the ERP should show about this token (a browser link used with another
     /// certificate than `cert_serial`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,7 +79,7 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn rfc3339(t: i64) -> String {
+pub(crate) fn rfc3339(t: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| t.to_string())
@@ -148,22 +153,6 @@ fn login_required(row: &TokenRow) -> Error {
 }
 
 impl Session {
-    /// The key of this session's row.
-    pub fn profile(&self) -> Result<Profile> {
-        let client_id = self.config.client_id.clone().ok_or_else(|| {
-            Error::with(
-                ANAF_ERR_INVALID_CONFIG,
-                "Câmpul \"client_id\" lipsește; este necesar pentru token.",
-                "Field \"client_id\" is missing; it is needed for the token.",
-            )
-        })?;
-        Ok(Profile {
-            cif: self.config.cif.clone(),
-            client_id,
-            environment: self.config.environment.as_str().to_string(),
-        })
-    }
-
     fn margin(&self) -> i64 {
         self.config.refresh_margin.as_secs() as i64
     }
@@ -186,6 +175,7 @@ impl Session {
                 &self.config.cif,
                 client_id,
                 self.config.environment.as_str(),
+                self.wanted_serial(),
                 now(),
                 self.margin() + SKEW,
             )?;
@@ -258,7 +248,7 @@ impl Session {
     /// The authorization_code grant, then stores the pair. Accepts the code or the whole
     /// redirected URL. `ANAF_ERR_CODE_EXPIRED` when ANAF says invalid_grant for the code.
     pub fn exchange_code(&self, code: &str) -> Result<TokenInfo> {
-        let p = self.profile()?;
+        let own = self.own_profile()?;
         let code = oauth::code_from_input(code)?;
         let answer = run(oauth::exchange_code(&self.http, &self.config, &code))?;
         let Some(refresh) = answer.refresh_token.as_deref() else {
@@ -274,8 +264,8 @@ impl Session {
             answer.expires_in,
             &answer.token_type,
         );
-        let row = self.store.put(&p, &t, now())?;
-        ::log::info!(target: "anaf::token", "new token stored (version {}, serial {:?})", row.version, row.cert_serial);
+        let (p, row) = self.store.put_login(&own, &t, now())?;
+        ::log::info!(target: "anaf::token", "new token stored (row {}, version {}, serial {:?})", p.cif, row.version, row.cert_serial);
         Ok(self.info_of(&p, &row))
     }
 
@@ -287,7 +277,7 @@ impl Session {
         refresh_token: &str,
         expires_in: Option<u64>,
     ) -> Result<TokenInfo> {
-        let p = self.profile()?;
+        let own = self.own_profile()?;
         let check = |v: &str, name: &str| -> Result<String> {
             let s = v.trim();
             if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -302,7 +292,7 @@ impl Session {
         let a = check(access_token, "access_token")?;
         let r = check(refresh_token, "refresh_token")?;
         let t = self.new_tokens(&a, &r, expires_in, "Bearer");
-        let row = self.store.put(&p, &t, now())?;
+        let (p, row) = self.store.put_login(&own, &t, now())?;
         Ok(self.info_of(&p, &row))
     }
 
@@ -465,9 +455,25 @@ impl Session {
     /// a database that cannot take the delete (locked, read-only) must not leave a token
     /// that ANAF already revoked in the table. Returns the revoke failure, if any, as a
     /// note (the local copy is gone anyway). `ANAF_ERR_NO_TOKEN` if there was none.
+    ///
+    /// A token that also serves other companies stays for them: only this CIF stops using it.
     pub fn delete_token(&self) -> Result<Option<Error>> {
-        let p = self.profile()?;
+        let (own, p) = (self.own_profile()?, self.profile()?);
+        let others = self
+            .store
+            .served_by(&p)?
+            .into_iter()
+            .filter(|s| s.cif != own.cif && s.served())
+            .count();
+        if others > 0 {
+            if !self.store.unserve(&own)? {
+                return Err(no_token());
+            }
+            ::log::info!(target: "anaf::token", "CIF {} no longer uses the token of row {}; it still serves {others} other companies", own.cif, p.cif);
+            return Ok(None);
+        }
         let row = self.store.remove(&p)?.ok_or_else(no_token)?;
+        self.store.unserve(&own)?;
         let note = if self.config.oauth().is_ok() && !Self::refresh_dead(&row, now()) {
             run(oauth::revoke(&self.http, &self.config, &row.refresh_token)).err()
         } else {
@@ -482,7 +488,9 @@ impl Session {
     fn info_of(&self, p: &Profile, row: &TokenRow) -> TokenInfo {
         let now = now();
         TokenInfo {
-            cif: p.cif.clone(),
+            cif: self.config.cif.clone(),
+            token_cif: p.cif.clone(),
+            cifs: self.cifs_of(p),
             environment: p.environment.clone(),
             client_id: p.client_id.clone(),
             serial: row.cert_serial.clone(),
@@ -850,14 +858,16 @@ mod tests {
             .store_token_response(&pair.access_token, &pair.refresh_token, None)
             .unwrap();
         let mut ro = Session::open(cfg).unwrap();
-        ro.store = crate::store::Store::open_flags(
-            &db,
-            Duration::from_millis(200),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap()
-        .sealed_with(crate::store::seal::Sealer::from_config(&ro.config))
-        .unwrap();
+        ro.store = Arc::new(
+            crate::store::Store::open_flags(
+                &db,
+                Duration::from_millis(200),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap()
+            .sealed_with(crate::store::seal::Sealer::from_config(&ro.config))
+            .unwrap(),
+        );
         // Within the margin: the current token is still handed out...
         assert_eq!(ro.access_token().unwrap(), pair.access_token);
         // ...an explicit refresh says why it cannot refresh...

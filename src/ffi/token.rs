@@ -1,6 +1,6 @@
 //! The token functions of the C API.
 
-use super::{entry, give, give_json, opt_text, out, session, text, AnafClient};
+use super::{entry, give, give_json, opt_out, opt_text, out, session, text, AnafClient};
 use crate::status::ANAF_OK;
 use std::ffi::c_char;
 
@@ -114,7 +114,11 @@ pub unsafe extern "C" fn anaf_get_token(
 /// Returns in `*out_json` (free with `anaf_free`) what is known of the stored token,
 /// without the token itself: `{"cif","environment","client_id","serial","token_type",
 /// "access_expires_at","refresh_expires_at" (RFC 3339 UTC),"days_left","refresh_days_left",
-/// "obtained_at","refreshed_at","version","login_required","refresh_error"}`.
+/// "obtained_at","refreshed_at","version","login_required","refresh_error","token_cif",
+/// "cifs"}`. `cif` is the handle's company, `token_cif` the one whose login keys the token's
+/// row; `cifs` lists every company the token serves: `{"cif","served","assigned_by",
+/// "assigned_at","accepted_at","refused_at","status"}` (`status`: ANAF's words and the
+/// certificate's serial when ANAF refused the token for that CIF).
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
@@ -129,6 +133,34 @@ pub unsafe extern "C" fn anaf_token_info(
         let info = s.token_info()?;
         let v = serde_json::to_value(&info).unwrap_or_default();
         give_json(slot, &v);
+        Ok(ANAF_OK)
+    })
+}
+
+/// One certificate, many companies: this handle's CIF is served from now on by the token
+/// obtained with the certificate `cert_serial` (hex, separators allowed; NULL or "" means
+/// the configured `cert_serial`), whichever company's login obtained it. No login and no
+/// call to ANAF: the first call for this CIF confirms it, or ANAF's refusal ("Nu aveti drept
+/// in SPV pentru CIF=…") is recorded in `anaf_token_info`'s `cifs`. `ANAF_ERR_NO_TOKEN` when
+/// no token of that certificate is stored. `*out_json` (NULL if not wanted; free with
+/// `anaf_free`) is then what `anaf_token_info` answers.
+///
+/// # Safety
+/// `client` is NULL or a handle from `anaf_open`; `cert_serial` is NULL or a NUL-terminated
+/// string; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn anaf_token_assign(
+    client: *mut AnafClient,
+    cert_serial: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    entry(|| {
+        let slot = opt_out(out_json, "out_json")?;
+        let s = session(client)?;
+        let info = s.assign_token(opt_text(cert_serial, "cert_serial")?)?;
+        if let Some(slot) = slot {
+            give_json(slot, &serde_json::to_value(&info).unwrap_or_default());
+        }
         Ok(ANAF_OK)
     })
 }
@@ -149,7 +181,8 @@ pub unsafe extern "C" fn anaf_test_token(client: *mut AnafClient) -> i32 {
 
 /// Revokes the token at ANAF (best effort: ANAF's revoke is unreliable) and deletes it
 /// from the table. `ANAF_OK` even if the revoke failed (the failure goes to the log);
-/// `ANAF_ERR_NO_TOKEN` if nothing was stored.
+/// `ANAF_ERR_NO_TOKEN` if nothing was stored. A token that also serves other companies is
+/// kept for them: only this handle's CIF stops using it.
 ///
 /// # Safety
 /// `client` is NULL or a handle from `anaf_open`.
@@ -171,7 +204,9 @@ pub unsafe extern "C" fn anaf_delete_token(client: *mut AnafClient) -> i32 {
 /// once its access token expires. Where the target already has a fresher row, the target's
 /// is kept. Run again, it moves nothing twice. `*out_json` (free with `anaf_free`):
 /// `{"tokens": [{"profile": {"cif", "client_id", "environment"}, "outcome": "moved" |
-/// "kept_newer" | "already_moved"}], "journal": {"read", "copied"}}`.
+/// "kept_newer" | "already_moved"}], "served": {"read", "copied"}, "journal": {"read",
+/// "copied"}}` (`served`: which token serves which company, copied where the target has no
+/// assignment of its own).
 ///
 /// # Safety
 /// `from_config_json` and `to_config_json` are NULL or NUL-terminated strings; `out_json` is

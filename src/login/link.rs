@@ -145,8 +145,9 @@ fn relay_http_error(status: u16, relay: &str) -> Error {
     )
 }
 
+/// A link is for the handle's own company (its answer is stored as that company's login).
 fn profile(session: &Session) -> Result<Profile> {
-    session.profile()
+    session.own_profile()
 }
 
 /// Creates a link at the relay and remembers it; replaces any link pending for this

@@ -136,6 +136,28 @@ pub const TABLES: &[Table] = &[
         primary_key: &["cif", "client_id", "environment"],
         indexes: &[],
     },
+    // Which token serves which company (store::served): a login's token may act for every
+    // CIF its certificate is enrolled for in SPV.
+    Table {
+        name: "anaf_token_cif",
+        columns: &[
+            col("cif", Key),
+            col("client_id", Key),
+            col("environment", Key),
+            col("token_cif", Key),
+            null("cert_serial", Short),
+            col("assigned_by", Short),
+            col("assigned_at", BigInt),
+            null("accepted_at", BigInt),
+            null("refused_at", BigInt),
+            null("refused_error", Long),
+        ],
+        primary_key: &["cif", "client_id", "environment"],
+        indexes: &[(
+            "anaf_token_cif_token",
+            &["token_cif", "client_id", "environment"],
+        )],
+    },
     Table {
         name: "anaf_upload_journal",
         columns: &[
@@ -403,8 +425,9 @@ impl Dialect {
         out
     }
 
-    /// The report view `anaf_token_v`: readable UTC dates and whole days left, the same
-    /// columns as the SQLite file's.
+    /// The report view `anaf_token_v`: one row per company, with the token that serves it
+    /// (a CIF `anaf_token_cif` names, unless ANAF refused it; else a token row's own CIF),
+    /// readable UTC dates and whole days left; the same columns as the SQLite file's.
     pub fn create_view(self) -> String {
         use Dialect::*;
         let (utc, now): (fn(&str) -> String, &str) = match self {
@@ -443,30 +466,45 @@ impl Dialect {
                 "CAST(strftime('%s', 'now') AS INTEGER)",
             ),
         };
-        let login_required = "CASE WHEN refresh_refused_at IS NULL THEN 0 ELSE 1 END";
         let days = |e: &str| match self {
             MySql => format!("({e}) DIV 86400"),
             Oracle => format!("TRUNC(({e}) / 86400)"),
             _ => format!("({e}) / 86400"),
         };
-        format!(
-            "CREATE VIEW anaf_token_v AS
-SELECT cif, client_id, environment, token_type, cert_serial, version,
-       CASE WHEN access_token LIKE 'anafseal1:%' THEN NULL ELSE access_token END AS access_token,
+        // The columns of one row, from the token row `t`; `cif` is the company's.
+        let columns = |cif: &str| {
+            format!(
+                "{cif} AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+       CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
        {} AS access_expires_utc,
        {} AS refresh_expires_utc,
        {} AS access_days_left,
        {} AS refresh_days_left,
        {} AS obtained_utc,
-       CASE WHEN refreshed_at IS NULL THEN NULL ELSE {} END AS refreshed_utc,
-       {login_required} AS login_required
-FROM anaf_token",
-            utc("access_expires_at"),
-            utc("refresh_expires_at"),
-            days(&format!("access_expires_at - {now}")),
-            days(&format!("refresh_expires_at - {now}")),
-            utc("obtained_at"),
-            utc("refreshed_at"),
+       CASE WHEN t.refreshed_at IS NULL THEN NULL ELSE {} END AS refreshed_utc,
+       CASE WHEN t.refresh_refused_at IS NULL THEN 0 ELSE 1 END AS login_required,
+       t.cif AS token_cif",
+                utc("t.access_expires_at"),
+                utc("t.refresh_expires_at"),
+                days(&format!("t.access_expires_at - {now}")),
+                days(&format!("t.refresh_expires_at - {now}")),
+                utc("t.obtained_at"),
+                utc("t.refreshed_at"),
+            )
+        };
+        format!(
+            "CREATE VIEW anaf_token_v AS
+SELECT {}
+FROM anaf_token_cif s JOIN anaf_token t
+  ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+WHERE s.refused_at IS NULL
+UNION ALL
+SELECT {}
+FROM anaf_token t
+WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+                  WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment)",
+            columns("s.cif"),
+            columns("t.cif"),
         )
     }
 
@@ -502,8 +540,8 @@ FROM anaf_token",
                     rename("previous_refresh_token", "previous_refresh_hash"),
                     rename("lease_refresh_token", "lease_refresh_hash"),
                     add("refresh_hash", Short),
+                    // Back in its current shape at 7 -> 8 (it names a table made there).
                     "DROP VIEW anaf_token_v".to_string(),
-                    self.create_view(),
                 ];
                 for t in TABLES
                     .iter()
@@ -525,6 +563,18 @@ FROM anaf_token",
                     .filter(|t| t.name == name)
                     .flat_map(|t| self.create_table(t))
                     .collect()
+            }
+            // One token for many companies (migration 7 -> 8): every row serves its own CIF.
+            7 => {
+                let mut v: Vec<String> = TABLES
+                    .iter()
+                    .filter(|t| t.name == "anaf_token_cif")
+                    .flat_map(|t| self.create_table(t))
+                    .collect();
+                v.push(super::served::MIGRATE_ROWS.to_string());
+                v.push("DROP VIEW anaf_token_v".to_string());
+                v.push(self.create_view());
+                v
             }
             _ => return vec![],
         };

@@ -1,6 +1,6 @@
 //! Moving a store to another (the SQLite file of an ERP that now keeps the token on its
-//! database server): the token rows, and the upload journal that protects against a
-//! second upload of the same invoice.
+//! database server): the token rows, which companies each serves, and the upload journal
+//! that protects against a second upload of the same invoice.
 //!
 //! Afterwards exactly one live copy of each refresh token exists. Per row: the refresh
 //! lease is taken on the source (no refresh runs there meanwhile), the row is written to
@@ -66,10 +66,16 @@ pub fn migrate(from: &Store, to: &Store, to_label: &str, now: i64) -> Result<Val
         from.refuse(&p, owner, &row.refresh_token, &text, now)?;
         tokens.push(json!({"profile": key, "outcome": outcome}));
     }
+    let served = from.all_served()?;
+    let mut assigned = 0;
+    for (own, s) in &served {
+        assigned += usize::from(to.adopt_served(own, s)?);
+    }
     let entries = journal::all(from)?;
     let copied = journal::copy_into(to, &entries)?;
     Ok(json!({
         "tokens": tokens,
+        "served": {"read": served.len(), "copied": assigned},
         "journal": {"read": entries.len(), "copied": copied},
     }))
 }

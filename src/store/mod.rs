@@ -1,7 +1,8 @@
 //! What the DLL keeps, and where: the token rows and their refresh lease (`tokens`), the
 //! upload journal and the daily call counters (`journal`), the pending browser links
 //! (`links`), the e-Factura inbox (`inbox`), the rescue of a pair whose commit failed
-//! (`rescue`); the sealing of the secrets among them (`seal`).
+//! (`rescue`), which token serves which company (`served`); the sealing of the secrets
+//! among them (`seal`).
 //!
 //! Those modules hold the protocols and their SQL, written once against the seam in `db`;
 //! the backend behind it today is the SQLite file (`sqlite`). The schema is public (the
@@ -21,6 +22,7 @@ pub mod pace;
 pub mod rescue;
 pub mod schema;
 pub mod seal;
+pub mod served;
 pub mod sqlite;
 pub mod tokens;
 
@@ -107,6 +109,40 @@ impl Store {
             crate::config::Storage::Odbc(target) => Self::open_server(target, BUSY_TIMEOUT)?,
         };
         store.sealed_with(seal::Sealer::from_config(cfg))
+    }
+
+    /// The store of a configuration, shared by every handle of this process that names the
+    /// same database with the same key: handles for many companies use one pair of
+    /// connections (and so one place where their token's refresh is serialized).
+    pub fn shared_for_config(cfg: &crate::config::Config) -> Result<std::sync::Arc<Store>> {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex, Weak};
+        static POOL: once_cell::sync::Lazy<Mutex<HashMap<String, Weak<Store>>>> =
+            once_cell::sync::Lazy::new(Default::default);
+        // Hashed: the connection string may carry a password.
+        let key = seal::hash(&format!(
+            "{:?}\0{:?}",
+            cfg.storage,
+            seal::Sealer::from_config(cfg).map(|s| s.fingerprint())
+        ));
+        let found = {
+            let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+            pool.retain(|_, w| w.strong_count() > 0);
+            pool.get(&key).and_then(Weak::upgrade)
+        };
+        if let Some(s) = found {
+            return Ok(s);
+        }
+        // Opened without the pool's lock: a server slow to answer delays only its own handles.
+        let opened = Arc::new(Self::for_config(cfg)?);
+        let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+        match pool.get(&key).and_then(Weak::upgrade) {
+            Some(s) => Ok(s),
+            None => {
+                pool.insert(key, Arc::downgrade(&opened));
+                Ok(opened)
+            }
+        }
     }
 
     /// Gives the store its sealing key, and seals what rows written before sealing (or by

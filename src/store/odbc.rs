@@ -275,16 +275,11 @@ pub struct Naming {
     prefix: String,
 }
 
-/// The names the DLL's statements use for tables and the view.
-const TABLE_NAMES: &[&str] = &[
-    "anaf_schema",
-    "anaf_token",
-    "anaf_token_v",
-    "anaf_upload_journal",
-    "anaf_call_count",
-    "anaf_link",
-    "anaf_lock",
-];
+/// A name the DLL's statements use for a table or the view (what `table_prefix`'s schema
+/// qualifies; index names only take the prefix).
+fn is_table_name(word: &str) -> bool {
+    word == "anaf_token_v" || TABLES.iter().any(|t| t.name == word)
+}
 
 impl Naming {
     /// From `table_prefix` as the configuration checked it: `[schema.]prefix`.
@@ -329,7 +324,7 @@ impl Naming {
             let word = &rest[at..end];
             if !starts_word {
                 out.push_str(word);
-            } else if TABLE_NAMES.contains(&word) {
+            } else if is_table_name(word) {
                 out.push_str(&self.table(word));
             } else {
                 out.push_str(&self.prefix);

@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The anaf_schema.version this DLL writes; a file of a newer one is refused (DATABASE_NEWER).
-pub const ANAF_SCHEMA_VERSION: i64 = 7;
+pub const ANAF_SCHEMA_VERSION: i64 = 8;
 
 /// `MIGRATIONS[i]` migrates from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
@@ -78,7 +78,79 @@ pub const MIGRATIONS: &[&str] = &[
     // 6 -> 7: the pace of calls to ANAF kept by every process and workstation sharing the
     // database (store::pace).
     pace_table!(),
+    // 7 -> 8: one token for many companies (store::served). Every row serves its own CIF,
+    // so a file of any earlier version keeps working without a new login; the report view
+    // gives a row per company served.
+    concat!(
+        token_cif_table!(),
+        "INSERT OR IGNORE INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial,
+             assigned_by, assigned_at)
+         SELECT cif, client_id, environment, cif, cert_serial, 'migration', obtained_at
+         FROM anaf_token;
+         DROP VIEW IF EXISTS anaf_token_v;",
+        token_view_v8!(),
+        ";"
+    ),
 ];
+
+/// Which token serves which company; as migration 7 -> 8 made it.
+macro_rules! token_cif_table {
+    () => {
+        "
+CREATE TABLE IF NOT EXISTS anaf_token_cif (
+    cif           TEXT    NOT NULL,
+    client_id     TEXT    NOT NULL,
+    environment   TEXT    NOT NULL,
+    token_cif     TEXT    NOT NULL,
+    cert_serial   TEXT,
+    assigned_by   TEXT    NOT NULL,
+    assigned_at   INTEGER NOT NULL,
+    accepted_at   INTEGER,
+    refused_at    INTEGER,
+    refused_error TEXT,
+    PRIMARY KEY (cif, client_id, environment)
+);
+CREATE INDEX IF NOT EXISTS anaf_token_cif_token ON anaf_token_cif (token_cif, client_id, environment);
+"
+    };
+}
+use token_cif_table;
+
+/// The report view at schema 8: a row per company, with the token that serves it (the CIF
+/// `anaf_token_cif` names unless ANAF refused it; a row nobody assigned serves its own CIF).
+macro_rules! token_view_v8 {
+    () => {
+        "CREATE VIEW IF NOT EXISTS anaf_token_v AS
+     SELECT s.cif AS cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+            CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END AS access_token,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.access_expires_at, 'unixepoch')  AS access_expires_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.refresh_expires_at, 'unixepoch') AS refresh_expires_utc,
+            (t.access_expires_at  - CAST(strftime('%s', 'now') AS INTEGER)) / 86400 AS access_days_left,
+            (t.refresh_expires_at - CAST(strftime('%s', 'now') AS INTEGER)) / 86400 AS refresh_days_left,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.obtained_at, 'unixepoch')  AS obtained_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.refreshed_at, 'unixepoch') AS refreshed_utc,
+            t.refresh_refused_at IS NOT NULL AS login_required,
+            t.cif AS token_cif
+     FROM anaf_token_cif s JOIN anaf_token t
+       ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment
+     WHERE s.refused_at IS NULL
+     UNION ALL
+     SELECT t.cif, t.client_id, t.environment, t.token_type, t.cert_serial, t.version,
+            CASE WHEN t.access_token LIKE 'anafseal1:%' THEN NULL ELSE t.access_token END,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.access_expires_at, 'unixepoch'),
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.refresh_expires_at, 'unixepoch'),
+            (t.access_expires_at  - CAST(strftime('%s', 'now') AS INTEGER)) / 86400,
+            (t.refresh_expires_at - CAST(strftime('%s', 'now') AS INTEGER)) / 86400,
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.obtained_at, 'unixepoch'),
+            strftime('%Y-%m-%dT%H:%M:%SZ', t.refreshed_at, 'unixepoch'),
+            t.refresh_refused_at IS NOT NULL,
+            t.cif
+     FROM anaf_token t
+     WHERE NOT EXISTS (SELECT 1 FROM anaf_token_cif s
+                       WHERE s.cif = t.cif AND s.client_id = t.client_id AND s.environment = t.environment)"
+    };
+}
+use token_view_v8;
 
 /// The report view at schema 5: what migration 1 -> 2 made, with the access token only
 /// where it is stored readable (`share_access_token`).
@@ -106,7 +178,8 @@ pub const OWN_TABLES: &str = concat!(
     own_tables!(),
     inbox_tables!(),
     inbox_pdf_table!(),
-    pace_table!()
+    pace_table!(),
+    token_cif_table!()
 );
 
 /// The tables of [`OWN_TABLES`], as the database names them when one is missing.
@@ -118,6 +191,7 @@ pub const OWN_TABLE_NAMES: &[&str] = &[
     "anaf_inbox_sync",
     "anaf_inbox_pdf",
     "anaf_pace",
+    "anaf_token_cif",
 ];
 
 /// The e-Factura inbox (store::inbox), as migration 4 -> 5 made it.

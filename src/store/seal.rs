@@ -126,6 +126,18 @@ impl Sealer {
             .is_some_and(|(id, _)| id == self.id)
     }
 
+    /// What tells two configurations' keys apart (the ids, current and previous, and the
+    /// access-token choice): handles whose keys differ do not share a store.
+    pub fn fingerprint(&self) -> String {
+        let previous: Vec<&str> = self.previous.iter().map(|p| p.id.as_str()).collect();
+        format!(
+            "{}/{}/{}",
+            self.id,
+            previous.join(","),
+            self.share_access_token
+        )
+    }
+
     /// The key's id, as sealed values carry it.
     pub fn id(&self) -> &str {
         &self.id

@@ -298,21 +298,26 @@ pub fn effective_margin(
     }
 }
 
-/// The fast path's SELECT: the access token and what decides whether it may be handed out.
+/// The fast path's SELECT: the access token of the row that serves a company, what decides
+/// whether it may be handed out, and the row's CIF (its tokens are sealed under it).
 const SELECT_FRESH: &str =
-    "SELECT access_token, access_expires_at, refresh_expires_at, refreshed_at, \
-     refresh_refused_at FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?";
+    "SELECT t.access_token, t.access_expires_at, t.refresh_expires_at, t.refreshed_at, \
+     t.refresh_refused_at, t.cif, t.cert_serial FROM anaf_token_cif s JOIN anaf_token t \
+     ON t.cif = s.token_cif AND t.client_id = s.client_id AND t.environment = s.environment \
+     WHERE s.cif = ? AND s.client_id = ? AND s.environment = ?";
 
 impl Store {
-    /// The fast path of `access_token`: the access token if, at `now`, it has more than
-    /// [`effective_margin`] left and the refresh token is neither expired nor refused; `None`
-    /// otherwise (or when there is no row, or a damaged one: the slow path says what is
-    /// wrong). One indexed SELECT.
+    /// The fast path of `access_token` for the company `cif`: the access token of the row
+    /// that serves it if, at `now`, it has more than [`effective_margin`] left and the
+    /// refresh token is neither expired nor refused; `None` otherwise (or when no assigned
+    /// row, or a damaged one: the slow path says what is wrong). With `serial`, only a token
+    /// of that certificate (the ERP said which one serves the company). One indexed SELECT.
     pub fn fresh_access_token(
         &self,
         cif: &str,
         client_id: &str,
         environment: &str,
+        serial: Option<&str>,
         now: i64,
         margin: i64,
     ) -> Result<Option<String>> {
@@ -329,7 +334,16 @@ impl Store {
         let Some(stored) = fresh().unwrap_or(None) else {
             return Ok(None);
         };
-        let at = seal::place_of("access_token", cif, client_id, environment);
+        let Ok(token_cif) = r.text(5) else {
+            return Ok(None);
+        };
+        if let Some(want) = serial {
+            let of_it = r.opt_text(6).ok().flatten();
+            if !of_it.is_some_and(|have| crate::config::same_serial(&have, want)) {
+                return Ok(None);
+            }
+        }
+        let at = seal::place_of("access_token", &token_cif, client_id, environment);
         let mut last = self.opened_access.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((place, text, token)) = last.as_ref() {
             if *place == at && *text == stored {
@@ -345,20 +359,82 @@ impl Store {
         Ok(Some(out))
     }
 
+    /// Whether the profile has a row (nothing opened: no key needed).
+    pub fn token_row_exists(&self, p: &Profile) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT 1 FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+                args![&p.cif, &p.client_id, &p.environment],
+            )
+            .map(|r| r.is_some())
+        })
+    }
+
     /// The row of a profile, if any.
     pub fn load(&self, p: &Profile) -> Result<Option<TokenRow>> {
         let raw = self.read(|c| load_in(c, p))?;
         raw.map(|r| self.opened(p, r)).transpose()
     }
 
-    /// Stores a pair from a new login or an import: replaces the tokens, counts a new
-    /// version, clears any refusal and lease (a refresh still in flight elsewhere will find
-    /// its refresh token gone and discard its answer). The replaced refresh token's hash is
-    /// kept in `previous_refresh_hash`.
+    /// Stores a pair from a new login or an import in the row of `p`, which then serves its
+    /// own CIF: replaces the tokens, counts a new version, clears any refusal and lease (a
+    /// refresh still in flight elsewhere will find its refresh token gone and discard its
+    /// answer). The replaced refresh token's hash is kept in `previous_refresh_hash`.
     pub fn put(&self, p: &Profile, t: &NewTokens, now: i64) -> Result<TokenRow> {
+        self.put_into(p, p, &[], t, now)
+    }
+
+    /// Stores the pair of a login made for the company `own`, in the row of the login's
+    /// certificate: the row that already holds a token of that serial (so that one login
+    /// and one refresh serve every company the certificate acts for), else `own`'s. The
+    /// companies the certificate's older rows served move to it. Answers the row's profile.
+    pub fn put_login(&self, own: &Profile, t: &NewTokens, now: i64) -> Result<(Profile, TokenRow)> {
+        let (target, others) = match t.cert_serial.as_deref() {
+            None => (own.clone(), vec![]),
+            Some(serial) => {
+                let rows = self.read(|c| {
+                    super::served::rows_of_serial_in(c, &own.client_id, &own.environment, serial)
+                })?;
+                let serving = self.serving(own)?.map(|s| s.token_cif);
+                let chosen = if rows.contains(&own.cif) || rows.is_empty() {
+                    own.cif.clone()
+                } else {
+                    serving
+                        .filter(|c| rows.contains(c))
+                        .unwrap_or_else(|| rows[0].clone())
+                };
+                let others = rows.into_iter().filter(|c| *c != chosen).collect();
+                let target = Profile {
+                    cif: chosen,
+                    ..own.clone()
+                };
+                (target, others)
+            }
+        };
+        let row = self.put_into(&target, own, &others, t, now)?;
+        Ok((target, row))
+    }
+
+    /// The write of [`Store::put`] and [`Store::put_login`]: the pair into `p`'s row, `own`
+    /// served by it, the companies of the rows `others` moved to it.
+    fn put_into(
+        &self,
+        p: &Profile,
+        own: &Profile,
+        others: &[String],
+        t: &NewTokens,
+        now: i64,
+    ) -> Result<TokenRow> {
         let sealed = self.sealed(p, t)?;
         let raw = self.write(Write::durable(), |c| {
             lock_in(c, p)?;
+            // Only the serial: a login is also how a damaged row is written over.
+            let before = c
+                .query_row(
+                    "SELECT cert_serial FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+                    args![&p.cif, &p.client_id, &p.environment],
+                )?
+                .map(|r| r.opt_text(0).unwrap_or(None));
             let updated = replace_pair_in(c, p, &sealed, now, Source::Login)?;
             if updated == 0 {
                 c.execute(
@@ -369,6 +445,29 @@ impl Store {
                     &pair_args(p, &sealed, now),
                 )?;
             }
+            let serial = t.cert_serial.as_deref();
+            let same_certificate = match (before.as_ref().and_then(|r| r.as_deref()), serial) {
+                (Some(a), Some(b)) => crate::config::same_serial(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if before.is_some() && !same_certificate {
+                // Another certificate (a renewed one, say): the companies this row served
+                // stay assigned, but ANAF has yet to accept a call for them with it.
+                c.execute(
+                    "UPDATE anaf_token_cif SET accepted_at = NULL, cert_serial = ?
+                      WHERE token_cif = ? AND client_id = ? AND environment = ?",
+                    args![serial, &p.cif, &p.client_id, &p.environment],
+                )?;
+            }
+            for other in others {
+                c.execute(
+                    "UPDATE anaf_token_cif SET token_cif = ?
+                      WHERE token_cif = ? AND client_id = ? AND environment = ?",
+                    args![&p.cif, other, &p.client_id, &p.environment],
+                )?;
+            }
+            super::served::serve_in(c, own, &p.cif, serial, super::served::By::Login, now)?;
             Ok(load_in(c, p)?.expect("row just written"))
         })?;
         // A pair rescued from the token this login replaced is obsolete now.
@@ -830,7 +929,7 @@ pub(crate) mod tests {
         let (_d, s) = temp();
         let p = profile();
         let f = |now: i64, margin: i64| {
-            s.fresh_access_token(&p.cif, &p.client_id, &p.environment, now, margin)
+            s.fresh_access_token(&p.cif, &p.client_id, &p.environment, None, now, margin)
                 .unwrap()
         };
         assert_eq!(f(1_000_000_000, 100), None, "no row");
@@ -1381,7 +1480,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             other
-                .fresh_access_token("14399840", "cid", "test", 1_000_000_000, 100)
+                .fresh_access_token("14399840", "cid", "test", None, 1_000_000_000, 100)
                 .unwrap(),
             None,
             "the fast path leaves it to the slow one, which says why"
