@@ -8,6 +8,8 @@
 
 use crate::client::Session;
 use crate::config::Config;
+use crate::login::Engine;
+use crate::platform;
 use crate::status::Lang;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -327,45 +329,9 @@ fn check_oauth_fields(cfg: &Config) -> Check {
 
 // ---------------------------------------------------------------- DLL bitness and folder
 
-/// The PE machine of a Windows executable image: 0x14c (x86), 0x8664 (x64), 0xaa64 (ARM64).
-pub fn pe_machine(image: &[u8]) -> Option<u16> {
-    if image.len() < 0x40 || &image[..2] != b"MZ" {
-        return None;
-    }
-    let pe = u32::from_le_bytes(image[0x3c..0x40].try_into().ok()?) as usize;
-    let sig = image.get(pe..pe + 6)?;
-    if &sig[..4] != b"PE\0\0" {
-        return None;
-    }
-    Some(u16::from_le_bytes([sig[4], sig[5]]))
-}
-
-/// The bitness a PE machine value stands for.
-pub fn machine_bits(machine: u16) -> Option<u32> {
-    match machine {
-        0x14c => Some(32),
-        0x8664 | 0xaa64 => Some(64),
-        _ => None,
-    }
-}
-
-/// The PE machine of the first bytes of a file (4 KiB are enough for the headers).
-pub fn file_machine(path: &Path) -> Option<u16> {
-    use std::io::Read;
-    let mut buf = vec![0u8; 4096];
-    let mut f = std::fs::File::open(path).ok()?;
-    let n = f.read(&mut buf).ok()?;
-    pe_machine(&buf[..n])
-}
-
-/// The file this library was loaded from.
-pub fn module_path() -> Option<PathBuf> {
-    platform::module_path()
-}
-
 fn check_bitness() -> Check {
     let bits = usize::BITS;
-    let module = module_path();
+    let module = platform::module_path();
     let os64 = platform::os_is_64bit();
     let mut data = json!({
         "dll_bits": bits,
@@ -392,13 +358,13 @@ fn check_bitness() -> Check {
         .filter(|_| !built_in)
         .unwrap_or_else(|| "anaf_bridge.dll".into());
     let mut copies = 0;
-    for (folder, want_bits) in platform::system_folders(os64) {
+    for (folder, want_bits) in platform::system_folders() {
         let file = folder.join(&name);
         if !file.exists() {
             continue;
         }
         copies += 1;
-        let found = file_machine(&file).and_then(machine_bits);
+        let found = platform::file_machine(&file).and_then(platform::machine_bits);
         data[folder.display().to_string()] = json!(found);
         if found != Some(want_bits) {
             wrong.push((file, want_bits, found));
@@ -442,14 +408,14 @@ fn check_bitness() -> Check {
 
 fn check_webview(cfg: &Config) -> Check {
     let c = Check::new("webview2", TITLE_WEBVIEW, Level::Ok);
-    match platform::webview_version(cfg.webview2_folder.as_deref()) {
-        WebView::Found { engine, version } => c
-            .data(json!({ "engine": engine, "version": version }))
+    match crate::login::engine(cfg.webview2_folder.as_deref()) {
+        Engine::Found { name, version } => c
+            .data(json!({ "engine": name, "version": version }))
             .msg(
-                format!("{engine} este instalat (versiunea {version})."),
-                format!("{engine} is installed (version {version})."),
+                format!("{name} este instalat (versiunea {version})."),
+                format!("{name} is installed (version {version})."),
             ),
-        WebView::Missing { detail } => {
+        Engine::Missing { detail } => {
             let bits = if usize::BITS == 64 { "X64" } else { "X86" };
             c.level(Level::Problem)
                 .data(json!({ "engine": "WebView2", "version": null, "detail": detail }))
@@ -462,22 +428,11 @@ fn check_webview(cfg: &Config) -> Check {
                     format!("Install the Evergreen WebView2 Runtime from Microsoft (https://developer.microsoft.com/microsoft-edge/webview2/, MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe), then restart the ERP."),
                 )
         }
-        WebView::NotBuilt => c.level(Level::Skipped).msg(
+        Engine::NotBuilt => c.level(Level::Skipped).msg(
             "Această versiune a bibliotecii nu are fereastră de autentificare (folosiți linkul pentru browser).",
             "This build of the library has no login window (use the browser link).",
         ),
     }
-}
-
-pub(crate) enum WebView {
-    Found {
-        engine: &'static str,
-        version: String,
-    },
-    #[allow(dead_code)]
-    Missing { detail: String },
-    #[allow(dead_code)]
-    NotBuilt,
 }
 
 // ---------------------------------------------------------------- Remote Desktop
@@ -689,7 +644,8 @@ pub fn system_proxy() -> Option<SystemProxy> {
             bypass: env_first(&["NO_PROXY", "no_proxy"]),
         });
     }
-    platform::windows_proxy()
+    let (server, overrides) = platform::internet_options_proxy()?;
+    parse_windows_proxy(&server, overrides.as_deref())
 }
 
 /// Parses Internet Options' `ProxyServer` ("host:port" or "http=h:p;https=h:p;...") and
@@ -1171,241 +1127,9 @@ mod token_check {
     }
 }
 
-// ---------------------------------------------------------------- platform specifics
-
-#[cfg(windows)]
-mod platform {
-    use super::{parse_windows_proxy, SystemProxy, WebView};
-    use std::path::{Path, PathBuf};
-    use windows::core::PCWSTR;
-
-    fn wide(s: &str) -> Vec<u16> {
-        s.encode_utf16().chain(std::iter::once(0)).collect()
-    }
-
-    pub fn module_path() -> Option<PathBuf> {
-        use windows::Win32::Foundation::HMODULE;
-        use windows::Win32::System::LibraryLoader::{
-            GetModuleFileNameW, GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-            GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-        };
-        static ANCHOR: u8 = 0;
-        let mut module = HMODULE::default();
-        // SAFETY: FROM_ADDRESS reads the address of a static of this module; out pointer valid.
-        unsafe {
-            GetModuleHandleExW(
-                GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS
-                    | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                PCWSTR(&ANCHOR as *const u8 as *const u16),
-                &mut module,
-            )
-            .ok()?;
-        }
-        let mut buf = vec![0u16; 32768];
-        // SAFETY: the buffer is writable for its length.
-        let n = unsafe { GetModuleFileNameW(Some(module), &mut buf) } as usize;
-        if n == 0 {
-            return None;
-        }
-        Some(PathBuf::from(String::from_utf16_lossy(&buf[..n])))
-    }
-
-    pub fn os_is_64bit() -> bool {
-        crate::platform::os_is_64bit()
-    }
-
-    fn windows_dir() -> PathBuf {
-        use windows::Win32::System::SystemInformation::GetSystemWindowsDirectoryW;
-        let mut buf = vec![0u16; 1024];
-        // SAFETY: the buffer is writable for its length.
-        let n = unsafe { GetSystemWindowsDirectoryW(Some(&mut buf)) } as usize;
-        if n == 0 || n >= buf.len() {
-            return PathBuf::from(std::env::var("WINDIR").unwrap_or_else(|_| "C:\\Windows".into()));
-        }
-        PathBuf::from(String::from_utf16_lossy(&buf[..n]))
-    }
-
-    /// The system folders ERPs copy the DLL into, and the bitness each must hold. A
-    /// 32-bit process sees the real System32 only through "Sysnative".
-    pub fn system_folders(os64: bool) -> Vec<(PathBuf, u32)> {
-        let win = windows_dir();
-        if !os64 {
-            return vec![(win.join("System32"), 32)];
-        }
-        let native = if usize::BITS == 64 {
-            win.join("System32")
-        } else {
-            win.join("Sysnative")
-        };
-        vec![(native, 64), (win.join("SysWOW64"), 32)]
-    }
-
-    pub fn webview_version(folder: Option<&Path>) -> WebView {
-        match crate::platform::webview2_version(folder) {
-            Ok(version) => WebView::Found {
-                engine: "Microsoft Edge WebView2 Runtime",
-                version,
-            },
-            Err(detail) => WebView::Missing { detail },
-        }
-    }
-
-    pub fn remote_session() -> Option<bool> {
-        use windows::Win32::UI::WindowsAndMessaging::{GetSystemMetrics, SM_REMOTESESSION};
-        // SAFETY: a plain query.
-        Some(unsafe { GetSystemMetrics(SM_REMOTESESSION) } != 0)
-    }
-
-    fn reg_value(name: &str, want_dword: bool) -> Option<Vec<u8>> {
-        use windows::Win32::System::Registry::{
-            RegGetValueW, HKEY_CURRENT_USER, RRF_RT_REG_DWORD, RRF_RT_REG_SZ,
-        };
-        let key = wide("Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings");
-        let value = wide(name);
-        let flags = if want_dword {
-            RRF_RT_REG_DWORD
-        } else {
-            RRF_RT_REG_SZ
-        };
-        let mut size: u32 = 0;
-        // SAFETY: the strings are NUL-terminated and alive; first call asks the size.
-        let r = unsafe {
-            RegGetValueW(
-                HKEY_CURRENT_USER,
-                PCWSTR(key.as_ptr()),
-                PCWSTR(value.as_ptr()),
-                flags,
-                None,
-                None,
-                Some(&mut size),
-            )
-        };
-        if r.is_err() || size == 0 || size > 65536 {
-            return None;
-        }
-        let mut buf = vec![0u8; size as usize];
-        // SAFETY: buf is writable for `size` bytes.
-        let r = unsafe {
-            RegGetValueW(
-                HKEY_CURRENT_USER,
-                PCWSTR(key.as_ptr()),
-                PCWSTR(value.as_ptr()),
-                flags,
-                None,
-                Some(buf.as_mut_ptr() as *mut _),
-                Some(&mut size),
-            )
-        };
-        if r.is_err() {
-            return None;
-        }
-        buf.truncate(size as usize);
-        Some(buf)
-    }
-
-    fn reg_string(name: &str) -> Option<String> {
-        let b = reg_value(name, false)?;
-        let w: Vec<u16> = b
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
-        Some(String::from_utf16_lossy(&w))
-    }
-
-    pub fn windows_proxy() -> Option<SystemProxy> {
-        let enable = reg_value("ProxyEnable", true)?;
-        if enable.len() < 4 || u32::from_le_bytes([enable[0], enable[1], enable[2], enable[3]]) == 0
-        {
-            return None;
-        }
-        let server = reg_string("ProxyServer")?;
-        parse_windows_proxy(&server, reg_string("ProxyOverride").as_deref())
-    }
-}
-
-#[cfg(not(windows))]
-mod platform {
-    use super::{SystemProxy, WebView};
-    use std::path::{Path, PathBuf};
-
-    pub fn module_path() -> Option<PathBuf> {
-        static ANCHOR: u8 = 0;
-        let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-        // SAFETY: dladdr only reads the address and fills `info`.
-        let ok = unsafe { libc::dladdr(&ANCHOR as *const u8 as *const libc::c_void, &mut info) };
-        if ok == 0 || info.dli_fname.is_null() {
-            return None;
-        }
-        // SAFETY: dli_fname is a NUL-terminated string owned by the dynamic loader.
-        let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-        let p = PathBuf::from(name.to_string_lossy().into_owned());
-        Some(std::fs::canonicalize(&p).unwrap_or(p))
-    }
-
-    pub fn os_is_64bit() -> bool {
-        usize::BITS == 64 || std::path::Path::new("/lib64").exists()
-    }
-
-    pub fn system_folders(_os64: bool) -> Vec<(PathBuf, u32)> {
-        Vec::new()
-    }
-
-    #[cfg(feature = "login-gtk")]
-    pub fn webview_version(_folder: Option<&Path>) -> WebView {
-        extern "C" {
-            fn webkit_get_major_version() -> std::ffi::c_uint;
-            fn webkit_get_minor_version() -> std::ffi::c_uint;
-            fn webkit_get_micro_version() -> std::ffi::c_uint;
-        }
-        // SAFETY: plain getters of the linked WebKitGTK; no initialisation needed.
-        let v = unsafe {
-            format!(
-                "{}.{}.{}",
-                webkit_get_major_version(),
-                webkit_get_minor_version(),
-                webkit_get_micro_version()
-            )
-        };
-        WebView::Found {
-            engine: "WebKitGTK",
-            version: v,
-        }
-    }
-
-    #[cfg(not(feature = "login-gtk"))]
-    pub fn webview_version(_folder: Option<&Path>) -> WebView {
-        WebView::NotBuilt
-    }
-
-    pub fn remote_session() -> Option<bool> {
-        None
-    }
-
-    pub fn windows_proxy() -> Option<SystemProxy> {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pe_machine_reads_headers() {
-        let mut img = vec![0u8; 0x100];
-        img[..2].copy_from_slice(b"MZ");
-        img[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
-        img[0x80..0x84].copy_from_slice(b"PE\0\0");
-        img[0x84..0x86].copy_from_slice(&0x14cu16.to_le_bytes());
-        assert_eq!(pe_machine(&img), Some(0x14c));
-        assert_eq!(machine_bits(0x14c), Some(32));
-        img[0x84..0x86].copy_from_slice(&0x8664u16.to_le_bytes());
-        assert_eq!(pe_machine(&img).and_then(machine_bits), Some(64));
-        img[0x80] = b'X';
-        assert_eq!(pe_machine(&img), None);
-        assert_eq!(pe_machine(b"\x7fELF"), None);
-    }
 
     #[test]
     fn windows_proxy_strings() {
