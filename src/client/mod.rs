@@ -14,6 +14,7 @@ pub mod jwt;
 pub mod lookup;
 pub mod oauth;
 pub mod pacer;
+pub mod proxy;
 pub mod public;
 pub mod retry;
 pub mod token;
