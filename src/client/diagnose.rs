@@ -6,10 +6,12 @@
 
 use crate::client::proxy::system_proxy;
 use crate::client::Session;
-use crate::config::Config;
+use crate::config::{Config, Storage};
+use crate::error::Error;
 use crate::login::Engine;
 use crate::platform;
 use crate::status::Lang;
+use crate::store::{Probed, Store};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -147,10 +149,7 @@ pub fn run(cfg: &Config, session: Option<&Session>) -> Report {
     if let Some(c) = check_remote_session() {
         checks.push(c);
     }
-    checks.push(match &cfg.storage {
-        crate::config::Storage::Sqlite(path) => check_database(path),
-        crate::config::Storage::Odbc(target) => check_server(target, session),
-    });
+    checks.push(check_database(cfg, session));
     if let Some(c) = check_log_file(cfg) {
         checks.push(c);
     }
@@ -459,79 +458,91 @@ fn check_remote_session() -> Option<Check> {
 
 // ---------------------------------------------------------------- database
 
-/// Opens the database on a connection of its own and writes inside a transaction that is
-/// rolled back: proves the file is reachable, readable and writable (file and folder).
-fn check_database(path: &Path) -> Check {
+/// The store the configuration names, probed by the store itself: through the handle's
+/// store when there is one, else without one (`anaf_diagnose_config`).
+fn check_database(cfg: &Config, session: Option<&Session>) -> Check {
     let c = Check::new("database", TITLE_DB, Level::Ok);
-    let shown = path.display().to_string();
-    if !path.exists() {
-        return check_new_database(path, c);
+    if let Storage::Sqlite(path) = &cfg.storage {
+        if !path.exists() {
+            return new_file(path, c);
+        }
     }
     let started = Instant::now();
-    let network = crate::platform::network_filesystem(path);
-    match crate::store::sqlite::probe(path) {
-        Ok(()) if network.is_some() => network_database(c, &shown, network.unwrap_or_default())
-            .data(json!({ "path": shown, "network_filesystem": network, "elapsed_ms": started.elapsed().as_millis() as u64 })),
-        Ok(()) => c
-            .data(json!({ "path": shown, "network_filesystem": null, "elapsed_ms": started.elapsed().as_millis() as u64 }))
+    let probed = match session {
+        Some(s) => s.store.probe(),
+        None => Store::probe_storage(&cfg.storage),
+    };
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match (probed, &cfg.storage) {
+        (Ok(Probed::File { path }), _) => file(c, &path, elapsed_ms),
+        (
+            Ok(Probed::Server {
+                described,
+                schema_version,
+            }),
+            _,
+        ) => server(c, described, schema_version, elapsed_ms),
+        (Err(err), Storage::Sqlite(path)) => file_refused(c, path, &err),
+        (Err(err), Storage::Odbc(_)) => server_refused(c, &err),
+    }
+}
+
+/// A SQLite file that can be read and written.
+fn file(c: Check, path: &Path, elapsed_ms: u64) -> Check {
+    let shown = path.display().to_string();
+    match crate::platform::network_filesystem(path) {
+        Some(kind) => network_database(c, &shown, kind)
+            .data(json!({ "path": shown, "network_filesystem": kind, "elapsed_ms": elapsed_ms })),
+        None => c
+            .data(json!({ "path": shown, "network_filesystem": null, "elapsed_ms": elapsed_ms }))
             .msg(
                 format!("Baza de date {shown} poate fi citită și scrisă."),
                 format!("The database {shown} can be read and written."),
             ),
-        Err(err) => {
-            let (ro, en) = match err.status {
-                crate::status::ANAF_ERR_DATABASE_READONLY => (
-                    "Dați utilizatorilor Windows drept de scriere (Modify) pe fișier și pe folderul lui; baza de date nu trebuie să fie într-un folder doar-citire (Program Files).",
-                    "Give the Windows users write (Modify) permission on the file and its folder; the database must not be in a read-only folder (Program Files).",
-                ),
-                crate::status::ANAF_ERR_DATABASE_LOCKED => (
-                    "Alt program ține baza de date blocată; închideți-l sau încercați din nou.",
-                    "Another program keeps the database locked; close it or try again.",
-                ),
-                _ => (
-                    "Verificați calea din configurare (database), că folderul există și că rețeaua/partajarea este accesibilă.",
-                    "Check the path in the configuration (database), that the folder exists and the network share is reachable.",
-                ),
-            };
-            c.level(Level::Problem)
-                .data(json!({ "path": shown, "status": err.status, "status_name": crate::status::name(err.status) }))
-                .msg(err.message(Lang::Ro), err.message(Lang::En))
-                .todo(ro, en)
-        }
     }
 }
 
-/// The token store on a database server: the open handle's connection, or a new one
-/// (which also proves the tables are there or can be made).
-fn check_server(target: &crate::config::OdbcTarget, session: Option<&Session>) -> Check {
-    let c = Check::new("database", TITLE_DB, Level::Ok);
-    let started = Instant::now();
-    let probe = |s: &crate::store::Store| s.schema_version().map(|v| (s.describe(), v));
-    let found = match session {
-        Some(s) => probe(&s.store),
-        None => {
-            crate::store::Store::open_server(target, Duration::from_secs(3)).and_then(|s| probe(&s))
-        }
+fn file_refused(c: Check, path: &Path, err: &Error) -> Check {
+    let shown = path.display().to_string();
+    let (ro, en) = match err.status {
+        crate::status::ANAF_ERR_DATABASE_READONLY => (
+            "Dați utilizatorilor Windows drept de scriere (Modify) pe fișier și pe folderul lui; baza de date nu trebuie să fie într-un folder doar-citire (Program Files).",
+            "Give the Windows users write (Modify) permission on the file and its folder; the database must not be in a read-only folder (Program Files).",
+        ),
+        crate::status::ANAF_ERR_DATABASE_LOCKED => (
+            "Alt program ține baza de date blocată; închideți-l sau încercați din nou.",
+            "Another program keeps the database locked; close it or try again.",
+        ),
+        _ => (
+            "Verificați calea din configurare (database), că folderul există și că rețeaua/partajarea este accesibilă.",
+            "Check the path in the configuration (database), that the folder exists and the network share is reachable.",
+        ),
     };
-    match found {
-        Ok((mut data, v)) => {
-            data["schema_version"] = json!(v);
-            data["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
-            let server = data["server"].as_str().unwrap_or_default().to_string();
-            c.data(data).msg(
-                format!("Tokenul se păstrează în baza de date {server} a ERP-ului (ODBC); tabelele anaf-bridge sunt la zi."),
-                format!("The token lives in the ERP's {server} database (ODBC); the anaf-bridge tables are current."),
-            )
-        }
-        Err(err) => c
-            .level(Level::Problem)
-            .data(json!({ "backend": "odbc", "status": err.status, "status_name": crate::status::name(err.status) }))
-            .msg(err.message(Lang::Ro), err.message(Lang::En))
-            .todo(
-                "Verificați șirul de conectare din configurare (odbc): același pe care îl folosește ERP-ul, cu driverul ODBC de aceeași arhitectură (32/64 de biți) ca ERP-ul.",
-                "Check the connection string in the configuration (odbc): the one the ERP uses, with an ODBC driver of the ERP's bitness (32/64-bit).",
-            ),
-    }
+    c.level(Level::Problem)
+        .data(json!({ "path": shown, "status": err.status, "status_name": crate::status::name(err.status) }))
+        .msg(err.message(Lang::Ro), err.message(Lang::En))
+        .todo(ro, en)
+}
+
+/// The token store on a database server, its tables current.
+fn server(c: Check, mut data: Value, schema_version: i64, elapsed_ms: u64) -> Check {
+    data["schema_version"] = json!(schema_version);
+    data["elapsed_ms"] = json!(elapsed_ms);
+    let server = data["server"].as_str().unwrap_or_default().to_string();
+    c.data(data).msg(
+        format!("Tokenul se păstrează în baza de date {server} a ERP-ului (ODBC); tabelele anaf-bridge sunt la zi."),
+        format!("The token lives in the ERP's {server} database (ODBC); the anaf-bridge tables are current."),
+    )
+}
+
+fn server_refused(c: Check, err: &Error) -> Check {
+    c.level(Level::Problem)
+        .data(json!({ "backend": "odbc", "status": err.status, "status_name": crate::status::name(err.status) }))
+        .msg(err.message(Lang::Ro), err.message(Lang::En))
+        .todo(
+            "Verificați șirul de conectare din configurare (odbc): același pe care îl folosește ERP-ul, cu driverul ODBC de aceeași arhitectură (32/64 de biți) ca ERP-ul.",
+            "Check the connection string in the configuration (odbc): the one the ERP uses, with an ODBC driver of the ERP's bitness (32/64-bit).",
+        )
 }
 
 /// A SQLite file on a network folder: opened without WAL (its shared-memory index does not
@@ -550,7 +561,7 @@ fn network_database(c: Check, shown: &str, kind: &str) -> Check {
 
 /// The database file does not exist yet (`anaf_open` creates it): its folder must exist
 /// and take new files.
-fn check_new_database(path: &Path, c: Check) -> Check {
+fn new_file(path: &Path, c: Check) -> Check {
     let shown = path.display().to_string();
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
