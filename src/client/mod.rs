@@ -3,7 +3,6 @@
 pub mod answer;
 pub mod archive;
 pub mod batch;
-pub mod diagnose;
 pub mod efactura;
 pub mod etransport;
 pub mod http;
