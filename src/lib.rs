@@ -3,11 +3,12 @@
 //! keep it fresh in a shared database table, and call e-Factura and e-Transport.
 //!
 //! Layers, each depending only on those below it:
-//! `ffi` → `login` / `client` → `store` / `config` (with `status`, `error`, `log`,
-//! `platform` beside them).
+//! `ffi` → `diagnose` → `login` / `client` → `store` / `config` (with `status`, `error`,
+//! `log`, `platform` beside them).
 
 pub mod client;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod ffi;
 pub mod log;

@@ -1,27 +1,24 @@
 //! What the DLL asks of the operating system: pinning its own module, the WebView2
-//! runtime (and the rule for the folders its DLL may be loaded from), the bitness of
-//! Windows. The bottom layer: login, client and ffi use it.
+//! runtime (and the rule for the folders its DLL may be loaded from), the machine and the
+//! module (`machine`), the Internet Options proxy (`internet_options`). The bottom layer:
+//! login, client, diagnose and ffi use it.
+
+mod internet_options;
+mod machine;
+
+pub use internet_options::internet_options_proxy;
+pub use machine::{
+    file_machine, machine_bits, module_path, os_is_64bit, pe_machine, remote_session,
+    system_folders,
+};
 
 /// Pins the DLL in memory once it starts threads of its own (the I/O runtime, the login
 /// window's UI thread): a host that calls FreeLibrary would otherwise unload code those
 /// threads are still running, and crash. Pinned, FreeLibrary becomes harmless.
 #[cfg(windows)]
 pub fn pin_module() {
-    use windows::core::PCWSTR;
-    use windows::Win32::Foundation::HMODULE;
-    use windows::Win32::System::LibraryLoader::{
-        GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_PIN,
-    };
-    static ANCHOR: u8 = 0;
-    let mut module = HMODULE::default();
-    // SAFETY: FROM_ADDRESS reads the address of a static of this module; the out pointer is valid.
-    unsafe {
-        let _ = GetModuleHandleExW(
-            GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
-            PCWSTR(&ANCHOR as *const u8 as *const u16),
-            &mut module,
-        );
-    }
+    let _ =
+        machine::own_module(windows::Win32::System::LibraryLoader::GET_MODULE_HANDLE_EX_FLAG_PIN);
 }
 
 #[cfg(not(windows))]
@@ -381,24 +378,6 @@ mod win {
             }
         }
     }
-}
-
-/// Whether Windows itself is 64-bit (whatever the bitness of this process): the WebView2
-/// installer and the system folders the DLL belongs in depend on it.
-#[cfg(windows)]
-pub fn os_is_64bit() -> bool {
-    use windows::Win32::System::SystemInformation::{GetNativeSystemInfo, SYSTEM_INFO};
-    let mut info = SYSTEM_INFO::default();
-    // SAFETY: the out pointer is valid.
-    unsafe { GetNativeSystemInfo(&mut info) };
-    // SAFETY: reading the processor architecture member of the union GetNativeSystemInfo filled.
-    let arch = unsafe { info.Anonymous.Anonymous.wProcessorArchitecture.0 };
-    arch == 9 || arch == 12 // AMD64, ARM64
-}
-
-#[cfg(not(windows))]
-pub fn os_is_64bit() -> bool {
-    cfg!(target_pointer_width = "64")
 }
 
 /// The architecture in the name of the Evergreen WebView2 Runtime's standalone installer

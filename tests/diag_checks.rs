@@ -3,9 +3,10 @@
 //! serial, serial with spaces, no token, dead host, silent host and its timeout, clock
 //! skew from the Date header, read-only database).
 
+#[macro_use]
 mod common;
 
-use common::{child, CClient, Fixture, CIF, SERIAL};
+use common::{child, Backend, CClient, Fixture, CIF, SERIAL};
 use serde_json::{json, Value};
 use std::ffi::{c_char, CString};
 use std::io::{Read, Write};
@@ -111,6 +112,28 @@ fn healthy_setup_passes_every_check() {
     assert!(!text.contains(&t.access_token) && !text.contains(&t.refresh_token));
     assert!(!text.contains("sim-client-secret"));
 }
+
+/// The database check asks the store, on every backend: through the open handle's store,
+/// and without a handle (`anaf_diagnose_config`).
+fn the_database_check_asks_the_store(b: Backend) {
+    let Some(f) = Fixture::on(b) else { return };
+    let config = f.config(json!({}));
+    let c = CClient::open(&config).expect("open");
+    let (rc, without) = diagnose_config(&config);
+    assert_eq!(rc, 0, "anaf_diagnose_config: {}", common::last_error());
+    for r in [diagnose(&c), without.expect("report")] {
+        let db = check(&r, "database");
+        assert_eq!(db["status"], "ok", "{db:#}");
+        if b == Backend::Sqlite {
+            assert_eq!(db["data"]["path"], f.db().display().to_string(), "{db:#}");
+        } else {
+            assert_eq!(db["data"]["backend"], "odbc", "{db:#}");
+            assert!(db["data"]["schema_version"].as_i64().is_some(), "{db:#}");
+        }
+    }
+}
+
+on_every_backend!(the_database_check_asks_the_store);
 
 #[test]
 fn each_acces_denied_cause_is_named_in_romanian() {

@@ -4,8 +4,8 @@
 
 use crate::exit;
 use crate::out::{self, Ctx};
-use anaf_bridge::client::diagnose;
 use anaf_bridge::client::Session;
+use anaf_bridge::diagnose;
 use anaf_bridge::error::Result;
 use serde_json::Value;
 

@@ -97,7 +97,7 @@ pub fn build_client(cfg: &Config) -> Result<reqwest::Client> {
         .pool_idle_timeout(std::time::Duration::from_secs(50))
         .use_preconfigured_tls(tls_config(cfg)?);
     // reqwest reads HTTPS_PROXY & co. itself; the Windows Internet Options proxy needs this.
-    b = crate::client::diagnose::apply_system_proxy(b);
+    b = crate::client::proxy::apply_system_proxy(b);
     b.build().map_err(|e| {
         Error::with(
             ANAF_ERR_INVALID_CONFIG,

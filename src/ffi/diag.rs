@@ -2,8 +2,8 @@
 //! support) what is wrong with this computer's setup, check by check.
 
 use super::{entry, give_json, out, session, text, AnafClient};
-use crate::client::diagnose;
 use crate::config::Config;
+use crate::diagnose;
 use crate::status::ANAF_OK;
 use std::ffi::c_char;
 

@@ -70,6 +70,19 @@ pub fn idle() {}
 /// Called when the login call returns: nothing to hand back on Linux.
 pub fn after() {}
 
+/// The version of the linked WebKitGTK.
+pub fn webkit_version() -> String {
+    // SAFETY: plain getters of the linked library; no initialisation needed.
+    unsafe {
+        format!(
+            "{}.{}.{}",
+            webkit2gtk::ffi::webkit_get_major_version(),
+            webkit2gtk::ffi::webkit_get_minor_version(),
+            webkit2gtk::ffi::webkit_get_micro_version()
+        )
+    }
+}
+
 /// Opens the window on the GUI thread and blocks the calling thread until it ends.
 pub fn run(req: Request) -> Result<End> {
     ensure_gui()?;

@@ -105,6 +105,47 @@ pub fn generate_token(session: &Session, parent: usize) -> Result<()> {
     ))
 }
 
+/// The engine this build's login window runs on, as diagnose reports it.
+pub enum Engine {
+    Found {
+        name: &'static str,
+        version: String,
+    },
+    /// The engine is not installed (the WebView2 runtime): why.
+    Missing {
+        detail: String,
+    },
+    /// This build has no login window (the browser link remains).
+    NotBuilt,
+}
+
+/// The engine the login window would use: the WebView2 runtime, found as the window finds
+/// it (`webview2_folder` first).
+#[cfg(windows)]
+pub fn engine(webview2_folder: Option<&std::path::Path>) -> Engine {
+    match crate::platform::webview2_version(webview2_folder) {
+        Ok(version) => Engine::Found {
+            name: "Microsoft Edge WebView2 Runtime",
+            version,
+        },
+        Err(detail) => Engine::Missing { detail },
+    }
+}
+
+/// The engine the login window would use: the linked WebKitGTK.
+#[cfg(all(target_os = "linux", feature = "login-gtk"))]
+pub fn engine(_webview2_folder: Option<&std::path::Path>) -> Engine {
+    Engine::Found {
+        name: "WebKitGTK",
+        version: gtk::webkit_version(),
+    }
+}
+
+#[cfg(not(any(windows, all(target_os = "linux", feature = "login-gtk"))))]
+pub fn engine(_webview2_folder: Option<&std::path::Path>) -> Engine {
+    Engine::NotBuilt
+}
+
 /// Asks every login window of this session to close (from any thread); the waiting
 /// `generate_token` returns `ANAF_ERR_CANCELLED`. Returns how many were open or waiting.
 pub fn cancel(session: &Session) -> usize {

@@ -37,6 +37,21 @@ use std::time::Duration;
 /// How long a writer waits for another process's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a probe of the database ([`Store::probe`]) waits for another program's lock:
+/// diagnose reports a lock instead of waiting it out.
+const PROBE_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What [`Store::probe`] found working.
+pub enum Probed {
+    /// The SQLite file: read, and written inside a transaction that was rolled back.
+    File { path: PathBuf },
+    /// The database server: its description ([`Store::describe`]) and schema version.
+    Server {
+        described: serde_json::Value,
+        schema_version: i64,
+    },
+}
+
 /// The database of one client handle.
 pub struct Store {
     /// The SQLite file; also what the process-wide refresh lock and the rescue files of
@@ -268,6 +283,41 @@ impl Store {
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
         on_backend!(&self.backend, db => db.schema_version()).map_err(|e| self.error(e))
+    }
+
+    /// Proves the database can be used as it stands, changing nothing, for diagnose. A
+    /// SQLite file is read and written (inside a transaction that is rolled back) on a
+    /// connection of its own: this handle's connections were opened earlier, the file's
+    /// permissions and other programs' locks are those of now. On a server, the schema
+    /// version is read on the handle's connection.
+    pub fn probe(&self) -> Result<Probed> {
+        match &self.backend {
+            Backend::Sqlite(db) => Self::probe_file(db.path()),
+            #[cfg(feature = "odbc")]
+            Backend::Odbc(_) => Ok(Probed::Server {
+                described: self.describe(),
+                schema_version: self.schema_version()?,
+            }),
+        }
+    }
+
+    /// As [`Store::probe`], for the store a configuration names when no handle has it open
+    /// (`anaf_open` failed): the SQLite file is probed without being created or migrated;
+    /// a server is connected to, which also proves its tables are there or can be made.
+    pub fn probe_storage(storage: &crate::config::Storage) -> Result<Probed> {
+        match storage {
+            crate::config::Storage::Sqlite(path) => Self::probe_file(path),
+            crate::config::Storage::Odbc(target) => {
+                Self::open_server(target, PROBE_BUSY_TIMEOUT)?.probe()
+            }
+        }
+    }
+
+    fn probe_file(path: &Path) -> Result<Probed> {
+        sqlite::probe(path, PROBE_BUSY_TIMEOUT)?;
+        Ok(Probed::File {
+            path: path.to_path_buf(),
+        })
     }
 
     /// Where the database is, for diagnose and the log: the backend, and for a file on a

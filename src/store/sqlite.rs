@@ -425,14 +425,14 @@ fn error(path: &Path, e: rusqlite::Error) -> Error {
 
 /// Opens an existing file on a connection of its own and writes inside a transaction that
 /// is rolled back: proves the file is reachable, readable and writable (file and folder).
-/// For diagnose, which must not need an open handle.
-pub fn probe(path: &Path) -> Result<()> {
+/// For [`super::Store::probe`], which must not need an open handle.
+pub(super) fn probe(path: &Path, busy_timeout: Duration) -> Result<()> {
     let run = || -> rusqlite::Result<()> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(3))?;
+        conn.busy_timeout(busy_timeout)?;
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         })?;
@@ -507,7 +507,7 @@ mod tests {
             )
             .unwrap(),
         );
-        probe(&path).unwrap();
+        probe(&path, Duration::from_secs(1)).unwrap();
         let c = Connection::open(&path).unwrap();
         let n: i64 = c
             .query_row(
@@ -517,7 +517,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 0);
-        let e = probe(&d.path().join("none/x.db")).unwrap_err();
+        let e = probe(&d.path().join("none/x.db"), Duration::from_secs(1)).unwrap_err();
         assert_eq!(e.status, ANAF_ERR_DATABASE, "{e:?}");
     }
 
