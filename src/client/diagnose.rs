@@ -450,7 +450,8 @@ fn check_webview(cfg: &Config) -> Check {
                 format!("{engine} is installed (version {version})."),
             ),
         WebView::Missing { detail } => {
-            let bits = if usize::BITS == 64 { "X64" } else { "X86" };
+            // The Evergreen runtime follows Windows' architecture, not this process's.
+            let bits = crate::platform::installer_arch(crate::platform::native_machine());
             c.level(Level::Problem)
                 .data(json!({ "engine": "WebView2", "version": null, "detail": detail }))
                 .msg(
