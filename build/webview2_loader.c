@@ -7,10 +7,10 @@
  * hands the environment request to CreateWebViewEnvironmentWithOptionsInternal, which
  * is what Microsoft's loader does too.
  *
- * Which runtime folder to use is decided in Rust (src/platform.rs: the config's
- * webview2_folder, the WEBVIEW2_BROWSER_EXECUTABLE_FOLDER variable, the EdgeUpdate
- * registry keys, each checked by one rule), which calls anaf_webview2_create below with
- * the chosen folder. The four standard functions take only an explicit folder: this
+ * Which runtime folder to use is decided in Rust (src/platform/webview2_lookup.rs: the
+ * WEBVIEW2_BROWSER_EXECUTABLE_FOLDER variable, the BrowserExecutableFolder policy, the
+ * config's webview2_folder, the EdgeUpdate keys of each release channel, each folder
+ * checked by one rule), which calls anaf_webview2_create below with the chosen folder. The four standard functions take only an explicit folder: this
  * loader looks nothing up by itself, so nothing reaches LoadLibrary unchecked.
  */
 #define WIN32_LEAN_AND_MEAN

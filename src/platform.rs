@@ -26,16 +26,23 @@ pub fn pin_module() {}
 
 // ---- the WebView2 runtime: where its DLL may be loaded from --------------------------
 
-/// Where a WebView2 runtime folder was named, in the order the loader asks.
+mod webview2_lookup;
+pub use webview2_lookup::{Channel, Hive, Machine, PolicyValue};
+
+/// Where a WebView2 runtime folder was named (the loader's order: `webview2_lookup`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuntimeSource {
     /// The configuration's `webview2_folder`: a fixed-version runtime the ERP ships.
     Config,
     /// The `WEBVIEW2_BROWSER_EXECUTABLE_FOLDER` environment variable.
     Environment,
-    /// EdgeUpdate's key of the Evergreen runtime in HKEY_LOCAL_MACHINE.
+    /// The `BrowserExecutableFolder` group policy in HKEY_LOCAL_MACHINE.
+    MachinePolicy,
+    /// The same policy in HKEY_CURRENT_USER.
+    UserPolicy,
+    /// EdgeUpdate's key of an installed runtime (a channel) in HKEY_LOCAL_MACHINE.
     MachineRegistry,
-    /// The same key in HKEY_CURRENT_USER (a per-user Evergreen install).
+    /// The same key in HKEY_CURRENT_USER (a per-user install).
     UserRegistry,
 }
 
@@ -45,9 +52,19 @@ impl RuntimeSource {
         match self {
             RuntimeSource::Config => "webview2_folder",
             RuntimeSource::Environment => "WEBVIEW2_BROWSER_EXECUTABLE_FOLDER",
+            RuntimeSource::MachinePolicy => "HKLM policy BrowserExecutableFolder",
+            RuntimeSource::UserPolicy => "HKCU policy BrowserExecutableFolder",
             RuntimeSource::MachineRegistry => "HKLM EdgeUpdate EBWebView",
             RuntimeSource::UserRegistry => "HKCU EdgeUpdate EBWebView",
         }
+    }
+
+    /// A folder named here is a fixed-version runtime (not an installed channel).
+    pub fn is_fixed(self) -> bool {
+        !matches!(
+            self,
+            RuntimeSource::MachineRegistry | RuntimeSource::UserRegistry
+        )
     }
 }
 
@@ -60,6 +77,9 @@ pub enum Refusal {
     Network,
     /// Outside the folders only this user or administrators write to.
     Outside,
+    /// The Microsoft Edge browser's own folder (`…\Edge\Application\…`), which WebView2
+    /// refuses as a fixed-version runtime (ERROR_NOT_SUPPORTED).
+    EdgeBrowser,
 }
 
 impl Refusal {
@@ -75,6 +95,10 @@ impl Refusal {
                 "nu este în dosarul local al utilizatorului (AppData\\Local) sau în Program Files",
                 "not in the user's own local folder (AppData\\Local) or in Program Files",
             ),
+            Refusal::EdgeBrowser => (
+                "este dosarul browserului Microsoft Edge (…\\Edge\\Application\\…), pe care WebView2 nu îl acceptă ca runtime fix",
+                "the Microsoft Edge browser's own folder (…\\Edge\\Application\\…), which WebView2 does not accept as a fixed-version runtime",
+            ),
         }
     }
 }
@@ -83,12 +107,15 @@ impl Refusal {
 /// inside the ERP). Never a relative path (it would depend on the current folder) nor a
 /// network one (code from a share runs whatever anyone who can write there put in it).
 /// `webview2_folder` is the ERP's explicit choice, as trusted as the ERP's own folder,
-/// and HKLM is written only by administrators (the Evergreen installer): both are taken
-/// as they are. A folder named by the environment or by HKCU can be set by anything
-/// running as the user, and on a terminal server may point where other users write
-/// (C:\Temp, a shared folder): it is used only inside `safe_roots` — the user's own local
-/// app data (where the per-user Evergreen runtime installs) and Program Files (where only
-/// administrators write). Windows paths, compared lexically, case-insensitively, `..` refused.
+/// and HKLM's EdgeUpdate key is written only by administrators (the Evergreen installer):
+/// both are taken as they are. A folder named by the environment or by HKCU can be set by
+/// anything running as the user, and on a terminal server may point where other users
+/// write (C:\Temp, a shared folder): it is used only inside `safe_roots` — the user's own
+/// local app data (where the per-user Evergreen runtime installs) and Program Files (where
+/// only administrators write). A folder from a group policy is held to the same rule (what
+/// writes those keys on a given machine is not known here). A fixed-version folder inside
+/// the Edge browser's own `…\Edge\Application\` is refused, as WebView2 refuses it.
+/// Windows paths, compared lexically, case-insensitively, `..` refused.
 pub fn runtime_folder_check(
     source: RuntimeSource,
     folder: &str,
@@ -97,9 +124,19 @@ pub fn runtime_folder_check(
     let Some(parts) = local_components(folder)? else {
         return Err(Refusal::Relative);
     };
+    if source.is_fixed()
+        && parts
+            .windows(2)
+            .any(|w| w[0] == "edge" && w[1] == "application")
+    {
+        return Err(Refusal::EdgeBrowser);
+    }
     match source {
         RuntimeSource::Config | RuntimeSource::MachineRegistry => Ok(()),
-        RuntimeSource::Environment | RuntimeSource::UserRegistry => {
+        RuntimeSource::Environment
+        | RuntimeSource::MachinePolicy
+        | RuntimeSource::UserPolicy
+        | RuntimeSource::UserRegistry => {
             if parts.iter().any(|p| p == "..") {
                 return Err(Refusal::Outside);
             }
@@ -143,6 +180,24 @@ pub(crate) fn local_components(path: &str) -> Result<Option<Vec<String>>, Refusa
     ))
 }
 
+/// `path` resolved against the folder `dir` when it is plainly relative (`WebView2`,
+/// `.\rt`, `..\rt`); as it is otherwise. A path with a drive or a root of its own but not
+/// both (`C:rt`, `\rt`) is relative to no folder: left as it is (and refused).
+pub(crate) fn resolve_against(dir: Option<&str>, path: &str) -> String {
+    let p = path.trim().replace('/', "\\");
+    let plain_relative = matches!(local_components(&p), Ok(None))
+        && !p.starts_with('\\')
+        && p.as_bytes().get(1) != Some(&b':');
+    match dir {
+        Some(d) if plain_relative && !d.trim().is_empty() => format!(
+            "{}\\{}",
+            d.trim().replace('/', "\\").trim_end_matches('\\'),
+            p.trim_start_matches(".\\")
+        ),
+        _ => p,
+    }
+}
+
 /// The WebView2 runtime the login window will use: its folder, whether it is a
 /// fixed-version one, and its version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +205,10 @@ pub struct Runtime {
     pub folder: std::path::PathBuf,
     pub fixed: bool,
     pub version: String,
+    /// Where the folder was named.
+    pub source: RuntimeSource,
+    /// The channel of an installed runtime; `None` for a fixed-version one.
+    pub channel: Option<Channel>,
 }
 
 /// Why there is no usable runtime, in both languages (Romanian, English).
@@ -157,83 +216,17 @@ pub struct Runtime {
 pub struct NoRuntime {
     pub ro: String,
     pub en: String,
+    /// The search ended at a fixed-version folder (named, but refused or empty): what is
+    /// missing is that runtime, not an installed one.
+    pub fixed: bool,
 }
 
-/// Finds the runtime as Microsoft's loader would — `webview2_folder`, else the
-/// environment variable, else the registry (HKLM, then HKCU) — with every folder passed
-/// through [`runtime_folder_check`]. A folder refused is skipped (and named in the log and
-/// in the answer if nothing else is found); a configured or environment folder that
-/// passes is the only one tried, as with Microsoft's loader.
+/// Finds the runtime as Microsoft's loader would (the order and the rules are in
+/// `webview2_lookup`), with every folder passed through [`runtime_folder_check`].
 #[cfg(windows)]
 pub fn webview2_runtime(config_folder: Option<&std::path::Path>) -> Result<Runtime, NoRuntime> {
-    let mut candidates: Vec<(RuntimeSource, std::path::PathBuf)> = Vec::new();
-    match config_folder {
-        Some(f) => candidates.push((RuntimeSource::Config, f.to_path_buf())),
-        None => {
-            if let Some(e) =
-                std::env::var_os("WEBVIEW2_BROWSER_EXECUTABLE_FOLDER").filter(|e| !e.is_empty())
-            {
-                candidates.push((RuntimeSource::Environment, e.into()));
-            }
-            for (source, hive) in [
-                (
-                    RuntimeSource::MachineRegistry,
-                    windows::Win32::System::Registry::HKEY_LOCAL_MACHINE,
-                ),
-                (
-                    RuntimeSource::UserRegistry,
-                    windows::Win32::System::Registry::HKEY_CURRENT_USER,
-                ),
-            ] {
-                if let Some(f) = win::evergreen_folder(hive) {
-                    candidates.push((source, f));
-                }
-            }
-        }
-    }
-    let roots = win::safe_roots();
-    let (mut ro, mut en) = (Vec::new(), Vec::new());
-    for (source, folder) in candidates {
-        let shown = folder.display().to_string();
-        if let Err(r) = runtime_folder_check(source, &shown, &roots) {
-            let (why_ro, why_en) = r.texts();
-            ::log::warn!(target: "anaf::login", "WebView2 runtime folder {} = \"{shown}\" not used: {why_en}", source.name());
-            ro.push(format!(
-                "dosarul din {} „{shown}” nu a fost folosit: {why_ro}",
-                source.name()
-            ));
-            en.push(format!(
-                "the folder of {} \"{shown}\" was not used: {why_en}",
-                source.name()
-            ));
-            continue;
-        }
-        let fixed = matches!(source, RuntimeSource::Config | RuntimeSource::Environment);
-        match win::version_in(&folder) {
-            Ok(version) => {
-                return Ok(Runtime {
-                    folder,
-                    fixed,
-                    version,
-                })
-            }
-            Err(e) => {
-                ro.push(format!("{} „{shown}”: {e}", source.name()));
-                en.push(format!("{} \"{shown}\": {e}", source.name()));
-                if fixed {
-                    break;
-                }
-            }
-        }
-    }
-    if en.is_empty() {
-        ro.push("niciun runtime găsit".into());
-        en.push("no runtime found".into());
-    }
-    Err(NoRuntime {
-        ro: ro.join("; "),
-        en: en.join("; "),
-    })
+    let config = config_folder.map(|f| f.display().to_string());
+    webview2_lookup::find(&win::ThisMachine, config.as_deref())
 }
 
 /// WebView2 exists only on Windows.
@@ -242,6 +235,7 @@ pub fn webview2_runtime(_config_folder: Option<&std::path::Path>) -> Result<Runt
     Err(NoRuntime {
         ro: "WebView2 există doar pe Windows".into(),
         en: "WebView2 exists only on Windows".into(),
+        fixed: false,
     })
 }
 
@@ -280,11 +274,16 @@ pub unsafe fn create_webview2_environment(
 
 #[cfg(windows)]
 mod win {
-    use std::path::PathBuf;
     use windows::core::{HRESULT, HSTRING, PCWSTR, PWSTR};
+    use windows::Win32::Foundation::HMODULE;
     use windows::Win32::System::Com::CoTaskMemFree;
+    use windows::Win32::System::LibraryLoader::{
+        GetModuleFileNameW, GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+        GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    };
     use windows::Win32::System::Registry::{
-        RegGetValueW, HKEY, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6432KEY,
+        RegGetValueW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, REG_DWORD, REG_ROUTINE_FLAGS,
+        REG_VALUE_TYPE, RRF_RT_REG_DWORD, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6432KEY,
     };
 
     // In the loader archive (build/webview2_loader.c), found through webview2-com-sys's
@@ -300,23 +299,26 @@ mod win {
         ) -> HRESULT;
     }
 
-    /// The Evergreen runtime's folder that EdgeUpdate wrote under `hive` (its 32-bit
-    /// view, where EdgeUpdate writes it).
-    pub fn evergreen_folder(hive: HKEY) -> Option<PathBuf> {
-        let key = HSTRING::from(
-            "SOFTWARE\\Microsoft\\EdgeUpdate\\ClientState\\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}",
-        );
-        let value = HSTRING::from("EBWebView");
-        let mut buf = vec![0u16; 1024];
+    /// A registry value as text or number: `flags` choose the view and the types taken.
+    fn reg_value(
+        hive: HKEY,
+        key: &str,
+        name: &str,
+        flags: REG_ROUTINE_FLAGS,
+    ) -> Option<super::PolicyValue> {
+        let (key, name) = (HSTRING::from(key), HSTRING::from(name));
+        let mut buf = vec![0u16; 2048];
         let mut size = (buf.len() * 2) as u32;
-        // SAFETY: the strings are alive and NUL-terminated; buf is writable for `size` bytes.
+        let mut ty = REG_VALUE_TYPE::default();
+        // SAFETY: the strings are alive and NUL-terminated; buf is writable for `size`
+        // bytes; RegGetValueW NUL-terminates the strings it returns.
         let r = unsafe {
             RegGetValueW(
                 hive,
                 &key,
-                &value,
-                RRF_RT_REG_SZ | RRF_SUBKEY_WOW6432KEY,
-                None,
+                &name,
+                flags,
+                Some(&mut ty),
                 Some(buf.as_mut_ptr().cast()),
                 Some(&mut size),
             )
@@ -324,9 +326,116 @@ mod win {
         if r.is_err() {
             return None;
         }
+        if ty == REG_DWORD {
+            return Some(super::PolicyValue::Number(
+                u32::from(buf[0]) | u32::from(buf[1]) << 16,
+            ));
+        }
         let len = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-        let s = String::from_utf16_lossy(&buf[..len]);
-        (!s.trim().is_empty()).then(|| PathBuf::from(s.trim()))
+        Some(super::PolicyValue::Text(String::from_utf16_lossy(
+            &buf[..len],
+        )))
+    }
+
+    fn hkey(hive: super::Hive) -> HKEY {
+        match hive {
+            super::Hive::Machine => HKEY_LOCAL_MACHINE,
+            super::Hive::User => HKEY_CURRENT_USER,
+        }
+    }
+
+    /// The full path of a module of this process (`None`: the exe).
+    fn module_path(module: Option<HMODULE>) -> Option<String> {
+        let mut buf = vec![0u16; 32768];
+        // SAFETY: the buffer is writable for its length.
+        let n = unsafe { GetModuleFileNameW(module, &mut buf) } as usize;
+        (n > 0 && n < buf.len()).then(|| String::from_utf16_lossy(&buf[..n]))
+    }
+
+    /// This DLL's module handle.
+    fn this_module() -> Option<HMODULE> {
+        static ANCHOR: u8 = 0;
+        let mut m = HMODULE::default();
+        // SAFETY: FROM_ADDRESS reads the address of a static of this module;
+        // UNCHANGED_REFCOUNT takes no reference to release.
+        unsafe {
+            GetModuleHandleExW(
+                GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS
+                    | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                PCWSTR(&ANCHOR as *const u8 as *const u16),
+                &mut m,
+            )
+        }
+        .ok()?;
+        Some(m)
+    }
+
+    /// The process's explicit AppUserModelID, if it set one (most desktop ERPs do not).
+    fn app_user_model_id() -> Option<String> {
+        use windows::Win32::UI::Shell::GetCurrentProcessExplicitAppUserModelID;
+        // SAFETY: the string is CoTaskMemAlloc'd and freed here.
+        unsafe {
+            let p = GetCurrentProcessExplicitAppUserModelID().ok()?;
+            let s = p.to_string().ok();
+            CoTaskMemFree(Some(p.0 as *const _));
+            s
+        }
+    }
+
+    /// The machine as the lookup (`webview2_lookup`) asks it: this process's environment,
+    /// the registry, the exe's name and folder.
+    pub struct ThisMachine;
+
+    impl super::Machine for ThisMachine {
+        fn env(&self, name: &str) -> Option<String> {
+            std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+        }
+
+        // Software\Policies is shared between the 32- and 64-bit views.
+        fn policy(
+            &self,
+            hive: super::Hive,
+            setting: &str,
+            name: &str,
+        ) -> Option<super::PolicyValue> {
+            let key = format!("{}\\{setting}", super::webview2_lookup::POLICY_KEY);
+            reg_value(hkey(hive), &key, name, RRF_RT_REG_SZ | RRF_RT_REG_DWORD)
+        }
+
+        // EdgeUpdate writes its keys in the 32-bit view.
+        fn installed(&self, hive: super::Hive, channel: super::Channel) -> Option<String> {
+            let key = format!(
+                "SOFTWARE\\Microsoft\\EdgeUpdate\\ClientState\\{}",
+                channel.client_guid()
+            );
+            match reg_value(
+                hkey(hive),
+                &key,
+                "EBWebView",
+                RRF_RT_REG_SZ | RRF_SUBKEY_WOW6432KEY,
+            )? {
+                super::PolicyValue::Text(t) => Some(t),
+                super::PolicyValue::Number(_) => None,
+            }
+        }
+
+        fn app_ids(&self) -> Vec<String> {
+            let exe = module_path(None).and_then(|p| p.rsplit('\\').next().map(str::to_string));
+            app_user_model_id().into_iter().chain(exe).collect()
+        }
+
+        fn app_folder(&self) -> Option<String> {
+            let path = module_path(None).or_else(|| module_path(Some(this_module()?)))?;
+            path.rfind('\\').map(|i| path[..i].to_string())
+        }
+
+        fn safe_roots(&self) -> Vec<String> {
+            safe_roots()
+        }
+
+        fn version_in(&self, folder: &str) -> Result<String, String> {
+            version_in(std::path::Path::new(folder))
+        }
     }
 
     /// The folders only this user or administrators write to, from the shell (never from
@@ -393,6 +502,36 @@ pub fn installer_arch(machine: u16) -> &'static str {
         _ if cfg!(target_pointer_width = "64") => "X64",
         _ => "X86",
     }
+}
+
+/// What to install when no runtime is usable, in both languages (Romanian, English), for
+/// a machine whose native architecture is `machine` (IMAGE_FILE_MACHINE_*) and a process
+/// of `process_64` bits. The Evergreen runtime is one per machine and follows Windows'
+/// architecture (ARM64 on ARM64 Windows, even for an emulated x64 or x86 process: the
+/// bootstrapper installs the one matching the device). A fixed-version runtime (`fixed`:
+/// the search ended at a folder named by the configuration, the environment or a policy)
+/// is loaded into this process — its `EBWebView\<x64|x86>` — so it must be the package
+/// of this process's own bitness, also under emulation on ARM64.
+pub fn missing_runtime_advice(machine: u16, process_64: bool, fixed: bool) -> (String, String) {
+    let arch = installer_arch(machine);
+    let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{arch}.exe");
+    let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
+    if !fixed {
+        return (
+            format!("Instalați „Evergreen Standalone Installer” {arch} ({installer}) sau „Evergreen Bootstrapper” ({boot}), apoi reluați."),
+            format!("Install the Evergreen Standalone Installer {arch} ({installer}) or the Evergreen Bootstrapper ({boot}), then try again."),
+        );
+    }
+    let (own, bits) = if process_64 { ("x64", 64) } else { ("x86", 32) };
+    let (arm_ro, arm_en) = if machine == 0xAA64 {
+        (", emulat pe Windows ARM64", ", emulated on ARM64 Windows")
+    } else {
+        ("", "")
+    };
+    (
+        format!("Acolo trebuie runtime-ul „Fixed Version” pentru {own} (Microsoft.WebView2.FixedVersionRuntime.<versiune>.{own}.cab, dezarhivat): programul este pe {bits} de biți{arm_ro} și încarcă EBWebView\\{own}\\EmbeddedBrowserWebView.dll din el. Sau renunțați la acea setare și instalați runtime-ul Evergreen ({installer} sau {boot})."),
+        format!("That folder needs the Fixed Version runtime for {own} (Microsoft.WebView2.FixedVersionRuntime.<version>.{own}.cab, expanded): this is a {bits}-bit program{arm_en} and loads EBWebView\\{own}\\EmbeddedBrowserWebView.dll from it. Or drop that setting and install the Evergreen runtime ({installer} or {boot})."),
+    )
 }
 
 /// The native architecture of this Windows as IMAGE_FILE_MACHINE_*: IsWow64Process2 (since
@@ -518,7 +657,7 @@ mod tests {
     fn runtime_folders_of_the_user_or_the_environment_must_be_in_safe_places() {
         use RuntimeSource::*;
         let check = |source, folder: &str| runtime_folder_check(source, folder, &roots());
-        for source in [Environment, UserRegistry] {
+        for source in [Environment, MachinePolicy, UserPolicy, UserRegistry] {
             // Where the Evergreen runtime installs, per user and per machine.
             for ok in [
                 r"C:\Users\ana\AppData\Local\Microsoft\EdgeWebView\Application\120.0.2210.91",
@@ -561,8 +700,36 @@ mod tests {
     }
 
     #[test]
+    fn the_edge_browser_folder_is_no_fixed_version_runtime() {
+        use RuntimeSource::*;
+        let edge = r"C:\Program Files (x86)\Microsoft\Edge\Application\120.0.2210.91";
+        for source in [Config, Environment, MachinePolicy, UserPolicy] {
+            assert_eq!(
+                runtime_folder_check(source, edge, &roots()),
+                Err(Refusal::EdgeBrowser),
+                "{source:?}"
+            );
+            // The preview channels' folders are accepted (Edge Beta, Edge SxS = Canary).
+            let beta = r"C:\Program Files (x86)\Microsoft\Edge Beta\Application\121.0.0.0";
+            assert_eq!(runtime_folder_check(source, beta, &roots()), Ok(()));
+        }
+        // An installed runtime found by EdgeUpdate is not a fixed-version one.
+        assert_eq!(
+            runtime_folder_check(MachineRegistry, edge, &roots()),
+            Ok(())
+        );
+        assert!(!MachineRegistry.is_fixed() && !UserRegistry.is_fixed());
+        assert!(Config.is_fixed() && Environment.is_fixed() && MachinePolicy.is_fixed());
+    }
+
+    #[test]
     fn refusals_are_explained_in_both_languages() {
-        for r in [Refusal::Relative, Refusal::Network, Refusal::Outside] {
+        for r in [
+            Refusal::Relative,
+            Refusal::Network,
+            Refusal::Outside,
+            Refusal::EdgeBrowser,
+        ] {
             let (ro, en) = r.texts();
             assert!(!ro.is_empty() && !en.is_empty() && ro != en);
         }
@@ -579,6 +746,53 @@ mod tests {
             "X86"
         };
         assert_eq!(installer_arch(0), own);
+    }
+
+    #[test]
+    fn the_missing_runtime_advice_names_the_right_download() {
+        // Evergreen: the machine's architecture, whatever the process's.
+        for (machine, process_64, arch) in [
+            (0xAA64, true, "ARM64"),
+            (0xAA64, false, "ARM64"),
+            (0x8664, false, "X64"),
+            (0x8664, true, "X64"),
+            (0x014C, false, "X86"),
+        ] {
+            let (ro, en) = missing_runtime_advice(machine, process_64, false);
+            let file = format!("MicrosoftEdgeWebView2RuntimeInstaller{arch}.exe");
+            assert!(en.contains(&file) && ro.contains(&file), "{en}");
+            assert!(en.starts_with(&format!(
+                "Install the Evergreen Standalone Installer {arch} "
+            )));
+        }
+        // A fixed-version runtime: the process's own bitness, also emulated on ARM64.
+        let (ro, en) = missing_runtime_advice(0xAA64, true, true);
+        assert!(
+            en.contains("Fixed Version runtime for x64") && en.contains(".x64.cab"),
+            "{en}"
+        );
+        assert!(
+            en.contains("64-bit program, emulated on ARM64 Windows"),
+            "{en}"
+        );
+        assert!(
+            en.contains(r"EBWebView\x64\EmbeddedBrowserWebView.dll"),
+            "{en}"
+        );
+        assert!(
+            en.contains("MicrosoftEdgeWebView2RuntimeInstallerARM64.exe"),
+            "{en}"
+        );
+        assert!(
+            ro.contains("pentru x64") && ro.contains("emulat pe Windows ARM64"),
+            "{ro}"
+        );
+        let (_, en) = missing_runtime_advice(0x8664, false, true);
+        assert!(
+            en.contains("for x86") && en.contains("32-bit program and"),
+            "{en}"
+        );
+        assert!(!en.contains("ARM64"), "{en}");
     }
 
     #[test]

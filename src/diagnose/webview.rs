@@ -20,7 +20,8 @@ pub(super) fn check(cfg: &Config) -> Check {
                 format!("{name} is installed (version {version})."),
             ),
         Engine::Missing { detail } => {
-            let bits = if usize::BITS == 64 { "X64" } else { "X86" };
+            // The Evergreen runtime follows Windows' architecture, not this process's.
+            let bits = crate::platform::installer_arch(crate::platform::native_machine());
             c.level(Level::Problem)
                 .data(json!({ "engine": "WebView2", "version": null, "detail": detail }))
                 .msg(

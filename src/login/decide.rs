@@ -543,26 +543,14 @@ pub fn user_data_folder(
 /// `base` as an absolute local path: as it is, or resolved against the DLL's folder when
 /// relative; None for a network path or when nothing absolute comes out.
 fn absolute_base(base: &str, dll_dir: Option<&str>) -> Option<String> {
-    let b = base.trim().replace('/', "\\");
+    let b = base.trim();
     if b.is_empty() {
         return None;
     }
-    match crate::platform::local_components(&b) {
-        Ok(Some(_)) => Some(b),
-        Err(_) => None,
-        Ok(None) => {
-            let dir = dll_dir?.trim().replace('/', "\\");
-            if !matches!(crate::platform::local_components(&dir), Ok(Some(_))) {
-                return None;
-            }
-            // A relative folder with a drive or a root of its own (C:x, \x) is not
-            // relative to any folder: refused.
-            if b.starts_with('\\') || b.as_bytes().get(1) == Some(&b':') {
-                return None;
-            }
-            Some(format!("{}\\{}", dir.trim_end_matches('\\'), b))
-        }
-    }
+    let absolute = |p: &str| matches!(crate::platform::local_components(p), Ok(Some(_)));
+    let dir = dll_dir.filter(|d| absolute(d));
+    let r = crate::platform::resolve_against(dir, b);
+    absolute(&r).then_some(r)
 }
 
 /// Whether `path` is `root` or inside it (lexically, case-insensitively, `..` resolved).

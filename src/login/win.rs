@@ -61,23 +61,16 @@ fn wide(s: &std::path::Path) -> HSTRING {
 }
 
 /// No usable WebView2 runtime: what to install, and what was found (or refused).
-fn webview2_missing(why: &crate::platform::NoRuntime, folder: Option<&std::path::Path>) -> Error {
-    let bits = crate::platform::installer_arch(crate::platform::native_machine());
-    let installer = format!("MicrosoftEdgeWebView2RuntimeInstaller{bits}.exe");
-    let boot = "https://go.microsoft.com/fwlink/p/?LinkId=2124703";
-    let fixed = folder
-        .map(|f| format!(" webview2_folder = \"{}\".", f.display()))
-        .unwrap_or_default();
+fn webview2_missing(why: &crate::platform::NoRuntime) -> Error {
+    let (ro, en) = crate::platform::missing_runtime_advice(
+        crate::platform::native_machine(),
+        cfg!(target_pointer_width = "64"),
+        why.fixed,
+    );
     Error::with(
         ANAF_ERR_WEBVIEW2_MISSING,
-        format!(
-            "Instalați „Evergreen Standalone Installer” {bits} ({installer}) sau „Evergreen Bootstrapper” ({boot}), apoi reluați.{fixed} ({})",
-            why.ro
-        ),
-        format!(
-            "Install the Evergreen Standalone Installer {bits} ({installer}) or the Evergreen Bootstrapper ({boot}), then try again.{fixed} ({})",
-            why.en
-        ),
+        format!("{ro} ({})", why.ro),
+        format!("{en} ({})", why.en),
     )
 }
 
@@ -85,13 +78,17 @@ fn webview2_missing(why: &crate::platform::NoRuntime, folder: Option<&std::path:
 /// window opens and again when the environment is created.
 fn runtime(req: &Request) -> Result<crate::platform::Runtime> {
     crate::platform::webview2_runtime(req.webview2_folder.as_deref())
-        .map_err(|why| webview2_missing(&why, req.webview2_folder.as_deref()))
+        .map_err(|why| webview2_missing(&why))
 }
 
 /// Checks the WebView2 runtime before any window opens.
 pub fn preflight(req: &Request) -> Result<()> {
     let rt = runtime(req)?;
-    ::log::info!(target: "anaf::login", "WebView2 runtime {} in {}", rt.version, rt.folder.display());
+    let channel = rt
+        .channel
+        .map(|c| format!(" ({})", c.name()))
+        .unwrap_or_default();
+    ::log::info!(target: "anaf::login", "WebView2 runtime {}{channel} in {} (from {})", rt.version, rt.folder.display(), rt.source.name());
     Ok(())
 }
 
