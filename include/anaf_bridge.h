@@ -170,6 +170,10 @@
 // live sessions: a closed, foreign or doubly-closed handle is refused, never dereferenced.
 typedef struct AnafClient AnafClient;
 
+
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
