@@ -113,6 +113,7 @@ impl Session {
     pub fn profile(&self) -> Result<Profile> {
         let own = self.own_profile()?;
         let serving = self.store.serving(&own)?;
+        let assigned = serving.is_some();
         if let Some(s) = serving.filter(|s| self.acceptable(s)) {
             return Ok(Profile {
                 cif: s.token_cif,
@@ -130,7 +131,9 @@ impl Session {
                 return Ok(p);
             }
         }
-        self.adopt_own_row(&own);
+        if !assigned {
+            self.adopt_own_row(&own);
+        }
         Ok(own)
     }
 
@@ -153,7 +156,7 @@ impl Session {
     }
 
     /// A row of its own that nobody assigned (an older DLL's, or one the ERP wrote) is
-    /// assigned to its CIF, so that the one-SELECT path finds it. Tried once per handle;
+    /// assigned to its CIF with its certificate, so that the one-SELECT path finds it. Tried once per handle;
     /// a database that cannot be written still works through the slower path.
     fn adopt_own_row(&self, own: &Profile) {
         let mut memo = self.companies.lock().unwrap_or_else(|p| p.into_inner());
@@ -161,11 +164,12 @@ impl Session {
             return;
         }
         memo.adopted = true;
-        let adopted = self.store.token_row_exists(own).and_then(|exists| {
-            if exists {
-                self.store.serve(own, &own.cif, None, By::Row, now())?;
+        let adopted = self.store.token_row_serial(own).and_then(|row| {
+            if let Some(serial) = &row {
+                self.store
+                    .serve(own, &own.cif, serial.as_deref(), By::Row, now())?;
             }
-            Ok(exists)
+            Ok(row.is_some())
         });
         match adopted {
             Ok(true) => {

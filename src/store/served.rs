@@ -92,6 +92,42 @@ fn lock_in(c: &mut dyn Conn, own: &Profile) -> DbResult<()> {
     ))
 }
 
+/// Writes the assignment `s` of `own` (which has none yet).
+fn insert_in(c: &mut dyn Conn, own: &Profile, s: &Served) -> DbResult<()> {
+    c.execute(
+        "INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial,
+             assigned_by, assigned_at, accepted_at, refused_at, refused_error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        args![
+            &own.cif,
+            &own.client_id,
+            &own.environment,
+            &s.token_cif,
+            s.cert_serial.as_ref(),
+            &s.assigned_by,
+            s.assigned_at,
+            s.accepted_at,
+            s.refused_at,
+            s.refused_error.as_ref()
+        ],
+    )
+    .map(|_| ())
+}
+
+/// A new assignment of `own` to the row of `token_cif`, nothing said by ANAF yet.
+fn assigned(own: &Profile, token_cif: &str, serial: Option<&str>, by: By, now: i64) -> Served {
+    Served {
+        cif: own.cif.clone(),
+        token_cif: token_cif.to_string(),
+        cert_serial: serial.map(str::to_string),
+        assigned_by: by.as_str().to_string(),
+        assigned_at: now,
+        accepted_at: None,
+        refused_at: None,
+        refused_error: None,
+    }
+}
+
 pub(super) fn serving_in(c: &mut dyn Conn, own: &Profile) -> DbResult<Option<Served>> {
     c.query_row(
         &format!("{SELECT} WHERE cif = ? AND client_id = ? AND environment = ?"),
@@ -133,20 +169,7 @@ pub(super) fn serve_in(
     // MySQL counts changed rows, not matched ones: an assignment written again as it was
     // answers 0 too.
     if updated == 0 && serving_in(c, own)?.is_none() {
-        c.execute(
-            "INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial,
-                 assigned_by, assigned_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![
-                &own.cif,
-                &own.client_id,
-                &own.environment,
-                token_cif,
-                serial,
-                by.as_str(),
-                now
-            ],
-        )?;
+        insert_in(c, own, &assigned(own, token_cif, serial, by, now))?;
     }
     Ok(())
 }
@@ -279,22 +302,12 @@ impl Store {
                 ],
             )?;
             if updated == 0 && serving_in(c, own)?.is_none() {
-                c.execute(
-                    "INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif,
-                         cert_serial, assigned_by, assigned_at, refused_at, refused_error)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    args![
-                        &own.cif,
-                        &own.client_id,
-                        &own.environment,
-                        token_cif,
-                        serial,
-                        By::Row.as_str(),
-                        now,
-                        now,
-                        words
-                    ],
-                )?;
+                let s = Served {
+                    refused_at: Some(now),
+                    refused_error: Some(words.to_string()),
+                    ..assigned(own, token_cif, serial, By::Row, now)
+                };
+                insert_in(c, own, &s)?;
             }
             Ok(())
         })
@@ -331,23 +344,7 @@ impl Store {
             if serving_in(c, own)?.is_some() {
                 return Ok(false);
             }
-            c.execute(
-                "INSERT INTO anaf_token_cif (cif, client_id, environment, token_cif, cert_serial,
-                     assigned_by, assigned_at, accepted_at, refused_at, refused_error)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                args![
-                    &own.cif,
-                    &own.client_id,
-                    &own.environment,
-                    &s.token_cif,
-                    s.cert_serial.as_ref(),
-                    &s.assigned_by,
-                    s.assigned_at,
-                    s.accepted_at,
-                    s.refused_at,
-                    s.refused_error.as_ref()
-                ],
-            )?;
+            insert_in(c, own, s)?;
             Ok(true)
         })
     }

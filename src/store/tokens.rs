@@ -162,6 +162,15 @@ fn load_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<TokenRow>> {
         .transpose()
 }
 
+/// `Some(cert_serial)` of the profile's row, if it has one; a damaged serial reads as none.
+fn serial_in(c: &mut dyn Conn, p: &Profile) -> DbResult<Option<Option<String>>> {
+    Ok(c.query_row(
+        "SELECT cert_serial FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
+        args![&p.cif, &p.client_id, &p.environment],
+    )?
+    .map(|r| r.opt_text(0).unwrap_or(None)))
+}
+
 /// The scope a write transaction serializes on for this profile's row (`Conn::serialize`;
 /// on a server, the row of `anaf_lock` another program would hold to block the token).
 pub fn lock_scope(p: &Profile) -> String {
@@ -359,15 +368,9 @@ impl Store {
         Ok(Some(out))
     }
 
-    /// Whether the profile has a row (nothing opened: no key needed).
-    pub fn token_row_exists(&self, p: &Profile) -> Result<bool> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT 1 FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
-                args![&p.cif, &p.client_id, &p.environment],
-            )
-            .map(|r| r.is_some())
-        })
+    /// `Some(serial)` when the profile has a row (nothing opened: no key needed).
+    pub fn token_row_serial(&self, p: &Profile) -> Result<Option<Option<String>>> {
+        self.read(|c| serial_in(c, p))
     }
 
     /// The row of a profile, if any.
@@ -429,12 +432,7 @@ impl Store {
         let raw = self.write(Write::durable(), |c| {
             lock_in(c, p)?;
             // Only the serial: a login is also how a damaged row is written over.
-            let before = c
-                .query_row(
-                    "SELECT cert_serial FROM anaf_token WHERE cif = ? AND client_id = ? AND environment = ?",
-                    args![&p.cif, &p.client_id, &p.environment],
-                )?
-                .map(|r| r.opt_text(0).unwrap_or(None));
+            let before = serial_in(c, p)?;
             let updated = replace_pair_in(c, p, &sealed, now, Source::Login)?;
             if updated == 0 {
                 c.execute(
