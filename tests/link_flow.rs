@@ -700,3 +700,42 @@ fn a_link_used_with_another_certificate_is_said_or_refused() {
         }
     }
 }
+
+/// A link opened for one firm by an accountant whose certificate serves several: the other
+/// firms, set to that certificate's token, use it with no link and no login of their own.
+#[test]
+fn a_link_for_one_company_serves_the_others_of_its_certificate() {
+    let env = Env::new();
+    let erp = env.open();
+    let url = erp.begin().expect("link");
+    let (s, page, _) = env.browser(true).open_link(&url);
+    assert_eq!(s, 200, "{page}");
+    let (rc, v, err) = erp.poll();
+    assert_eq!(rc, ANAF_OK, "{v} {err}");
+    let token = erp.get_token().unwrap();
+    // 8000006: another firm the simulator's certificates are enrolled for.
+    let other = env
+        .open_with(json!({ "cif": "8000006", "cert_serial": SERIAL, "token_for": "certificate" }));
+    assert_eq!(other.get_token().unwrap(), token);
+    let info = other.token_info().unwrap();
+    assert_eq!(
+        (&info["cif"], &info["token_cif"]),
+        (&json!("8000006"), &json!(CIF))
+    );
+    let cifs: Vec<&str> = info["cifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cif"].as_str().unwrap())
+        .collect();
+    assert_eq!(cifs.len(), 2, "{info}");
+    assert!(cifs.contains(&CIF) && cifs.contains(&"8000006"), "{info}");
+    // SAFETY: live handle.
+    assert_eq!(
+        unsafe { anaf_bridge::ffi::token::anaf_test_token(other.0) },
+        0,
+        "{}",
+        last_error()
+    );
+    assert_eq!(env.sim.counters().token_code_grants, 1);
+}

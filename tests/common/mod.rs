@@ -430,3 +430,111 @@ pub fn drop_sessions(b: Backend, conn: &str) {
         let _ = exec_for_tests(conn, &kill);
     }
 }
+
+/// `n` valid CIFs from `first` on (the control digit computed with ANAF's key 753217532).
+pub fn valid_cifs(first: u32, n: usize) -> Vec<String> {
+    const KEY: [u32; 9] = [7, 5, 3, 2, 1, 7, 5, 3, 2];
+    (first..)
+        .take(n)
+        .map(|body| {
+            let digits: Vec<u32> = body
+                .to_string()
+                .bytes()
+                .map(|b| (b - b'0') as u32)
+                .collect();
+            let sum: u32 = digits
+                .iter()
+                .zip(&KEY[9 - digits.len()..])
+                .map(|(d, k)| d * k)
+                .sum();
+            let c = sum * 10 % 11;
+            format!("{body}{}", if c == 10 { 0 } else { c })
+        })
+        .collect()
+}
+
+impl Fixture {
+    /// The rows of a query on the fixture's database, every value as text (as an ERP's
+    /// report reads them).
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        if let Some(conn) = &self.odbc {
+            return anaf_bridge::store::odbc::query_for_tests(conn, sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let c = rusqlite::Connection::open(self.db()).unwrap();
+        let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        use rusqlite::types::ValueRef::*;
+                        Ok(match r.get_ref(i)? {
+                            Null => None,
+                            Integer(v) => Some(v.to_string()),
+                            Real(v) => Some(v.to_string()),
+                            Text(t) | Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    }
+
+    /// Runs a statement on the fixture's database, as the ERP's own SQL would.
+    pub fn sql_exec(&self, sql: &str) {
+        match &self.odbc {
+            Some(conn) => {
+                anaf_bridge::store::odbc::exec_for_tests(conn, sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            None => {
+                rusqlite::Connection::open(self.db())
+                    .unwrap()
+                    .execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+}
+
+/// The test invoice (tests/fixtures/factura_ubl.xml) numbered `id`, sold by `seller`.
+pub fn invoice_of(seller: &str, id: &str) -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/factura_ubl.xml"
+    ))
+    .unwrap()
+    .replace(
+        "<cbc:ID>ABR-2026-0001</cbc:ID>",
+        &format!("<cbc:ID>{id}</cbc:ID>"),
+    )
+    .replace(
+        "<cbc:CompanyID>RO14399840</cbc:CompanyID>",
+        &format!("<cbc:CompanyID>RO{seller}</cbc:CompanyID>"),
+    )
+}
+
+impl CClient {
+    /// `anaf_upload` of `xml` with default options: the status and the answer's JSON.
+    pub fn upload(&self, xml: &str) -> (i32, Value) {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        // SAFETY: live handle, a buffer of that length, NULL options, writable out pointer.
+        let rc = unsafe {
+            anaf_bridge::ffi::service::anaf_upload(
+                self.0,
+                xml.as_ptr(),
+                xml.len(),
+                std::ptr::null(),
+                &mut out,
+            )
+        };
+        let v = take(out)
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null);
+        (rc, v)
+    }
+}
