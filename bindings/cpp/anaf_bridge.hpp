@@ -125,6 +125,11 @@ public:
     void refresh() { st(anaf_refresh(h_)); }
     std::string get_token() { dll_string s; st(anaf_get_token(h_, s.out())); return s.str(); }
     std::string token_info() { dll_string s; st(anaf_token_info(h_, s.out())); return s.str(); }
+    /// One certificate, many companies: this CIF uses from now on the token of `cert_serial`
+    /// (empty: the configured one). Returns what token_info() returns.
+    std::string assign_token(const std::string &cert_serial = std::string()) {
+        dll_string s; st(anaf_token_assign(h_, detail::opt(cert_serial), s.out())); return s.str();
+    }
     void test_token() { st(anaf_test_token(h_)); }
     void delete_token() { st(anaf_delete_token(h_)); }
 

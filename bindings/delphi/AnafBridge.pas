@@ -198,6 +198,9 @@ type
     procedure Refresh;
     function GetToken: string;
     function TokenInfo: string;
+    { One certificate, many companies: this CIF uses from now on the token of the
+      certificate CertSerial ('' = the configured cert_serial). Returns what TokenInfo returns. }
+    function AssignToken(const CertSerial: string = ''): string;
     procedure TestToken;
     procedure DeleteToken;
 
@@ -513,6 +516,16 @@ var
 begin
   P := nil;
   Result := TakeJson(anaf_token_info(FHandle, @P), P);
+end;
+
+function TAnafClient.AssignToken(const CertSerial: string): string;
+var
+  U: UTF8String;
+  P: PAnsiChar;
+begin
+  U := AnafToUtf8(CertSerial);
+  P := nil;
+  Result := TakeJson(anaf_token_assign(FHandle, Arg(U), @P), P);
 end;
 
 procedure TAnafClient.TestToken;

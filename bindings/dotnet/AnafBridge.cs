@@ -409,6 +409,10 @@ namespace AnafBridge
         public void Refresh() { Check(AnafNative.anaf_refresh(h)); }
         public string GetToken() { IntPtr p; return Json(AnafNative.anaf_get_token(h, out p), p); }
         public string TokenInfo() { IntPtr p; return Json(AnafNative.anaf_token_info(h, out p), p); }
+        /// <summary>One certificate, many companies: this CIF uses from now on the token of the
+        /// certificate <paramref name="certSerial"/> (null: the configured cert_serial). Returns
+        /// what TokenInfo returns.</summary>
+        public string AssignToken(string certSerial = null) { IntPtr p; return Json(AnafNative.anaf_token_assign(h, U(certSerial), out p), p); }
         public void TestToken() { Check(AnafNative.anaf_test_token(h)); }
         public void DeleteToken() { Check(AnafNative.anaf_delete_token(h)); }
 

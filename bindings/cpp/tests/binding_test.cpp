@@ -48,6 +48,9 @@ int main(int argc, char **argv) {
         got = 0;
         try { c.token_info(); } catch (const anaf::error &e) { got = e.status(); }
         expect(got == ANAF_ERR_NO_TOKEN, "no token throws ANAF_ERR_NO_TOKEN", std::to_string(got));
+        got = 0; std::string why;
+        try { c.assign_token("5E:2B"); } catch (const anaf::error &e) { got = e.status(); why = e.what(); }
+        expect(got == ANAF_ERR_NO_TOKEN && why.find("5E2B") != std::string::npos, "assign_token without that certificate's token", why);
         std::string d = c.diagnose();
         expect(c.last_status() == ANAF_OK, "diagnose status", std::to_string(c.last_status()));
         expect(d.find("\"id\":\"webview2\"") != std::string::npos, "diagnose lists webview2", d.substr(0, 200));

@@ -81,6 +81,18 @@ begin
     end;
     Expect(Got = ANAF_ERR_NO_TOKEN, 'no token raises ANAF_ERR_NO_TOKEN', IntToStr(Got));
     Got := 0;
+    S := '';
+    try
+      C.AssignToken('5E:2B');
+    except
+      on E: EAnafError do
+      begin
+        Got := E.Status;
+        S := E.Message;
+      end;
+    end;
+    Expect((Got = ANAF_ERR_NO_TOKEN) and (Pos('5E2B', S) > 0), 'AssignToken without that certificate''s token', S);
+    Got := 0;
     try
       C.GetToken;
     except

@@ -43,6 +43,9 @@ static class BindingTest
             got = 0;
             try { c.TokenInfo(); } catch (AnafException e) { got = e.Status; }
             Expect(got == AnafNative.ANAF_ERR_NO_TOKEN, "no token throws ANAF_ERR_NO_TOKEN", got.ToString());
+            got = 0; msg = "";
+            try { c.AssignToken("5E:2B"); } catch (AnafException e) { got = e.Status; msg = e.Message; }
+            Expect(got == AnafNative.ANAF_ERR_NO_TOKEN && msg.Contains("5E2B"), "AssignToken without that certificate's token", got + " " + msg);
             got = 0;
             try { c.GetToken(); }
             catch (AnafException e) { got = e.Status; Expect(e.Message.Contains("no ANAF token"), "English message", e.Message); }
