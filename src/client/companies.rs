@@ -188,7 +188,11 @@ impl Session {
     pub fn assign_token(&self, serial: Option<&str>) -> Result<super::token::TokenInfo> {
         let own = self.own_profile()?;
         let serial = match serial.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(raw) => crate::config::normalize_serial(raw)?,
+            // The serial is an argument here, not the configuration's.
+            Some(raw) => crate::config::normalize_serial(raw).map_err(|mut e| {
+                e.status = ANAF_ERR_INVALID_ARGUMENT;
+                e
+            })?,
             None => self.config.cert_serial.clone().ok_or_else(|| {
                 Error::with(
                     ANAF_ERR_INVALID_ARGUMENT,

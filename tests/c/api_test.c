@@ -86,6 +86,12 @@ static void test_lifecycle(void) {
     CHECK(rc != ANAF_OK && s == NULL, "no token in a new database");
     CHECK(strlen(anaf_last_error()) > 0, "a message explains it");
     CHECK(anaf_upload(c, NULL, 10, NULL, &s) == ANAF_ERR_NULL_POINTER, "upload NULL buffer with length");
+    /* Many companies: no token of the configured certificate (1A2B3C) is stored yet. */
+    CHECK(anaf_token_assign(c, NULL, NULL) == ANAF_ERR_NO_TOKEN, "token_assign without a token, NULL out");
+    CHECK(strstr(anaf_last_error(), "1A2B3C") != NULL, "message names the configured serial");
+    CHECK(anaf_token_assign(c, "5e:2b", &s) == ANAF_ERR_NO_TOKEN && s == NULL, "token_assign of a serial");
+    CHECK(strstr(anaf_last_error(), "5E2B") != NULL, "message names the given serial, normalised");
+    CHECK(anaf_token_assign(c, "5Z", &s) == ANAF_ERR_INVALID_ARGUMENT, "token_assign of a serial that is not hex");
     CHECK(anaf_close(c) == ANAF_OK, "close");
     CHECK(anaf_close(c) == ANAF_ERR_INVALID_ARGUMENT, "second close refused, no crash");
     CHECK(anaf_refresh(c) == ANAF_ERR_INVALID_ARGUMENT, "closed handle refused");
