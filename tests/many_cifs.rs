@@ -288,6 +288,73 @@ fn a_company_outside_the_enrolment_is_refused_with_anafs_words_and_not_served(b:
     assert_eq!(f.sim.counters().token_code_grants, 1);
 }
 
+mod firms_move_from_the_file {
+    use super::*;
+    #[test]
+    fn to_postgresql() {
+        firms_move_from_the_file_to_the_server_with_their_token(Backend::Postgres);
+    }
+    #[test]
+    fn to_mariadb() {
+        firms_move_from_the_file_to_the_server_with_their_token(Backend::MariaDb);
+    }
+}
+
+/// An accounting firm moving its file to the ERP's server (`anaf_store_migrate`): the one
+/// token goes with every firm it serves, so no firm needs a login on the server.
+fn firms_move_from_the_file_to_the_server_with_their_token(b: Backend) {
+    let Some(server) = Fixture::on(b) else { return };
+    let file = Fixture::new();
+    // One simulator for both configurations: the server fixture lends only its database.
+    let firms = valid_cifs(5_000_000, 4);
+    for cif in &firms {
+        file.sim.set_enrolled(S1, cif, true);
+    }
+    let base = firm_config(&file, &firms[0], S1);
+    let first = CClient::open(&base).unwrap();
+    login(&file, &first, &firms[0], S1);
+    let token = first.get_token().unwrap();
+    for cif in &firms[1..] {
+        let c = CClient::open(&with_cif(&base, cif)).unwrap();
+        assert_eq!(c.get_token().unwrap(), token, "{cif}");
+    }
+    let mut to: Value = serde_json::from_str(&base).unwrap();
+    to["database"] = Value::Null;
+    to["odbc"] = json!(server.odbc.clone().unwrap());
+    // The server's configuration names no certificate: the assignments must come along.
+    to.as_object_mut().unwrap().remove("token_for");
+    let to = to.to_string();
+    let (fc, tc) = (
+        CString::new(base.clone()).unwrap(),
+        CString::new(to.clone()).unwrap(),
+    );
+    let mut out: *mut c_char = std::ptr::null_mut();
+    // SAFETY: two NUL-terminated strings and a writable out pointer.
+    let rc =
+        unsafe { anaf_bridge::ffi::token::anaf_store_migrate(fc.as_ptr(), tc.as_ptr(), &mut out) };
+    assert_eq!(rc, ANAF_OK, "{}", last_error());
+    let r: Value = serde_json::from_str(&take(out).unwrap()).unwrap();
+    assert_eq!(r["tokens"].as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(r["served"], json!({"read": 4, "copied": 4}), "{r}");
+    for (i, cif) in firms.iter().enumerate() {
+        let c = CClient::open(&with_cif(&to, cif)).unwrap();
+        assert_eq!(c.get_token().unwrap(), token, "{cif}");
+        let info = c.token_info().unwrap();
+        assert_eq!(info["token_cif"], json!(firms[0]), "{info}");
+        assert_eq!(companies(&info).len(), 4, "{info}");
+        assert_eq!(
+            c.upload(&invoice_of(cif, &format!("MV-{i}"))).0,
+            ANAF_OK,
+            "{}",
+            last_error()
+        );
+    }
+    let view = server.sql_rows("SELECT cif, token_cif FROM anaf_token_v");
+    assert_eq!(view.len(), 4, "{view:?}");
+    let k = file.sim.counters();
+    assert_eq!((k.token_code_grants, k.refresh_refused), (1, 0), "{k:?}");
+}
+
 /// A file an older DLL wrote (schema 3: a token row per firm, two of one certificate) keeps
 /// working without a login; each firm keeps its row in the view, and a firm newly set to
 /// its certificate's token uses one of them.
