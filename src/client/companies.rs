@@ -10,7 +10,7 @@
 //! CIF=…"). ANAF stays the judge: a refused CIF still calls with the token, so a right
 //! granted later in SPV works without anything done here.
 
-use super::token::now;
+use crate::time::now;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -50,7 +50,7 @@ pub struct CifInfo {
 
 impl CifInfo {
     fn of(s: &Served) -> CifInfo {
-        let t = super::token::rfc3339;
+        let t = crate::time::rfc3339;
         CifInfo {
             cif: s.cif.clone(),
             served: s.served(),

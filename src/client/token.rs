@@ -13,13 +13,14 @@ use super::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::{rescue, Claim, Finish, NewTokens, Profile, TokenRow};
+use crate::time::{now, now_ms, rfc3339};
 use once_cell::sync::Lazy;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A token this close to its expiry (seconds) counts as expired: the call it is used for
 /// must still reach ANAF in time.
@@ -63,26 +64,6 @@ pub struct TokenInfo {
     /// certificate than `cert_serial`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
-}
-
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub(crate) fn rfc3339(t: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| t.to_string())
 }
 
 fn days(secs: i64) -> i64 {

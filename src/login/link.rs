@@ -32,7 +32,8 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use crate::time::{now, rfc3339};
+use std::time::{Duration, Instant};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
@@ -66,13 +67,6 @@ pub enum Poll {
     Done { info: Box<TokenInfo> },
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn local_time(unix: i64) -> String {
     use chrono::TimeZone;
     chrono::Local
@@ -80,12 +74,6 @@ fn local_time(unix: i64) -> String {
         .single()
         .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
         .unwrap_or_else(|| unix.to_string())
-}
-
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
