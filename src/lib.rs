@@ -16,6 +16,7 @@ pub mod login;
 pub mod platform;
 pub mod status;
 pub mod store;
+pub mod time;
 
 pub use error::{Error, Result};
 

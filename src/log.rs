@@ -59,8 +59,10 @@ pub fn init(path: &Path) {
     }
 }
 
-/// Registers a secret (client secret, PIN, a token) that must never appear in the log.
-pub fn forget_me_not(secret: &str) {
+/// Registers a secret (client secret, PIN, a token) that must never appear in the log:
+/// from now on [`redact`] writes `***` wherever it occurs (six characters or more, so a
+/// short value does not mask ordinary words).
+pub fn mask_in_log(secret: &str) {
     if secret.len() >= 6 {
         let mut s = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
         if !s.iter().any(|x| x == secret) {
@@ -264,7 +266,7 @@ mod tests {
 
     #[test]
     fn redaction_masks_tokens_and_secrets() {
-        forget_me_not("s3cr3t-value");
+        mask_in_log("s3cr3t-value");
         let line = "secret s3cr3t-value jwt eyJhbGc.eyJzdWIi.sig Bearer abc code=XYZ&state=1";
         let r = redact(line);
         assert!(!r.contains("s3cr3t-value"));

@@ -7,75 +7,21 @@
 //! 2. The link records in the database: sealed with the storage key of the relay's
 //!    configuration file ([`StorageKey`]), which the database never holds.
 //!
-//! The DLL side (src/login/link.rs) implements the same derivation to open the tokens;
-//! `tests/link_flow.rs` proves the two agree.
+//! The sealing of 1. is the `anaf-link-seal` crate of the workspace, which the DLL opens
+//! with (src/login/link.rs); `tests/link_flow.rs` proves the two agree end to end.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use x25519_dalek::{EphemeralSecret, PublicKey};
 use zeroize::Zeroizing;
 
-/// HKDF `info` of the token sealing; changing it is a protocol version change.
-pub const KDF_INFO: &[u8] = b"anaf-relay/link-tokens/v1";
-
-/// Tokens sealed to the DLL's public key.
-pub struct Sealed {
-    pub ephemeral_public_key: [u8; 32],
-    pub nonce: [u8; 12],
-    pub ciphertext: Vec<u8>,
-}
-
-/// The symmetric key both sides derive: HKDF-SHA256 over the X25519 shared secret,
-/// salted with the ephemeral and the recipient public keys.
-pub fn derive_key(
-    shared: &[u8; 32],
-    ephemeral_public: &[u8; 32],
-    recipient: &[u8; 32],
-) -> Zeroizing<[u8; 32]> {
-    let mut salt = [0u8; 64];
-    salt[..32].copy_from_slice(ephemeral_public);
-    salt[32..].copy_from_slice(recipient);
-    let hk = Hkdf::<Sha256>::new(Some(&salt), shared);
-    let mut okm = Zeroizing::new([0u8; 32]);
-    // 32 bytes is far below HKDF-SHA256's limit of 255 * 32.
-    hk.expand(KDF_INFO, okm.as_mut()).expect("hkdf length");
-    okm
-}
-
-/// Seals `plaintext` to `recipient`; `None` when the public key is a low-order point
-/// (a shared secret of zeros: refused rather than encrypting with a known key).
-pub fn seal(recipient: &[u8; 32], link_id: &str, plaintext: &[u8]) -> Option<Sealed> {
-    let eph = EphemeralSecret::random_from_rng(OsRng);
-    let eph_pub = PublicKey::from(&eph);
-    let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
-    if !shared.was_contributory() {
-        return None;
-    }
-    let key = derive_key(shared.as_bytes(), eph_pub.as_bytes(), recipient);
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
-    let mut nonce = [0u8; 12];
-    OsRng.fill_bytes(&mut nonce);
-    let ciphertext = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad: link_id.as_bytes(),
-            },
-        )
-        .ok()?;
-    Some(Sealed {
-        ephemeral_public_key: *eph_pub.as_bytes(),
-        nonce,
-        ciphertext,
-    })
-}
+// The sealing format is shared with the DLL (link-seal/): one definition for both sides.
+pub use anaf_link_seal::{derive_key, seal, Sealed, KDF_INFO};
 
 /// HKDF `info` prefix of a link record's key (the link id follows).
 const RECORD_INFO: &[u8] = b"anaf-relay/link-record/v1:";
@@ -175,7 +121,8 @@ pub fn b64_32(text: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use x25519_dalek::StaticSecret;
+    use chacha20poly1305::aead::Payload;
+    use x25519_dalek::{PublicKey, StaticSecret};
 
     #[test]
     fn sealed_tokens_open_only_with_the_recipient_key_and_link_id() {

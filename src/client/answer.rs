@@ -258,16 +258,8 @@ pub enum NetFailure {
 /// Maps a reqwest failure to a status, keeping its text, and says whether the request
 /// may have reached the server.
 pub fn network_error(e: &reqwest::Error) -> (Error, NetFailure) {
-    use std::error::Error as _;
-    let mut chain = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        src = s.source();
-    }
-    let lower = chain.to_ascii_lowercase();
-    let tls = lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake");
+    let chain = super::http::error_chain(e);
+    let tls = super::http::is_tls(&chain);
     if e.is_timeout() {
         let (ro, en) = if e.is_connect() {
             (

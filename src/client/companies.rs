@@ -10,12 +10,12 @@
 //! CIF=…"). ANAF stays the judge: a refused CIF still calls with the token, so a right
 //! granted later in SPV works without anything done here.
 
-use super::token::now;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::served::{By, Served};
 use crate::store::Profile;
+use crate::time::now;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,7 @@ pub struct CifInfo {
 
 impl CifInfo {
     fn of(s: &Served) -> CifInfo {
-        let t = super::token::rfc3339;
+        let t = crate::time::rfc3339;
         CifInfo {
             cif: s.cif.clone(),
             served: s.served(),

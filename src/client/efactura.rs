@@ -857,8 +857,6 @@ impl<'a> EFactura<'a> {
         Ok(out)
     }
 
-    /// `descarcare`: saves the ZIP at `zip_path`; with `extract`, also the invoice XML and
-    /// ANAF's signature beside it, under the names they have in the ZIP.
     /// `descarcare?id=`: the ZIP's bytes (counted against the 10 downloads a day).
     pub(crate) fn fetch_zip(&self, id: &str) -> Result<Reply> {
         let key = format!("{}/{}", self.s.config.cif, id);
@@ -985,6 +983,8 @@ impl<'a> EFactura<'a> {
         Ok(rows)
     }
 
+    /// `descarcare`: saves the ZIP at `zip_path`; with `extract`, also the invoice XML and
+    /// ANAF's signature beside it, under the names they have in the ZIP.
     pub fn download(&self, id: &str, zip_path: &Path, extract: bool) -> Result<Downloaded> {
         let id = check_id(id, "id")?;
         if let Some(dir) = zip_path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -85,6 +85,33 @@ pub fn too_large(from: &Url, max: usize) -> Error {
     )
 }
 
+/// An error and its `source()` chain as one text, each distinct part once (reqwest,
+/// hyper and rustls often repeat their source's words): what the classifiers below read
+/// and what the developer is shown.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.contains(&t) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Whether a failure's text (see [`error_chain`]) is the TLS handshake's: a certificate
+/// the system does not trust (an HTTPS-inspecting antivirus or proxy), a clock far off,
+/// or the server's alert (ANAF's identity provider refuses a connection without the
+/// client certificate).
+pub fn is_tls(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "unknownissuer", "alert"]
+        .iter()
+        .any(|k| t.contains(k))
+}
+
 /// Builds the session's HTTP client: the TLS trust of [`tls_config`], the system proxy,
 /// the configured timeouts, no automatic redirects (ANAF's redirects carry meaning: the
 /// OAuth code, the revoke login wall; and a redirect could lead to another host).

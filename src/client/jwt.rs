@@ -1,6 +1,7 @@
 //! Reading the claims of ANAF's JWT tokens (no signature check: the DLL is not the
 //! resource server, it only needs the expiry and the certificate serial to manage the token).
 
+use crate::config::normalize_serial;
 use serde_json::Value;
 
 /// The claims this library uses; anything absent or unreadable is `None`.
@@ -51,23 +52,11 @@ pub fn claims(token: &str) -> Option<Claims> {
     Some(Claims {
         exp: int("exp"),
         iat: int("iat"),
-        serial: string("serial").map(|s| normalize_serial(&s)),
+        // Upper-case hex as the configuration's; a claim that is not hex is kept as it came.
+        serial: string("serial").map(|s| normalize_serial(&s).unwrap_or(s)),
         client_app_id: string("clientappid").or_else(|| string("client_id")),
         token_type: string("token_use").or_else(|| string("token_type")),
     })
-}
-
-/// Certificate serials appear as hex with or without separators; keep upper-case hex.
-fn normalize_serial(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':' && *c != '-')
-        .collect();
-    if cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
-        cleaned.to_ascii_uppercase()
-    } else {
-        s.to_string()
-    }
 }
 
 #[cfg(test)]

@@ -45,16 +45,16 @@ impl Session {
             crate::log::init(path);
         }
         if let Some(s) = &config.client_secret {
-            crate::log::forget_me_not(s);
+            crate::log::mask_in_log(s);
         }
         for secret in [&config.client_cert_password, &config.token_key]
             .into_iter()
             .flatten()
         {
-            crate::log::forget_me_not(secret);
+            crate::log::mask_in_log(secret);
         }
         if let Some(k) = &config.relay_key {
-            crate::log::forget_me_not(k);
+            crate::log::mask_in_log(k);
         }
         for note in &config.notes {
             ::log::info!(target: "anaf::config", "{note}");

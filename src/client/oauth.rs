@@ -3,7 +3,8 @@
 //! `token_content_type=jwt` everywhere) and the best-effort revoke, with every failure
 //! mapped to a stable status that keeps the IdP's own words.
 
-use super::http::{read_body, too_large, BodyError, MAX_TOKEN_ANSWER};
+use super::answer::is_html;
+use super::http::{error_chain, is_tls, read_body, too_large, BodyError, MAX_TOKEN_ANSWER};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -242,6 +243,28 @@ fn describe(code: &str, description: Option<&str>, seen: Option<&Seen>) -> Strin
     }
 }
 
+/// The status of an OAuth error answer, for the grant it belongs to: the one rule for the
+/// token endpoint's JSON, the authorize redirect's `error=` and the IdP's error pages.
+/// `invalid_grant` is that grant's verdict: a code that expired or was spent (a new login
+/// window gives a new one), or a refresh token ANAF no longer honours (log in again).
+/// A redirect_uri complaint comes as `invalid_request` (authorize) or `invalid_grant`
+/// (a code exchanged with another redirect_uri than it was issued for).
+pub fn error_status(error: &str, description: Option<&str>, grant: Grant) -> i32 {
+    let redirect = format!("{error} {}", description.unwrap_or_default())
+        .to_ascii_lowercase()
+        .contains("redirect");
+    match error {
+        "invalid_client" | "unauthorized_client" => ANAF_ERR_INVALID_CLIENT,
+        "access_denied" => ANAF_ERR_ACCESS_DENIED,
+        _ if redirect && (grant == Grant::Code || error == "invalid_request") => {
+            ANAF_ERR_REDIRECT_MISMATCH
+        }
+        "invalid_grant" if grant == Grant::Code => ANAF_ERR_CODE_EXPIRED,
+        "invalid_grant" => ANAF_ERR_LOGIN_REQUIRED,
+        _ => ANAF_ERR_OAUTH,
+    }
+}
+
 /// Maps an oauth2 failure to a status, keeping what the IdP said.
 fn map_error(
     e: RequestTokenError<SendError, BasicErrorResponse>,
@@ -256,20 +279,7 @@ fn map_error(
             let code = er.error().as_ref().to_string();
             let desc = er.error_description().cloned();
             let text = describe(&code, desc.as_deref(), seen.as_ref());
-            let low = desc.as_deref().unwrap_or_default().to_ascii_lowercase();
-            let status = match code.as_str() {
-                "invalid_client" | "unauthorized_client" => ANAF_ERR_INVALID_CLIENT,
-                "invalid_grant" | "invalid_request"
-                    if grant == Grant::Code && low.contains("redirect") =>
-                {
-                    ANAF_ERR_REDIRECT_MISMATCH
-                }
-                "invalid_grant" if grant == Grant::Code => ANAF_ERR_CODE_EXPIRED,
-                "invalid_grant" => ANAF_ERR_LOGIN_REQUIRED,
-                "invalid_request" if low.contains("redirect") => ANAF_ERR_REDIRECT_MISMATCH,
-                "access_denied" => ANAF_ERR_ACCESS_DENIED,
-                _ => ANAF_ERR_OAUTH,
-            };
+            let status = error_status(&code, desc.as_deref(), grant);
             Error::verbatim(status, text)
         }
         RequestTokenError::Request(e) => transport_error(&e),
@@ -280,27 +290,15 @@ fn map_error(
 
 /// A network failure: timeout, TLS, or the connection itself.
 fn transport_error(e: &SendError) -> Error {
-    let mut text = e.to_string();
-    let mut timeout = false;
-    let mut connect = false;
-    if let HttpClientError::Reqwest(r) = e {
-        timeout = r.is_timeout();
-        connect = r.is_connect();
-        text = r.to_string();
-    }
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        src = s.source();
-    }
-    let low = text.to_ascii_lowercase();
+    let (text, timeout) = match e {
+        HttpClientError::Reqwest(r) => (error_chain(r.as_ref()), r.is_timeout()),
+        _ => (error_chain(e), false),
+    };
     let status = if timeout {
         ANAF_ERR_TIMEOUT
-    } else if low.contains("certificate") || low.contains("handshake") {
+    } else if is_tls(&text) {
         ANAF_ERR_TLS
     } else {
-        let _ = connect;
         ANAF_ERR_NETWORK
     };
     Error::verbatim(status, format!("({text})"))
@@ -312,8 +310,7 @@ fn unexpected_answer(why: &str, seen: Option<&Seen>) -> Error {
         return Error::verbatim(ANAF_ERR_BAD_RESPONSE, format!("({why})"));
     };
     let start = s.body_start.trim_start();
-    let html = s.content_type.to_ascii_lowercase().contains("html")
-        || start.starts_with('<') && start.to_ascii_lowercase().contains("html");
+    let html = is_html(&s.content_type, start.as_bytes());
     let snippet: String = start.chars().take(160).collect();
     let at = |extra: &str| format!("HTTP {}{extra}: {snippet}", s.status);
     if html {
@@ -421,6 +418,38 @@ mod tests {
                 "redirect_uri":"https://localhost:9443/anaf/callback","idp_url":"https://127.0.0.1:1/"}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn invalid_grant_depends_on_the_grant() {
+        let st = |e: &str, d: &str, g| error_status(e, Some(d), g);
+        assert_eq!(
+            st("invalid_grant", "expired", Grant::Code),
+            ANAF_ERR_CODE_EXPIRED
+        );
+        assert_eq!(
+            st("invalid_grant", "expired", Grant::Refresh),
+            ANAF_ERR_LOGIN_REQUIRED
+        );
+        let mismatch = "Redirect-URI https://x does not match";
+        assert_eq!(
+            st("invalid_grant", mismatch, Grant::Code),
+            ANAF_ERR_REDIRECT_MISMATCH
+        );
+        assert_eq!(
+            st("invalid_grant", mismatch, Grant::Refresh),
+            ANAF_ERR_LOGIN_REQUIRED
+        );
+        assert_eq!(
+            st("invalid_request", mismatch, Grant::Refresh),
+            ANAF_ERR_REDIRECT_MISMATCH
+        );
+        assert_eq!(st("invalid_request", "x", Grant::Code), ANAF_ERR_OAUTH);
+        assert_eq!(st("access_denied", "", Grant::Code), ANAF_ERR_ACCESS_DENIED);
+        assert_eq!(
+            st("unauthorized_client", "", Grant::Refresh),
+            ANAF_ERR_INVALID_CLIENT
+        );
     }
 
     #[test]

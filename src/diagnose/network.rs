@@ -1,6 +1,7 @@
 //! Each ANAF host: DNS, the connection, TLS; and the Date header the clock is judged by.
 
 use super::{Check, Level};
+use crate::client::http::{error_chain as chain, is_tls};
 use crate::client::proxy::system_proxy;
 use crate::config::Config;
 use crate::error::Error;
@@ -45,27 +46,6 @@ async fn probe(client: &reqwest::Client, url: &url::Url, dns_timeout: Duration) 
         http,
         elapsed: started.elapsed(),
     }
-}
-
-/// The chain of an error's sources, joined, for classification and for the developer.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.contains(&t) {
-            parts.push(t);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
-}
-
-fn is_tls(text: &str) -> bool {
-    let t = text.to_ascii_lowercase();
-    ["certificate", "tls", "handshake", "unknownissuer", "alert"]
-        .iter()
-        .any(|k| t.contains(k))
 }
 
 /// The HTTP client could not be built (a wrong `ca_file`): nothing can be reached.

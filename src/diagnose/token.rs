@@ -72,11 +72,7 @@ pub(super) fn check(s: &Session) -> Check {
             .todo(regenerate.0, regenerate.1);
     }
     if let (Some(cfg), Some(tok)) = (&s.config.cert_serial, &info.serial) {
-        if !cfg.eq_ignore_ascii_case(tok)
-            && !tok
-                .trim_start_matches('0')
-                .eq_ignore_ascii_case(cfg.trim_start_matches('0'))
-        {
+        if !crate::config::same_serial(cfg, tok) {
             return c
                 .level(Level::Warning)
                 .data(data)

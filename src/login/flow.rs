@@ -5,6 +5,7 @@
 //! answers, the error pages of the identity provider, cancellation, one login window at
 //! a time per process, and the code exchange through the token-lifecycle code.
 
+use crate::client::oauth::{self, Grant};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::status::*;
@@ -164,27 +165,16 @@ pub fn code_from_redirect(nav: &str, expected_state: &str) -> Result<String> {
     }
 }
 
-/// Maps an OAuth error name (from a redirect or an error page) to the causes users meet.
+/// The error of an OAuth error name from the authorize step (its redirect or its error
+/// page): the step that issues a code, so `invalid_grant` is read as for a code.
 pub fn oauth_error(error: &str, description: Option<&str>) -> Error {
     let desc = description.unwrap_or("").trim();
-    let lower = format!("{error} {desc}").to_ascii_lowercase();
     let quoted = if desc.is_empty() {
         format!("(ANAF: {error})")
     } else {
         format!("(ANAF: {error}: {desc})")
     };
-    let status =
-        if lower.contains("redirect") && (lower.contains("match") || lower.contains("invalid")) {
-            ANAF_ERR_REDIRECT_MISMATCH
-        } else if error == "access_denied" {
-            ANAF_ERR_ACCESS_DENIED
-        } else if error == "invalid_client" || error == "unauthorized_client" {
-            ANAF_ERR_INVALID_CLIENT
-        } else if error == "invalid_grant" {
-            ANAF_ERR_CODE_EXPIRED
-        } else {
-            ANAF_ERR_OAUTH
-        };
+    let status = oauth::error_status(error, Some(desc), Grant::Code);
     Error::verbatim(status, quoted)
 }
 

@@ -400,17 +400,12 @@ fn open(req: Request, done: mpsc::Sender<End>) {
             }
             // WebKit's errors in WebView2's terms, for the one failure rule.
             let msg = error.message().to_string();
-            let lower = msg.to_ascii_lowercase();
             let web_error = if error.matches(webkit2gtk::NetworkError::Cancelled) {
                 decide::WebError::OperationCanceled
             } else if error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange) {
                 // A download, or a navigation we refused: not a failure by itself.
                 decide::WebError::ConnectionAborted
-            } else if error.is::<gio::TlsError>()
-                || lower.contains("tls")
-                || lower.contains("certificate")
-                || lower.contains("handshake")
-            {
+            } else if error.is::<gio::TlsError>() || crate::client::http::is_tls(&msg) {
                 decide::WebError::CertificateIsInvalid
             } else {
                 decide::WebError::Unknown

@@ -23,21 +23,17 @@ use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::links::LinkRow as Row;
 use crate::store::Profile;
+use crate::time::{now, rfc3339};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hkdf::Hkdf;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-/// Must equal the relay's `crypto::KDF_INFO`.
-const KDF_INFO: &[u8] = b"anaf-relay/link-tokens/v1";
 /// The relay's clock may run ahead of ours: the DLL declares a link expired on its own
 /// only this long after the relay's `expires_at` (the relay's answer decides before).
 const CLOCK_GRACE: i64 = 300;
@@ -66,13 +62,6 @@ pub enum Poll {
     Done { info: Box<TokenInfo> },
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn local_time(unix: i64) -> String {
     use chrono::TimeZone;
     chrono::Local
@@ -80,12 +69,6 @@ fn local_time(unix: i64) -> String {
         .single()
         .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
         .unwrap_or_else(|| unix.to_string())
-}
-
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 fn load(session: &Session, p: &Profile) -> Result<Option<Row>> {
@@ -176,7 +159,7 @@ pub fn begin(session: &Session) -> Result<Link> {
     let mut raw = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(raw.as_mut());
     let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw.as_ref()));
-    crate::log::forget_me_not(&secret);
+    crate::log::mask_in_log(&secret);
     let verifier: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
 
     let mut body = json!({
@@ -397,39 +380,19 @@ fn open_sealed(row: &Row, sealed: &Value) -> Option<Zeroizing<Vec<u8>>> {
             .and_then(Value::as_str)
             .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
     };
-    let eph: [u8; 32] = b("ephemeral_public_key")?.try_into().ok()?;
-    let nonce: [u8; 12] = b("nonce")?.try_into().ok()?;
-    let ct = b("ciphertext")?;
-    let sk_bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
+    let sealed = anaf_link_seal::Sealed {
+        ephemeral_public_key: b("ephemeral_public_key")?.try_into().ok()?,
+        nonce: b("nonce")?.try_into().ok()?,
+        ciphertext: b("ciphertext")?,
+    };
+    let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
         URL_SAFE_NO_PAD
             .decode(row.private_key.as_bytes())
             .ok()?
             .try_into()
             .ok()?,
     );
-    let sk = StaticSecret::from(*sk_bytes);
-    let own_public = PublicKey::from(&sk);
-    let shared = sk.diffie_hellman(&PublicKey::from(eph));
-    if !shared.was_contributory() {
-        return None;
-    }
-    let mut salt = [0u8; 64];
-    salt[..32].copy_from_slice(&eph);
-    salt[32..].copy_from_slice(own_public.as_bytes());
-    let hk = Hkdf::<Sha256>::new(Some(&salt), shared.as_bytes());
-    let mut okm = Zeroizing::new([0u8; 32]);
-    hk.expand(KDF_INFO, okm.as_mut()).ok()?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(okm.as_ref()));
-    cipher
-        .decrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: &ct,
-                aad: row.link_id.as_bytes(),
-            },
-        )
-        .ok()
-        .map(Zeroizing::new)
+    anaf_link_seal::open(&secret, &row.link_id, &sealed)
 }
 
 /// Stores the tokens of an answer kept in the row, then deletes the row.
@@ -450,8 +413,8 @@ fn finish(session: &Session, p: &Profile, row: &Row, sealed_text: &str) -> Resul
         e.as_u64()
             .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
     });
-    crate::log::forget_me_not(access);
-    crate::log::forget_me_not(refresh);
+    crate::log::mask_in_log(access);
+    crate::log::mask_in_log(refresh);
     // Whoever opened the link chose the certificate: it may not be the configured one.
     let got = crate::client::jwt::claims(access).and_then(|c| c.serial);
     let mismatch = match (session.config.cert_serial.as_deref(), got.as_deref()) {
