@@ -15,7 +15,8 @@
 //! that figure is not measured.
 
 use anaf_bridge::client::batch::{Doc, Item};
-use anaf_bridge::client::efactura::{UploadOptions, UploadOutcome};
+use anaf_bridge::client::efactura::UploadOptions;
+use anaf_bridge::client::upload::UploadOutcome;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

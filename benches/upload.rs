@@ -16,7 +16,8 @@
 //! ANAF_BENCH_DIR=/dev/shm puts the database on tmpfs, to tell the DLL's own work from the
 //! disk's latency).
 
-use anaf_bridge::client::efactura::{UploadOptions, UploadOutcome};
+use anaf_bridge::client::efactura::UploadOptions;
+use anaf_bridge::client::upload::UploadOutcome;
 use anaf_bridge::client::Session;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -258,10 +258,10 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
     let key = |xml: &[u8]| UploadKey {
         cif: CIF.into(),
         environment: "test".into(),
-        service: "efactura".into(),
+        service: anaf_bridge::store::journal::Service::EFactura,
         standard: "UBL".into(),
         flags: "".into(),
-        sha256: anaf_bridge::client::efactura::sha256_hex(xml),
+        sha256: anaf_bridge::client::files::sha256_hex(xml),
     };
     // Sent, but the answer was lost: the journal says "unknown" and ANAF has the invoice
     // (here it reaches ANAF from a client with another database, as the lost one did).

@@ -310,7 +310,7 @@ fn what_arrives_is_listed_read_and_acknowledged(b: Backend) {
         let key = journal::UploadKey {
             cif: CIF.into(),
             environment: ENV.into(),
-            service: "efactura".into(),
+            service: anaf_bridge::store::journal::Service::EFactura,
             standard: "UBL".into(),
             flags: String::new(),
             sha256: format!("{i:064}"),

@@ -226,7 +226,7 @@ fn journal_duplicates_and_counters() {
         let key = |sha: &str, flags: &str| UploadKey {
             cif: "14399840".into(),
             environment: "test".into(),
-            service: "efactura".into(),
+            service: anaf_bridge::store::journal::Service::EFactura,
             standard: "UBL".into(),
             flags: flags.into(),
             sha256: sha.into(),
@@ -262,7 +262,7 @@ fn journal_duplicates_and_counters() {
         };
         assert!(forced > id, "{name}: ids grow");
         assert!(journal::get(&s, forced).unwrap().unwrap().forced, "{name}");
-        journal::set_last_status(&s, "14399840", "efactura", "3828", "ok").unwrap();
+        journal::set_last_status(&s, "14399840", anaf_bridge::store::journal::Service::EFactura, "3828", "ok").unwrap();
         let recent = journal::recent(&s, "14399840", 1).unwrap();
         assert_eq!(recent.len(), 3, "{name}");
         assert_eq!(
@@ -611,7 +611,7 @@ fn tables_with_the_erps_prefix_and_schema() {
                     &UploadKey {
                         cif: p.cif.clone(),
                         environment: "test".into(),
-                        service: "efactura".into(),
+                        service: anaf_bridge::store::journal::Service::EFactura,
                         standard: "UBL".into(),
                         flags: "".into(),
                         sha256: format!("{:x}", rand::random::<u64>()),

@@ -637,7 +637,7 @@ fn move_from_the_file_to_the_server(b: Backend) {
     let key = anaf_bridge::store::journal::UploadKey {
         cif: CIF.into(),
         environment: "test".into(),
-        service: "efactura".into(),
+        service: anaf_bridge::store::journal::Service::EFactura,
         standard: "UBL".into(),
         flags: "".into(),
         sha256: "ab".into(),

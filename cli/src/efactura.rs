@@ -6,7 +6,7 @@ use crate::batch::{self, Step};
 use crate::exit;
 use crate::out::{self, Ctx};
 use anaf_bridge::client::batch::{Doc, Item, Job};
-use anaf_bridge::client::efactura::{self, MessageState, Standard, UploadOptions};
+use anaf_bridge::client::efactura::{MessageState, Standard, UploadOptions};
 use anaf_bridge::client::job::Poll;
 use anaf_bridge::client::Session;
 use anaf_bridge::error::{Error, Result};
@@ -101,7 +101,7 @@ pub fn upload(ctx: &Ctx, a: UploadArgs) -> Result<u8> {
     let items: Vec<Item> = files
         .iter()
         .map(|f| Item {
-            xml: efactura::read_file(f),
+            xml: anaf_bridge::client::files::read_file(f),
             doc: Doc::Invoice(opts.clone()),
             reference: Some(f.display().to_string()),
         })

@@ -6,8 +6,8 @@ use crate::batch::{self, Step};
 use crate::efactura::journal_step;
 use crate::exit;
 use crate::out::{self, Ctx};
-use anaf_bridge::client::efactura::read_file;
-use anaf_bridge::client::etransport::TransportOutcome;
+use anaf_bridge::client::files::read_file;
+use anaf_bridge::client::upload::UploadOutcome;
 use anaf_bridge::error::Result;
 use anaf_bridge::status::*;
 use clap::{Args, Subcommand};
@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
                 let xml = read_file(std::path::Path::new(file))?;
                 Ok(
                     match s.etransport().upload(&xml, a.cif.as_deref(), a.force)? {
-                        TransportOutcome::Uploaded(u) => {
+                        UploadOutcome::Uploaded(u) => {
                             let mut j = serde_json::to_value(&u).unwrap_or(Value::Null);
                             j["result"] = json!("uploaded");
                             Step {
@@ -74,8 +74,8 @@ pub fn run(ctx: &Ctx, cmd: Cmd) -> Result<u8> {
                                 json: j,
                             }
                         }
-                        TransportOutcome::AlreadyUploaded(e) => journal_step(ctx, &e, true),
-                        TransportOutcome::Uncertain(e) => journal_step(ctx, &e, false),
+                        UploadOutcome::AlreadyUploaded(e) => journal_step(ctx, &e, true),
+                        UploadOutcome::Uncertain(e) => journal_step(ctx, &e, false),
                     },
                 )
             }))

@@ -6,7 +6,8 @@
 //! knows how to settle (`anaf_upload_resolve`). Then up to `max_in_flight` requests overlap,
 //! every one under the process-wide pacer; each outcome is written to its row as it comes.
 
-use super::efactura::{self, send_recorded, UploadOptions};
+use super::efactura::{self, UploadOptions};
+use super::upload::send_recorded;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::{self, Lang};

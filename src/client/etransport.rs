@@ -2,20 +2,30 @@
 //! and UIT, through the same duplicate journal as e-Factura), stareMesaj, the list.
 
 use super::answer::{self, Reply};
-use super::efactura::{
-    check_cif, check_days, check_id, check_xml, journaled, sha256_hex, Journaled,
-};
-use super::retry::{self, Call, Payload, Retry};
+use super::endpoint::{Base, Endpoint};
+use super::files::sha256_hex;
+use super::input::{check_cif, check_days, check_id, check_xml};
+use super::pipeline::Call;
+use super::stare::Stare;
+use super::upload::{journaled, UploadOutcome};
 use super::Session;
 use crate::error::Result;
-use crate::store::journal::{self, Entry, UploadKey};
-use reqwest::Method;
+use crate::store::journal::{self, Service, UploadKey};
 use serde::{Deserialize, Serialize};
 
 /// ANAF's limit for e-Transport ("Marime fisier transmis mai mare de 5 MB").
 pub(crate) const MAX_UPLOAD: usize = 5 * 1024 * 1024;
-/// "S-au facut deja 100 de verificari, pentru id-incarcare solicitat, in cursul zilei".
-pub(crate) const DAILY_STATUS_PER_MESSAGE: u32 = 100;
+
+const ETRANSPORT: Base = Base::Api("ETRANSPORT/ws/v1");
+
+/// `upload/ETRANSP/{cif}/2`: a v2 declaration, sent again only when nothing reached ANAF.
+pub const UPLOAD: Endpoint = Endpoint::post(ETRANSPORT, "upload/ETRANSP").sent_once();
+/// `stareMesaj/{index}`: "S-au facut deja 100 de verificari, pentru id-incarcare
+/// solicitat, in cursul zilei".
+pub const STATUS: Endpoint =
+    Endpoint::get(ETRANSPORT, "stareMesaj").counted("etransport-stare", 100);
+/// `lista/{zile}/{cif}`.
+pub const LIST: Endpoint = Endpoint::get(ETRANSPORT, "lista");
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorItem {
@@ -75,13 +85,6 @@ pub struct TransportUploaded {
     pub journal_id: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TransportOutcome {
-    Uploaded(TransportUploaded),
-    AlreadyUploaded(Entry),
-    Uncertain(Entry),
-}
-
 /// [`parse_upload`] in the shape the journal's send takes: (the answer, index, UIT).
 pub(crate) fn parse_upload_answer(
     r: &Reply,
@@ -129,7 +132,7 @@ pub fn parse_upload(reply: &Reply) -> Result<TransportUploaded> {
 /// The answer of e-Transport `stareMesaj`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TransportState {
-    pub stare: String,
+    pub stare: Stare,
     #[serde(rename = "dateResponse")]
     pub date_response: Option<String>,
     pub trace_id: Option<String>,
@@ -139,10 +142,10 @@ pub struct TransportState {
 
 impl TransportState {
     pub fn is_pending(&self) -> bool {
-        self.stare.trim().eq_ignore_ascii_case("in prelucrare")
+        self.stare.is_pending()
     }
     pub fn is_ok(&self) -> bool {
-        self.stare.trim().eq_ignore_ascii_case("ok")
+        self.stare.is_ok()
     }
 }
 
@@ -151,7 +154,7 @@ pub fn parse_status(reply: &Reply) -> Result<TransportState> {
     match env.stare {
         Some(s) if !s.trim().is_empty() => Ok(TransportState {
             errors: env.errors.iter().map(|e| e.error_message.clone()).collect(),
-            stare: s.trim().to_string(),
+            stare: Stare::parse(&s),
             date_response: env.date_response,
             trace_id: env.trace_id,
         }),
@@ -208,17 +211,13 @@ impl Session {
 }
 
 impl ETransport<'_> {
-    fn base(&self) -> url::Url {
-        self.s.config.api_base("ETRANSPORT/ws/v1")
-    }
-
-    fn url(&self, rel: &str) -> url::Url {
-        let b = self.base();
-        b.join(rel).unwrap_or(b)
-    }
-
     /// Uploads a v2 declaration (`upload/ETRANSP/{cif}/2`), never twice by accident.
-    pub fn upload(&self, xml: &[u8], cif: Option<&str>, force: bool) -> Result<TransportOutcome> {
+    pub fn upload(
+        &self,
+        xml: &[u8],
+        cif: Option<&str>,
+        force: bool,
+    ) -> Result<UploadOutcome<TransportUploaded>> {
         let (key, call) = self.upload_request(xml, cif)?;
         let outcome = journaled(
             self.s,
@@ -229,19 +228,11 @@ impl ETransport<'_> {
             &call,
             parse_upload_answer,
         )?;
-        Ok(match outcome {
-            Journaled::Sent {
-                mut answer,
-                journal_id,
-                ..
-            } => {
-                answer.sha256 = key.sha256;
-                answer.journal_id = journal_id;
-                TransportOutcome::Uploaded(answer)
-            }
-            Journaled::Already(e) => TransportOutcome::AlreadyUploaded(e),
-            Journaled::Uncertain(e) => TransportOutcome::Uncertain(e),
-        })
+        Ok(outcome.map(|sent| TransportUploaded {
+            sha256: key.sha256,
+            journal_id: sent.journal_id,
+            ..sent.answer
+        }))
     }
 
     /// The journal key of a declaration and the request that sends it (the XML checked).
@@ -258,43 +249,34 @@ impl ETransport<'_> {
         let key = UploadKey {
             cif: cif.clone(),
             environment: self.s.config.environment.as_str().to_string(),
-            service: "etransport".into(),
+            service: Service::ETransport,
             standard: "ETRANSP".into(),
             flags: "v2".into(),
             sha256: sha256_hex(xml),
         };
-        let call = Call {
-            method: Method::POST,
-            url: self.url(&format!("upload/ETRANSP/{cif}/2")),
-            payload: Payload::Bytes {
-                data: xml.to_vec(),
-                content_type: "application/xml",
-            },
-            auth: true,
-            retry: Retry::OnlyIfNotSent,
-            pace: None,
-        };
+        let call = UPLOAD
+            .request(self.s)?
+            .segment(&cif)
+            .segment("2")
+            .body(xml.to_vec(), "application/xml")
+            .into_call();
         Ok((key, call))
     }
 
     /// `stareMesaj/{index}`; counts against the 100 checks per declaration per day.
     pub fn status(&self, index: &str) -> Result<TransportState> {
         let id = check_id(index, "index_incarcare")?;
-        let key = format!("{}/{}", self.s.config.cif, id);
-        journal::count_call(
-            &self.s.store,
-            "etransport-stare",
-            &key,
-            DAILY_STATUS_PER_MESSAGE,
-        )?;
-        let reply = retry::fetch(self.s, &retry::get(self.url(&format!("stareMesaj/{id}"))))?;
-        let st = parse_status(&reply).map_err(retry::limits)?;
+        let st = STATUS
+            .request(self.s)?
+            .segment(&id)
+            .count_as(format!("{}/{}", self.s.config.cif, id))
+            .decode(parse_status)?;
         let _ = journal::set_last_status(
             &self.s.store,
             &self.s.config.cif,
-            "etransport",
+            Service::ETransport,
             &id,
-            &st.stare,
+            st.stare.as_str(),
         );
         Ok(st)
     }
@@ -306,11 +288,10 @@ impl ETransport<'_> {
             Some(c) => check_cif(c)?,
             None => self.s.config.cif.clone(),
         };
-        let reply = retry::fetch(
-            self.s,
-            &retry::get(self.url(&format!("lista/{zile}/{cif}"))),
-        )?;
-        parse_list(&reply).map_err(retry::limits)
+        LIST.request(self.s)?
+            .segment(&zile.to_string())
+            .segment(&cif)
+            .decode(parse_list)
     }
 }
 

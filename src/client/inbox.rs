@@ -367,10 +367,13 @@ impl Session {
             out.insert("synced_until".into(), json!(iso(end)));
         }
         out.insert("list_pages".into(), json!(pages));
-        let used = crate::store::journal::calls_today(&self.store, "lista-paginata", cif)?;
+        let quota = super::efactura::LIST_PAGED
+            .quota
+            .expect("the paged list is counted");
+        let used = quota.used(self, cif)?;
         out.insert(
             "list_calls_left_today".into(),
-            json!(super::efactura::DAILY_PAGED_LISTS_PER_CIF.saturating_sub(used)),
+            json!(quota.per_day.saturating_sub(used)),
         );
 
         // Downloads.
@@ -406,7 +409,7 @@ impl Session {
                         inbox.downloaded(
                             &m.message_id,
                             &zip,
-                            &super::efactura::sha256_hex(&reply.body),
+                            &super::files::sha256_hex(&reply.body),
                             reply.body.len() as i64,
                             &p,
                             Utc::now().timestamp(),
@@ -515,7 +518,7 @@ impl Session {
             .filter(char::is_ascii_alphanumeric)
             .collect();
         let path = dir.join(format!("{name}.{ext}"));
-        super::efactura::write_file(&path, data)?;
+        super::files::write_file(&path, data)?;
         Ok(Kept::File(path.display().to_string()))
     }
 
@@ -535,7 +538,7 @@ impl Session {
                         ),
                     )
                 }),
-            Kept::File(path) => super::efactura::read_file(std::path::Path::new(&path)),
+            Kept::File(path) => super::files::read_file(std::path::Path::new(&path)),
         }
     }
 
@@ -565,13 +568,13 @@ impl Session {
         if part == Part::Pdf {
             if let Some(kept) = inbox.pdf(message_id)? {
                 let pdf = Self::open_kept(message_id, "PDF", kept)?;
-                super::efactura::write_file(path, &pdf)?;
+                super::files::write_file(path, &pdf)?;
                 return Ok(pdf.len() as u64);
             }
         }
         let zip = self.inbox_zip(message_id)?;
         if part == Part::Zip {
-            super::efactura::write_file(path, &zip)?;
+            super::files::write_file(path, &zip)?;
             return Ok(zip.len() as u64);
         }
         let reply = Reply {
@@ -606,12 +609,12 @@ impl Session {
                 super::public::DocStandard::FACT1
             };
             let pdf = self.public().pdf(&data, standard, false)?;
-            super::efactura::write_file(path, &pdf)?;
+            super::files::write_file(path, &pdf)?;
             let kept = self.keep(message_id, "pdf", &pdf)?;
             inbox.keep_pdf(message_id, &kept, pdf.len() as i64, Utc::now().timestamp())?;
             return Ok(pdf.len() as u64);
         }
-        super::efactura::write_file(path, &data)?;
+        super::files::write_file(path, &data)?;
         Ok(data.len() as u64)
     }
 }

@@ -8,12 +8,12 @@
 //! The v9 answer is `{"found": [...], "notFound": [...]}` with no `cod`/`message` wrapper.
 
 use super::answer::{self, Reply};
+use super::endpoint::{Base, Endpoint};
 use super::pacer::Pacer;
-use super::retry::{self, Call, Pace, Payload, Retry};
+use super::pipeline::Pace;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::status::{ANAF_ERR_BAD_RESPONSE, ANAF_ERR_INVALID_ARGUMENT};
-use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 /// ANAF's limits for the service (doc_WS_V9): 100 CIFs a request, one request a second,
@@ -24,6 +24,15 @@ const REQUESTS_PER_MINUTE: u32 = 55;
 
 /// One request a second for the whole process.
 static PACER: Pacer = Pacer::new();
+
+/// `api/PlatitorTvaRest/v9/tva`: a lookup changes nothing, safe to repeat.
+pub const VAT_REGISTRY: Endpoint = Endpoint::post(Base::PublicRoot, "api/PlatitorTvaRest/v9/tva")
+    .without_token()
+    .paced(Pace {
+        pacer: &PACER,
+        per_minute: REQUESTS_PER_MINUTE,
+        scope: "registry",
+    });
 
 /// What `anaf_company_lookup` was asked: the CIFs as the ERP holds them (`RO` prefix,
 /// spaces and numbers accepted) and the day the data should describe.
@@ -114,7 +123,6 @@ impl Session {
     /// "invalid":[…],"requests":n}`; each found company in the fields an ERP fills in, and
     /// ANAF's own record under `"anaf"`.
     pub fn company_lookup(&self, q: &Lookup) -> Result<Value> {
-        let url = crate::config::join(&self.config.public_url, "api/PlatitorTvaRest/v9/tva");
         let (mut found, mut not_found, mut requests) = (Vec::new(), Vec::new(), 0);
         for chunk in q.cifs.chunks(MAX_PER_REQUEST) {
             let body: Vec<Value> = chunk
@@ -122,25 +130,14 @@ impl Session {
                 // Digits only, at most 10: a u64 always.
                 .map(|c| json!({"cui": c.parse::<u64>().unwrap_or(0), "data": q.date}))
                 .collect();
-            let call = Call {
-                method: Method::POST,
-                url: url.clone(),
-                payload: Payload::Bytes {
-                    data: serde_json::to_vec(&body).unwrap_or_default(),
-                    content_type: "application/json",
-                },
-                auth: false,
-                // A lookup changes nothing: safe to repeat.
-                retry: Retry::Safe,
-                pace: Some(Pace {
-                    pacer: &PACER,
-                    per_minute: REQUESTS_PER_MINUTE,
-                    scope: "registry",
-                }),
-            };
-            let reply = retry::fetch(self, &call)?;
+            let (f, n) = VAT_REGISTRY
+                .request(self)?
+                .body(
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                    "application/json",
+                )
+                .decode(parse)?;
             requests += 1;
-            let (f, n) = parse(&reply).map_err(retry::limits)?;
             found.extend(f);
             not_found.extend(n);
         }

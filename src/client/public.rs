@@ -4,16 +4,26 @@
 //! that is `ANAF_ERR_HTML_RESPONSE`, never a parsed answer.
 
 use super::answer::{self, Reply};
-use super::efactura::{check_xml, invalid, write_file};
-use super::retry::{self, Call, Payload, Retry};
+use super::endpoint::{Base, Endpoint, Request};
+use super::files::write_file;
+use super::input::{check_xml, invalid};
+use super::pipeline;
 use super::Session;
 use crate::error::Result;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The public services refuse documents over 5 MB ("Marime fisier transmis mai mare de 5 MB").
 pub(crate) const MAX_PUBLIC: usize = 5 * 1024 * 1024;
+
+// Validation and conversion change nothing at ANAF: safe to repeat.
+/// `validare/{FACT1|FCN}`.
+pub const VALIDATE: Endpoint = Endpoint::post(Base::Public, "validare").without_token();
+/// `transformare/{FACT1|FCN}[/DA]` (`DA`: without validating first).
+pub const PDF: Endpoint = Endpoint::post(Base::Public, "transformare").without_token();
+/// `api/validate/signature`: a multipart form of the invoice and ANAF's signature.
+pub const SIGNATURE: Endpoint =
+    Endpoint::post(Base::PublicRoot, "api/validate/signature").without_token();
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DocStandard {
@@ -111,30 +121,25 @@ impl Session {
 }
 
 impl Public<'_> {
-    fn post_xml(&self, path: &str, xml: &[u8]) -> Result<Reply> {
-        let base = self.s.config.public_base();
-        let url = base.join(path).unwrap_or(base);
-        let call = Call {
-            method: Method::POST,
-            url,
-            payload: Payload::Bytes {
-                data: xml.to_vec(),
-                content_type: "text/plain",
-            },
-            auth: false,
-            // Validation and conversion change nothing at ANAF: safe to repeat.
-            retry: Retry::Safe,
-            pace: None,
-        };
-        retry::fetch(self.s, &call)
+    /// A request of `endpoint` for `standard`, the XML as its body.
+    fn with_xml(
+        &self,
+        endpoint: &'static Endpoint,
+        standard: DocStandard,
+        xml: &[u8],
+    ) -> Result<Request<'_>> {
+        Ok(endpoint
+            .request(self.s)?
+            .segment(standard.as_str())
+            .body(xml.to_vec(), "text/plain"))
     }
 
     /// Validates an invoice (FACT1) or credit note (FCN). `Ok` carries ANAF's verdict,
     /// `nok` included; errors are for calls that got no verdict.
     pub fn validate(&self, xml: &[u8], standard: DocStandard) -> Result<Validation> {
         check_xml(xml, MAX_PUBLIC)?;
-        let reply = self.post_xml(&format!("validare/{}", standard.as_str()), xml)?;
-        parse_validation(&reply).map_err(retry::limits)
+        self.with_xml(&VALIDATE, standard, xml)?
+            .decode(parse_validation)
     }
 
     /// Converts to PDF (with ANAF's validation first unless `validate` is false) and
@@ -155,12 +160,11 @@ impl Public<'_> {
     /// The PDF ANAF makes of the XML (see [`Public::to_pdf`]).
     pub fn pdf(&self, xml: &[u8], standard: DocStandard, validate: bool) -> Result<Vec<u8>> {
         check_xml(xml, MAX_PUBLIC)?;
-        let path = if validate {
-            format!("transformare/{}", standard.as_str())
-        } else {
-            format!("transformare/{}/DA", standard.as_str())
-        };
-        let reply = self.post_xml(&path, xml)?;
+        let mut r = self.with_xml(&PDF, standard, xml)?;
+        if !validate {
+            r = r.segment("DA");
+        }
+        let reply = r.fetch()?;
         if reply.body.starts_with(b"%PDF") {
             return Ok(reply.body);
         }
@@ -171,7 +175,7 @@ impl Public<'_> {
                 None => answer::bad_response("PDF", &reply, "nu începe cu %PDF"),
             },
         };
-        Err(retry::limits(err))
+        Err(pipeline::limits(err))
     }
 
     /// Checks ANAF's signature (`semnatura_….xml`) against the invoice XML it signs.
@@ -184,20 +188,13 @@ impl Public<'_> {
     ) -> Result<SignatureCheck> {
         check_xml(xml, MAX_PUBLIC)?;
         check_xml(signature, MAX_PUBLIC)?;
-        let url = crate::config::join(&self.s.config.public_url, "api/validate/signature");
-        let call = Call {
-            method: Method::POST,
-            url,
-            payload: Payload::Files(vec![
+        SIGNATURE
+            .request(self.s)?
+            .files(vec![
                 ("file", xml_name.to_string(), xml.to_vec()),
                 ("signature", signature_name.to_string(), signature.to_vec()),
-            ]),
-            auth: false,
-            retry: Retry::Safe,
-            pace: None,
-        };
-        let reply = retry::fetch(self.s, &call)?;
-        parse_signature(&reply)
+            ])
+            .decode(parse_signature)
     }
 }
 

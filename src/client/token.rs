@@ -7,7 +7,7 @@
 //! - across processes, the lease in the row (see `store::tokens`): one process spends the
 //!   refresh token, the others poll the row's `version` until the new pair is committed.
 
-use super::http;
+use super::endpoint::{Base, Endpoint};
 use super::oauth::{self, TokenAnswer};
 use super::Session;
 use crate::error::{Error, Result};
@@ -130,6 +130,9 @@ fn login_required(row: &TokenRow) -> Error {
         ),
     }
 }
+
+/// `TestOauth/jaxrs/hello?name=`: answers a valid token with a greeting.
+pub const TEST_OAUTH: Endpoint = Endpoint::get(Base::ApiRoot, "TestOauth/jaxrs/hello");
 
 impl Session {
     fn margin(&self) -> i64 {
@@ -360,74 +363,14 @@ impl Session {
         Ok(self.info_of(&p, &row))
     }
 
-    /// Calls ANAF's TestOauth `hello` with the token (refreshing once on a 401); returns
-    /// ANAF's answer.
+    /// Calls ANAF's TestOauth `hello` with the token, through the one call path (a 401
+    /// refreshes once, the answer is classified as every other); returns ANAF's answer.
     pub fn test_token(&self) -> Result<String> {
-        let mut token = self.access_token()?;
-        let mut url = crate::config::join(&self.config.api_url, "TestOauth/jaxrs/hello");
-        url.query_pairs_mut().append_pair("name", "anaf-bridge");
-        for attempt in 0..2 {
-            let net = |e: reqwest::Error| {
-                let status = if e.is_timeout() {
-                    ANAF_ERR_TIMEOUT
-                } else {
-                    ANAF_ERR_NETWORK
-                };
-                Error::verbatim(status, format!("TestOauth: ({e})"))
-            };
-            let (status, body, ctype) = run(async {
-                let r = self
-                    .http
-                    .get(url.clone())
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .map_err(net)?;
-                let status = r.status().as_u16();
-                let ctype = r
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                let max = http::MAX_TOKEN_ANSWER;
-                let body = http::read_body(r, max).await.map_err(|e| match e {
-                    http::BodyError::Net(e) => net(e),
-                    http::BodyError::TooLarge => http::too_large(&url, max),
-                })?;
-                Ok::<_, Error>((status, String::from_utf8_lossy(&body).into_owned(), ctype))
-            })?;
-            let snippet: String = body.trim().chars().take(200).collect();
-            match status {
-                200 if ctype.contains("html") || body.trim_start().starts_with("<!") => {
-                    return Err(Error::verbatim(
-                        ANAF_ERR_HTML_RESPONSE,
-                        format!("TestOauth: {snippet}"),
-                    ))
-                }
-                200 => return Ok(body),
-                401 if attempt == 0 => token = self.access_token_after_401(&token)?,
-                401 | 403 => {
-                    return Err(Error::verbatim(
-                        ANAF_ERR_UNAUTHORIZED,
-                        format!("TestOauth: HTTP {status} {snippet}"),
-                    ))
-                }
-                429 => {
-                    return Err(Error::verbatim(
-                        ANAF_ERR_RATE_LIMITED,
-                        format!("TestOauth: {snippet}"),
-                    ))
-                }
-                _ => {
-                    return Err(Error::verbatim(
-                        ANAF_ERR_HTTP,
-                        format!("TestOauth: HTTP {status} {snippet}"),
-                    ))
-                }
-            }
-        }
-        Err(Error::new(ANAF_ERR_UNAUTHORIZED))
+        let reply = TEST_OAUTH
+            .request(self)?
+            .query("name", "anaf-bridge")
+            .fetch()?;
+        Ok(String::from_utf8_lossy(&reply.body).into_owned())
     }
 
     /// Deletes the row, then revokes its refresh token at ANAF, best effort. The row first:

@@ -4,7 +4,7 @@
 use super::service::{flag, options, string_opt, upload_options_from, Members, UPLOAD_KEYS};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
 use crate::client::batch::{Doc, Item, Job};
-use crate::client::efactura;
+use crate::client::files;
 use crate::error::{Error, Result};
 use crate::status::*;
 use serde_json::{Map, Value};
@@ -47,7 +47,7 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
             // A file that cannot be read is that item's outcome; a malformed list is the
             // caller's mistake and refuses the whole batch before anything is written.
             let xml = match (string_opt(&m, "path")?, string_opt(&m, "xml")?) {
-                (Some(p), None) => efactura::read_file(Path::new(p)),
+                (Some(p), None) => files::read_file(Path::new(p)),
                 (None, Some(x)) => Ok(x.as_bytes().to_vec()),
                 _ => {
                     return Err(Error::with(

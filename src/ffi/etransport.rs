@@ -3,8 +3,8 @@
 
 use super::service::{flag, journal_outcome, options, string_opt, uploaded};
 use super::{bytes, entry, note, opt_text, out, session, text, AnafClient};
-use crate::client::efactura::read_file;
-use crate::client::etransport::TransportOutcome;
+use crate::client::files::read_file;
+use crate::client::upload::UploadOutcome;
 use crate::error::{Error, Result};
 use crate::status::*;
 use serde_json::Value;
@@ -22,9 +22,9 @@ fn do_upload(
     let force = flag(&m, "force")?;
     let cif = string_opt(&m, "cif")?;
     match s.etransport().upload(xml, cif, force)? {
-        TransportOutcome::Uploaded(u) => uploaded(slot, &u),
-        TransportOutcome::AlreadyUploaded(e) => journal_outcome(slot, &e, true),
-        TransportOutcome::Uncertain(e) => journal_outcome(slot, &e, false),
+        UploadOutcome::Uploaded(u) => uploaded(slot, &u),
+        UploadOutcome::AlreadyUploaded(e) => journal_outcome(slot, &e, true),
+        UploadOutcome::Uncertain(e) => journal_outcome(slot, &e, false),
     }
 }
 

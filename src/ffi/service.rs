@@ -3,8 +3,11 @@
 //! host frees with `anaf_free`; see docs/services.md for every field.
 
 use super::{bytes, entry, note, opt_text, out, session, text, AnafClient};
-use crate::client::efactura::{self, Standard, UploadOptions, UploadOutcome};
+use crate::client::efactura::{self, Standard, UploadOptions};
+use crate::client::files;
+use crate::client::input::{check_days, Filter};
 use crate::client::public::DocStandard;
+use crate::client::upload::UploadOutcome;
 use crate::error::{Error, Result};
 use crate::status::*;
 use crate::store::journal::{self, Entry};
@@ -300,7 +303,7 @@ pub unsafe extern "C" fn anaf_upload_file(
         let path = text(xml_path, "xml_path")?;
         let opts = opt_text(options_json, "options_json")?;
         session(client)?;
-        let xml = efactura::read_file(Path::new(path))?;
+        let xml = files::read_file(Path::new(path))?;
         do_upload(client, &xml, opts, slot)
     })
 }
@@ -462,7 +465,7 @@ pub unsafe extern "C" fn anaf_list_messages(
 ) -> i32 {
     entry(|| {
         let slot = out(out_json, "out_json")?;
-        let filtru = opt_text(filtru, "filtru")?;
+        let filtru = Filter::parse(opt_text(filtru, "filtru")?)?;
         let s = session(client)?;
         let list = s.efactura().list(zile as i64, filtru)?;
         super::give_json(slot, &serde_json::to_value(&list).unwrap_or(Value::Null));
@@ -490,7 +493,7 @@ pub unsafe extern "C" fn anaf_list_messages_paged(
 ) -> i32 {
     entry(|| {
         let slot = out(out_json, "out_json")?;
-        let filtru = opt_text(filtru, "filtru")?;
+        let filtru = Filter::parse(opt_text(filtru, "filtru")?)?;
         let path = opt_text(out_path, "out_path")?;
         let s = session(client)?;
         match path {
@@ -505,7 +508,9 @@ pub unsafe extern "C" fn anaf_list_messages_paged(
                 super::give_json(slot, &v);
             }
             Some(path) => {
-                let p = paged_to_file(&s, start_ms, end_ms, filtru, Path::new(path))?;
+                let p =
+                    s.efactura()
+                        .list_paged_to_file(start_ms, end_ms, filtru, Path::new(path))?;
                 let mut v = serde_json::to_value(&p).unwrap_or(Value::Null);
                 v["file"] = json!(path);
                 super::give_json(slot, &v);
@@ -513,59 +518,6 @@ pub unsafe extern "C" fn anaf_list_messages_paged(
         }
         Ok(ANAF_OK)
     })
-}
-
-/// Streams the pages into `path` (through a temporary file renamed at the end, so a
-/// failed listing never leaves a half file under the final name).
-fn paged_to_file(
-    s: &crate::client::Session,
-    start_ms: i64,
-    end_ms: i64,
-    filtru: Option<&str>,
-    path: &Path,
-) -> Result<crate::client::efactura::Paged> {
-    use std::io::Write;
-    let file_err = |e: std::io::Error| {
-        Error::with(
-            ANAF_ERR_FILE,
-            format!("„{}”: {e}", path.display()),
-            format!("\"{}\": {e}", path.display()),
-        )
-    };
-    let tmp = efactura::tmp_path(path);
-    let result = (|| {
-        let f = std::fs::File::create(&tmp).map_err(file_err)?;
-        let mut w = std::io::BufWriter::new(f);
-        w.write_all(b"{\"mesaje\":[").map_err(file_err)?;
-        let mut first = true;
-        let p = s.efactura().list_paged(start_ms, end_ms, filtru, |m| {
-            if !first {
-                w.write_all(b",").map_err(file_err)?;
-            }
-            first = false;
-            serde_json::to_writer(&mut w, &m).map_err(|e| file_err(e.into()))?;
-            Ok(())
-        })?;
-        let mut summary = serde_json::to_value(&p).unwrap_or(Value::Null);
-        let tail = summary
-            .as_object_mut()
-            .map(std::mem::take)
-            .unwrap_or_default();
-        w.write_all(b"]").map_err(file_err)?;
-        for (k, v) in tail {
-            write!(w, ",{}:{}", Value::String(k), v).map_err(file_err)?;
-        }
-        w.write_all(b"}").map_err(file_err)?;
-        let f = w.into_inner().map_err(|e| file_err(e.into_error()))?;
-        f.sync_all().map_err(file_err)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(file_err)?;
-        Ok(p)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Downloads message `id` (an `id` from the lists or `id_descarcare`) as a ZIP to
@@ -680,8 +632,8 @@ pub unsafe extern "C" fn anaf_verify_signature(
         let xml_path = Path::new(text(xml_path, "xml_path")?);
         let sig_path = Path::new(text(signature_path, "signature_path")?);
         let s = session(client)?;
-        let xml = efactura::read_file(xml_path)?;
-        let sig = efactura::read_file(sig_path)?;
+        let xml = files::read_file(xml_path)?;
+        let sig = files::read_file(sig_path)?;
         let name = |p: &Path| {
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -736,11 +688,11 @@ pub unsafe extern "C" fn anaf_upload_journal(
 /// `anaf_upload_resolve` with row 0: every e-Factura row of this CIF in the last `zile`
 /// days still uncertain (`sending` or `unknown`: a batch cut short, a lost answer).
 fn resolve_all(s: &crate::client::Session, zile: i32, slot: &mut *mut c_char) -> Result<i32> {
-    let days = efactura::check_days(zile as i64)?;
+    let days = check_days(zile as i64)?;
     let ids: Vec<i64> = crate::store::journal::recent(&s.store, &s.config.cif, days)?
         .into_iter()
         .filter(|e| {
-            e.service.starts_with("efactura")
+            e.service().is_some_and(|s| s.is_efactura())
                 && matches!(
                     e.state(),
                     crate::store::journal::State::Sending | crate::store::journal::State::Unknown
