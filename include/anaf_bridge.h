@@ -291,6 +291,83 @@ int32_t anaf_diagnose(struct AnafClient *client, char **out_json);
 // `config_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
 int32_t anaf_diagnose_config(const char *config_json, char **out_json);
 
+// Uploads an invoice XML (`xml`, `xml_len` bytes) to e-Factura.
+//
+// `options_json` (NULL for defaults): `standard` ("UBL" default, "CN", "CII", "RASP"),
+// `extern`, `autofactura`, `executare` (the `=DA` flags), `b2c` (use `uploadb2c`),
+// `force` (send even if the upload journal knows this document), `cif` (default: the
+// configured CIF).
+//
+// `*out_json`: `{"result":"uploaded","index_incarcare":"…","dateResponse":"…","sha256":"…","journal_id":N}`.
+// Returns `ANAF_ALREADY_UPLOADED` (2) without sending when the same document (same CIF,
+// standard, flags and bytes) is already at ANAF (`result` "already_uploaded", with its
+// index), and `ANAF_ERR_UPLOAD_UNCERTAIN` without sending when an earlier attempt got no
+// answer (`result` "uncertain"): check the message list, then upload with `force`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
+// `options_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
+int32_t anaf_upload(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *options_json, char **out_json);
+
+// As `anaf_upload`, with the XML read from the file at `xml_path`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `xml_path` and `options_json` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_upload_file(struct AnafClient *client, const char *xml_path, const char *options_json, char **out_json);
+
+// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok",
+// "errors"}` (`errors`: ANAF's messages when it sent them with the state).
+// Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
+// "nok" / "XML cu erori nepreluat de sistem" (the JSON is filled in every case). Each
+// call counts against ANAF's 100 checks per message per day (checked before sending).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id_incarcare` is NULL or a NUL-terminated
+// string; `out_json` is NULL or writable.
+int32_t anaf_status(struct AnafClient *client, const char *id_incarcare, char **out_json);
+
+// Polls `stareMesaj` until the state is final or `timeout_seconds` pass, pausing
+// `interval_ms` (0 = 2000) and then half as long again each time (at most 30 s), and
+// stopping early rather than use more than 90 of the day's 100 checks of this message.
+// `*out_json`: as `anaf_status` plus `polls`, `stopped_for_quota`, `checks_today`.
+// Returns as `anaf_status`; `ANAF_PENDING` when it stopped before a final state.
+//
+// # Safety
+// As `anaf_status`.
+int32_t anaf_status_wait(struct AnafClient *client, const char *id_incarcare, uint32_t timeout_seconds, uint32_t interval_ms, char **out_json);
+
+// The messages of the last `zile` days (1..60), optionally filtered (`filtru`: "E" errors,
+// "T" sent, "P" received, "R" buyer messages; NULL = all). "No messages" is an empty
+// list. `*out_json`: `{"mesaje":[{"data_creare","cif","id_solicitare","detalii","tip","id"}],
+// "serial","cui","titlu"}`. Over 500 messages, the paginated list is used automatically.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `filtru` is NULL or a NUL-terminated
+// string; `out_json` is NULL or writable.
+int32_t anaf_list_messages(struct AnafClient *client, int32_t zile, const char *filtru, char **out_json);
+
+// Every message between `start_ms` and `end_ms` (Unix time in milliseconds; an end in
+// the future is brought back to now), all pages in order, each message once.
+// With `out_path` NULL, `*out_json` is `{"mesaje":[…],"count","total","pages",…}`; with a
+// path, the same JSON is written to that file (for very long ranges) and `*out_json` is
+// the summary without `mesaje`, plus `"file"`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `filtru` and `out_path` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_list_messages_paged(struct AnafClient *client, int64_t start_ms, int64_t end_ms, const char *filtru, const char *out_path, char **out_json);
+
+// Downloads message `id` (an `id` from the lists or `id_descarcare`) as a ZIP to
+// `zip_path`; with `extract` non-zero, also writes the invoice XML and ANAF's signature
+// (`semnatura_….xml`) beside it. `*out_json`: `{"zip_path","size","xml_path",
+// "signature_path","entries"}`. Counts against ANAF's 10 downloads per message per day.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `id` and `zip_path` are NULL or
+// NUL-terminated strings; `out_json` is NULL or writable.
+int32_t anaf_download(struct AnafClient *client, const char *id, const char *zip_path, int32_t extract, char **out_json);
+
 // Uploads an e-Transport declaration (schema v2) for the configured CIF (or `cif` in
 // `options_json`; `force` as for `anaf_upload`). `*out_json`: `{"result":"uploaded",
 // "index_incarcare":"…","UIT":"…","dateResponse","trace_id","ref_declarant","atentie",
@@ -462,83 +539,6 @@ int32_t anaf_cancel_login(struct AnafClient *client);
 // NUL-terminated strings; `out_json` is NULL or writable.
 int32_t anaf_company_lookup(struct AnafClient *client, const char *cifs_json, const char *date, char **out_json);
 
-// Uploads an invoice XML (`xml`, `xml_len` bytes) to e-Factura.
-//
-// `options_json` (NULL for defaults): `standard` ("UBL" default, "CN", "CII", "RASP"),
-// `extern`, `autofactura`, `executare` (the `=DA` flags), `b2c` (use `uploadb2c`),
-// `force` (send even if the upload journal knows this document), `cif` (default: the
-// configured CIF).
-//
-// `*out_json`: `{"result":"uploaded","index_incarcare":"…","dateResponse":"…","sha256":"…","journal_id":N}`.
-// Returns `ANAF_ALREADY_UPLOADED` (2) without sending when the same document (same CIF,
-// standard, flags and bytes) is already at ANAF (`result` "already_uploaded", with its
-// index), and `ANAF_ERR_UPLOAD_UNCERTAIN` without sending when an earlier attempt got no
-// answer (`result` "uncertain"): check the message list, then upload with `force`.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `xml` points to `xml_len` bytes;
-// `options_json` is NULL or a NUL-terminated string; `out_json` is NULL or writable.
-int32_t anaf_upload(struct AnafClient *client, const uint8_t *xml, size_t xml_len, const char *options_json, char **out_json);
-
-// As `anaf_upload`, with the XML read from the file at `xml_path`.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `xml_path` and `options_json` are NULL or
-// NUL-terminated strings; `out_json` is NULL or writable.
-int32_t anaf_upload_file(struct AnafClient *client, const char *xml_path, const char *options_json, char **out_json);
-
-// `stareMesaj` for an upload index. `*out_json`: `{"stare","id_descarcare","final","ok",
-// "errors"}` (`errors`: ANAF's messages when it sent them with the state).
-// Returns `ANAF_OK` for "ok", `ANAF_PENDING` for "in prelucrare", `ANAF_ERR_REJECTED` for
-// "nok" / "XML cu erori nepreluat de sistem" (the JSON is filled in every case). Each
-// call counts against ANAF's 100 checks per message per day (checked before sending).
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `id_incarcare` is NULL or a NUL-terminated
-// string; `out_json` is NULL or writable.
-int32_t anaf_status(struct AnafClient *client, const char *id_incarcare, char **out_json);
-
-// Polls `stareMesaj` until the state is final or `timeout_seconds` pass, pausing
-// `interval_ms` (0 = 2000) and then half as long again each time (at most 30 s), and
-// stopping early rather than use more than 90 of the day's 100 checks of this message.
-// `*out_json`: as `anaf_status` plus `polls`, `stopped_for_quota`, `checks_today`.
-// Returns as `anaf_status`; `ANAF_PENDING` when it stopped before a final state.
-//
-// # Safety
-// As `anaf_status`.
-int32_t anaf_status_wait(struct AnafClient *client, const char *id_incarcare, uint32_t timeout_seconds, uint32_t interval_ms, char **out_json);
-
-// The messages of the last `zile` days (1..60), optionally filtered (`filtru`: "E" errors,
-// "T" sent, "P" received, "R" buyer messages; NULL = all). "No messages" is an empty
-// list. `*out_json`: `{"mesaje":[{"data_creare","cif","id_solicitare","detalii","tip","id"}],
-// "serial","cui","titlu"}`. Over 500 messages, the paginated list is used automatically.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `filtru` is NULL or a NUL-terminated
-// string; `out_json` is NULL or writable.
-int32_t anaf_list_messages(struct AnafClient *client, int32_t zile, const char *filtru, char **out_json);
-
-// Every message between `start_ms` and `end_ms` (Unix time in milliseconds; an end in
-// the future is brought back to now), all pages in order, each message once.
-// With `out_path` NULL, `*out_json` is `{"mesaje":[…],"count","total","pages",…}`; with a
-// path, the same JSON is written to that file (for very long ranges) and `*out_json` is
-// the summary without `mesaje`, plus `"file"`.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `filtru` and `out_path` are NULL or
-// NUL-terminated strings; `out_json` is NULL or writable.
-int32_t anaf_list_messages_paged(struct AnafClient *client, int64_t start_ms, int64_t end_ms, const char *filtru, const char *out_path, char **out_json);
-
-// Downloads message `id` (an `id` from the lists or `id_descarcare`) as a ZIP to
-// `zip_path`; with `extract` non-zero, also writes the invoice XML and ANAF's signature
-// (`semnatura_….xml`) beside it. `*out_json`: `{"zip_path","size","xml_path",
-// "signature_path","entries"}`. Counts against ANAF's 10 downloads per message per day.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `id` and `zip_path` are NULL or
-// NUL-terminated strings; `out_json` is NULL or writable.
-int32_t anaf_download(struct AnafClient *client, const char *id, const char *zip_path, int32_t extract, char **out_json);
-
 // Validates an invoice ("FACT1") or credit note ("FCN") with ANAF's public service.
 // `*out_json`: `{"stare":"ok"|"nok","Messages":[{"message"}],"trace_id"}`, filled also
 // when the document is not valid, which returns `ANAF_ERR_REJECTED` with ANAF's messages.
@@ -566,32 +566,6 @@ int32_t anaf_xml_to_pdf(struct AnafClient *client, const uint8_t *xml, size_t xm
 // `client` is NULL or a handle from `anaf_open`; the paths are NULL or NUL-terminated
 // strings; `out_json` is NULL or writable.
 int32_t anaf_verify_signature(struct AnafClient *client, const char *xml_path, const char *signature_path, char **out_json);
-
-// The upload journal of the configured CIF for the last `days` days (1..3650), newest
-// first: `{"uploads":[{"id","service","standard","flags","sha256","size","started_at",
-// "finished_at","state","index_incarcare","uit","last_status","detail","forced"}]}`.
-// `state`: "uploaded", "rejected", "failed" (never reached ANAF), "unknown" (no answer),
-// "sending" (in progress, or the program stopped while sending).
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
-int32_t anaf_upload_journal(struct AnafClient *client, int32_t days, char **out_json);
-
-// Settles an upload left uncertain (`ANAF_ERR_UPLOAD_UNCERTAIN`, journal row `journal_id`
-// from its JSON): looks for the invoice among those sent in the last `zile` days since
-// the attempt, downloading candidates (at most 20, newest first) and comparing the
-// SHA-256 of their XML with the journal's. Found: returns `ANAF_ALREADY_UPLOADED`, the
-// row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
-// not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
-// `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
-// `journal_id` 0 settles every row of this CIF still uncertain in the last `zile` days
-// (a batch cut short) with one listing, each candidate downloaded once:
-// `{"rows":[{"journal_id","found","index_incarcare","state"}…],"found","not_found",
-// "checked"}`, `ANAF_OK`.
-//
-// # Safety
-// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
-int32_t anaf_upload_resolve(struct AnafClient *client, int64_t journal_id, int32_t zile, char **out_json);
 
 // Returns in `*out_url` (free with `anaf_free`) the ANAF authorization URL the login
 // window or the browser opens: response_type=code, client_id, redirect_uri,
@@ -699,6 +673,32 @@ int32_t anaf_delete_token(struct AnafClient *client);
 // `from_config_json` and `to_config_json` are NULL or NUL-terminated strings; `out_json` is
 // NULL or writable.
 int32_t anaf_store_migrate(const char *from_config_json, const char *to_config_json, char **out_json);
+
+// The upload journal of the configured CIF for the last `days` days (1..3650), newest
+// first: `{"uploads":[{"id","service","standard","flags","sha256","size","started_at",
+// "finished_at","state","index_incarcare","uit","last_status","detail","forced"}]}`.
+// `state`: "uploaded", "rejected", "failed" (never reached ANAF), "unknown" (no answer),
+// "sending" (in progress, or the program stopped while sending).
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_upload_journal(struct AnafClient *client, int32_t days, char **out_json);
+
+// Settles an upload left uncertain (`ANAF_ERR_UPLOAD_UNCERTAIN`, journal row `journal_id`
+// from its JSON): looks for the invoice among those sent in the last `zile` days since
+// the attempt, downloading candidates (at most 20, newest first) and comparing the
+// SHA-256 of their XML with the journal's. Found: returns `ANAF_ALREADY_UPLOADED`, the
+// row becomes "uploaded" with its `index_incarcare` (later uploads of the document are
+// not sent). Not found: `ANAF_OK` with `"found":false`; upload with `force` if wanted.
+// `*out_json`: `{"found","checked","index_incarcare","journal":{…}}`.
+// `journal_id` 0 settles every row of this CIF still uncertain in the last `zile` days
+// (a batch cut short) with one listing, each candidate downloaded once:
+// `{"rows":[{"journal_id","found","index_incarcare","state"}…],"found","not_found",
+// "checked"}`, `ANAF_OK`.
+//
+// # Safety
+// `client` is NULL or a handle from `anaf_open`; `out_json` is NULL or writable.
+int32_t anaf_upload_resolve(struct AnafClient *client, int64_t journal_id, int32_t zile, char **out_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -54,7 +54,7 @@ fn upload(c: &CClient, xml: &str) -> i32 {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: live handle, a buffer of that length, NULL options, writable out pointer.
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_upload(
+        anaf_bridge::ffi::efactura::anaf_upload(
             c.0,
             xml.as_ptr(),
             xml.len(),
@@ -237,7 +237,7 @@ fn a_batch_killed_midway_sends_nothing_twice_when_run_again(b: Backend) {
     std::thread::sleep(Duration::from_millis(1100));
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: live handle, writable out pointer.
-    let rc = unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(c.0, 0, 2, &mut out) };
+    let rc = unsafe { anaf_bridge::ffi::upload::anaf_upload_resolve(c.0, 0, 2, &mut out) };
     let r: Value = serde_json::from_str(&take(out).unwrap()).unwrap();
     assert_eq!(rc, ANAF_OK, "{r}");
     let found = r["found"].as_u64().unwrap() + n("already_uploaded");

@@ -88,8 +88,7 @@ fn upload_status_list_download_end_to_end() {
         .contains("Signature"));
 
     // The journal keeps the upload with its last known state.
-    let (rc, v, _) =
-        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_journal(cl.0, 1, o) });
+    let (rc, v, _) = call(|o| unsafe { anaf_bridge::ffi::upload::anaf_upload_journal(cl.0, 1, o) });
     assert_eq!(rc, ANAF_OK);
     let row = &v.unwrap()["uploads"][0];
     assert_eq!(row["index_incarcare"], index.as_str());
@@ -168,7 +167,7 @@ fn upload_from_file_b2c_and_flags() {
     std::fs::write(&path, invoice_numbered("3001")).unwrap();
     let p = c(path.to_str().unwrap());
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_upload_file(cl.0, p.as_ptr(), std::ptr::null(), o)
+        anaf_bridge::ffi::efactura::anaf_upload_file(cl.0, p.as_ptr(), std::ptr::null(), o)
     });
     assert_eq!(rc, ANAF_OK, "{err}");
     assert_eq!(v.unwrap()["result"], "uploaded");
@@ -220,7 +219,7 @@ fn inputs_are_checked_before_the_network() {
 
     let missing = c(dir.path().join("nu-exista.xml").to_str().unwrap());
     let (rc, _, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_upload_file(cl.0, missing.as_ptr(), std::ptr::null(), o)
+        anaf_bridge::ffi::efactura::anaf_upload_file(cl.0, missing.as_ptr(), std::ptr::null(), o)
     });
     assert_eq!(rc, ANAF_ERR_FILE);
     assert!(err.contains("nu-exista.xml"), "{err}");
@@ -270,11 +269,11 @@ fn inputs_are_checked_before_the_network() {
     );
     // NULL arguments are refused, never dereferenced.
     let (rc, _, _) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_upload(cl.0, std::ptr::null(), 10, std::ptr::null(), o)
+        anaf_bridge::ffi::efactura::anaf_upload(cl.0, std::ptr::null(), 10, std::ptr::null(), o)
     });
     assert_eq!(rc, ANAF_ERR_NULL_POINTER);
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_status(cl.0, std::ptr::null(), std::ptr::null_mut())
+        anaf_bridge::ffi::efactura::anaf_status(cl.0, std::ptr::null(), std::ptr::null_mut())
     };
     assert_eq!(rc, ANAF_ERR_NULL_POINTER);
 
@@ -284,7 +283,7 @@ fn inputs_are_checked_before_the_network() {
         "no request reached the simulator"
     );
     // Nothing was recorded in the journal either.
-    let (_, v, _) = call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_journal(cl.0, 1, o) });
+    let (_, v, _) = call(|o| unsafe { anaf_bridge::ffi::upload::anaf_upload_journal(cl.0, 1, o) });
     assert_eq!(v.unwrap()["uploads"], json!([]));
 }
 
@@ -298,7 +297,7 @@ fn wait_helper_polls_to_the_final_state_within_the_quota() {
     let index = index_of(&v);
     let id = c(&index);
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_status_wait(cl.0, id.as_ptr(), 20, 200, o)
+        anaf_bridge::ffi::efactura::anaf_status_wait(cl.0, id.as_ptr(), 20, 200, o)
     });
     assert_eq!(rc, ANAF_OK, "{err}");
     let v = v.unwrap();
@@ -325,7 +324,7 @@ fn wait_helper_polls_to_the_final_state_within_the_quota() {
     let id = c(&index);
     let before = fx.sim.counters().requests;
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_status_wait(cl.0, id.as_ptr(), 60, 10, o)
+        anaf_bridge::ffi::efactura::anaf_status_wait(cl.0, id.as_ptr(), 60, 10, o)
     });
     assert_eq!(rc, ANAF_PENDING, "{err}");
     let v = v.unwrap();
@@ -339,7 +338,7 @@ fn wait_helper_polls_to_the_final_state_within_the_quota() {
     assert_eq!(rc, ANAF_OK);
     let id = c(&index_of(&v));
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_status_wait(cl.0, id.as_ptr(), 0, 10, o)
+        anaf_bridge::ffi::efactura::anaf_status_wait(cl.0, id.as_ptr(), 0, 10, o)
     });
     assert_eq!(rc, ANAF_PENDING, "{err}");
     let v = v.unwrap();
@@ -401,7 +400,7 @@ fn paginated_list_reads_every_page_once_and_in_order() {
     let end = fx.sim.now_ms() + 3_600_000; // in the future: brought back to now
 
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_list_messages_paged(
+        anaf_bridge::ffi::efactura::anaf_list_messages_paged(
             cl.0,
             start,
             end,
@@ -432,7 +431,7 @@ fn paginated_list_reads_every_page_once_and_in_order() {
     let file = dir.path().join("mesaje.json");
     let f = c(file.to_str().unwrap());
     let (rc, s, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_list_messages_paged(
+        anaf_bridge::ffi::efactura::anaf_list_messages_paged(
             cl.0,
             start,
             end,
@@ -462,7 +461,7 @@ fn paginated_list_reads_every_page_once_and_in_order() {
 
     // An empty range ("Nu exista mesaje in intervalul selectat") is an empty list.
     let (rc, v, err) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_list_messages_paged(
+        anaf_bridge::ffi::efactura::anaf_list_messages_paged(
             cl.0,
             start - 50_000,
             start - 40_000,
@@ -475,7 +474,7 @@ fn paginated_list_reads_every_page_once_and_in_order() {
     assert_eq!(v.unwrap()["mesaje"], json!([]));
     // A start after the end is refused before the network.
     let (rc, _, _) = call(|o| unsafe {
-        anaf_bridge::ffi::service::anaf_list_messages_paged(
+        anaf_bridge::ffi::efactura::anaf_list_messages_paged(
             cl.0,
             start,
             start - 1,

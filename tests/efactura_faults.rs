@@ -294,7 +294,7 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
     std::thread::sleep(Duration::from_millis(1100));
 
     let (rc, v, err) =
-        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, row, 2, o) });
+        call(|o| unsafe { anaf_bridge::ffi::upload::anaf_upload_resolve(cl.0, row, 2, o) });
     assert_eq!(rc, ANAF_ALREADY_UPLOADED, "{err}");
     let v = v.unwrap();
     assert_eq!(v["found"], true);
@@ -315,7 +315,7 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
         panic!()
     };
     let (rc, v, err) =
-        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, row, 2, o) });
+        call(|o| unsafe { anaf_bridge::ffi::upload::anaf_upload_resolve(cl.0, row, 2, o) });
     assert_eq!(rc, ANAF_OK, "{err}");
     let v = v.unwrap();
     assert_eq!(v["found"], false);
@@ -327,7 +327,7 @@ fn an_uncertain_upload_is_settled_from_the_message_list() {
     assert_eq!(rc, ANAF_OK, "{err}");
     // A row that does not exist.
     let (rc, _, _) =
-        call(|o| unsafe { anaf_bridge::ffi::service::anaf_upload_resolve(cl.0, 999_999, 2, o) });
+        call(|o| unsafe { anaf_bridge::ffi::upload::anaf_upload_resolve(cl.0, 999_999, 2, o) });
     assert_eq!(rc, ANAF_ERR_INVALID_ARGUMENT);
 }
 

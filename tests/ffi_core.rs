@@ -328,7 +328,7 @@ fn a_length_beyond_any_document_is_refused_before_memory_is_read() {
     let xml = b"<a/>";
     let mut out = ptr::null_mut();
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_upload(
+        anaf_bridge::ffi::efactura::anaf_upload(
             client,
             xml.as_ptr(),
             usize::MAX,

@@ -23,7 +23,7 @@ fn upload_file(c: &CClient, path: &std::path::Path) -> (i32, String) {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: a live handle, valid strings, a writable out pointer.
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_upload_file(c.0, p.as_ptr(), o.as_ptr(), &mut out)
+        anaf_bridge::ffi::efactura::anaf_upload_file(c.0, p.as_ptr(), o.as_ptr(), &mut out)
     };
     call_json((rc, out))
 }
@@ -33,7 +33,7 @@ fn status_wait(c: &CClient, index: &str) -> (i32, String) {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: as above.
     let rc =
-        unsafe { anaf_bridge::ffi::service::anaf_status_wait(c.0, i.as_ptr(), 60, 300, &mut out) };
+        unsafe { anaf_bridge::ffi::efactura::anaf_status_wait(c.0, i.as_ptr(), 60, 300, &mut out) };
     call_json((rc, out))
 }
 
@@ -43,7 +43,7 @@ fn download(c: &CClient, id: &str, zip: &std::path::Path) -> (i32, String) {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: as above.
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_download(c.0, i.as_ptr(), z.as_ptr(), 1, &mut out)
+        anaf_bridge::ffi::efactura::anaf_download(c.0, i.as_ptr(), z.as_ptr(), 1, &mut out)
     };
     call_json((rc, out))
 }
@@ -52,7 +52,7 @@ fn list(c: &CClient) -> (i32, String) {
     let mut out: *mut c_char = std::ptr::null_mut();
     // SAFETY: as above; NULL filter means all.
     let rc = unsafe {
-        anaf_bridge::ffi::service::anaf_list_messages(c.0, 10, std::ptr::null(), &mut out)
+        anaf_bridge::ffi::efactura::anaf_list_messages(c.0, 10, std::ptr::null(), &mut out)
     };
     call_json((rc, out))
 }

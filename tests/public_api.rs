@@ -6,7 +6,7 @@ mod common;
 #[path = "fixtures/svc.rs"]
 mod svc;
 
-use anaf_bridge::ffi::service::*;
+use anaf_bridge::ffi::public::*;
 use anaf_bridge::status::*;
 use anaf_sim::Fault;
 use common::{CClient, Fixture};

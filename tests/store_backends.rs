@@ -262,7 +262,14 @@ fn journal_duplicates_and_counters() {
         };
         assert!(forced > id, "{name}: ids grow");
         assert!(journal::get(&s, forced).unwrap().unwrap().forced, "{name}");
-        journal::set_last_status(&s, "14399840", anaf_bridge::store::journal::Service::EFactura, "3828", "ok").unwrap();
+        journal::set_last_status(
+            &s,
+            "14399840",
+            anaf_bridge::store::journal::Service::EFactura,
+            "3828",
+            "ok",
+        )
+        .unwrap();
         let recent = journal::recent(&s, "14399840", 1).unwrap();
         assert_eq!(recent.len(), 3, "{name}");
         assert_eq!(

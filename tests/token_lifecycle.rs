@@ -560,12 +560,13 @@ fn messages_are_in_romanian_by_default() {
         "{}",
         e.1
     );
+    // Lifetimes long enough for the import on a loaded machine, short enough to wait out.
     f.sim
-        .set_lifetimes(Duration::from_secs(1), Duration::from_secs(1));
+        .set_lifetimes(Duration::from_secs(3), Duration::from_secs(3));
     let pair = f.sim.mint_tokens(CIF, SERIAL);
     c.import_token(&pair.access_token, &pair.refresh_token)
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1_500));
+    std::thread::sleep(Duration::from_millis(3_500));
     let e = c.get_token().unwrap_err();
     assert_eq!(e.0, ANAF_ERR_LOGIN_REQUIRED);
     assert!(e.1.contains("stick-ul USB"), "{}", e.1);

@@ -113,6 +113,13 @@ function anaf_version: PAnsiChar; cdecl; external AnafLib name 'anaf_version';
 function anaf_status_name(status: Integer): PAnsiChar; cdecl; external AnafLib name 'anaf_status_name';
 function anaf_diagnose(client: PAnafClient; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_diagnose';
 function anaf_diagnose_config(config_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_diagnose_config';
+function anaf_upload(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload';
+function anaf_upload_file(client: PAnafClient; xml_path: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_file';
+function anaf_status(client: PAnafClient; id_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status';
+function anaf_status_wait(client: PAnafClient; id_incarcare: PAnsiChar; timeout_seconds: Cardinal; interval_ms: Cardinal; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status_wait';
+function anaf_list_messages(client: PAnafClient; zile: Integer; filtru: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_list_messages';
+function anaf_list_messages_paged(client: PAnafClient; start_ms: Int64; end_ms: Int64; filtru: PAnsiChar; out_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_list_messages_paged';
+function anaf_download(client: PAnafClient; id: PAnsiChar; zip_path: PAnsiChar; extract: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_download';
 function anaf_etransport_upload(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_upload';
 function anaf_etransport_upload_file(client: PAnafClient; xml_path: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_upload_file';
 function anaf_etransport_status(client: PAnafClient; index_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_etransport_status';
@@ -130,18 +137,9 @@ function anaf_link_cancel(client: PAnafClient): Integer; cdecl; external AnafLib
 function anaf_generate_token(client: PAnafClient; parent_window: Pointer): Integer; cdecl; external AnafLib name 'anaf_generate_token';
 function anaf_cancel_login(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_cancel_login';
 function anaf_company_lookup(client: PAnafClient; cifs_json: PAnsiChar; date: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_company_lookup';
-function anaf_upload(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload';
-function anaf_upload_file(client: PAnafClient; xml_path: PAnsiChar; options_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_file';
-function anaf_status(client: PAnafClient; id_incarcare: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status';
-function anaf_status_wait(client: PAnafClient; id_incarcare: PAnsiChar; timeout_seconds: Cardinal; interval_ms: Cardinal; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_status_wait';
-function anaf_list_messages(client: PAnafClient; zile: Integer; filtru: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_list_messages';
-function anaf_list_messages_paged(client: PAnafClient; start_ms: Int64; end_ms: Int64; filtru: PAnsiChar; out_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_list_messages_paged';
-function anaf_download(client: PAnafClient; id: PAnsiChar; zip_path: PAnsiChar; extract: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_download';
 function anaf_validate(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; standard: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_validate';
 function anaf_xml_to_pdf(client: PAnafClient; xml: Pointer; xml_len: TAnafSize; standard: PAnsiChar; validate: Integer; pdf_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_xml_to_pdf';
 function anaf_verify_signature(client: PAnafClient; xml_path: PAnsiChar; signature_path: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_verify_signature';
-function anaf_upload_journal(client: PAnafClient; days: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_journal';
-function anaf_upload_resolve(client: PAnafClient; journal_id: Int64; zile: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_resolve';
 function anaf_authorize_url(client: PAnafClient; state: PAnsiChar; out_url: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_authorize_url';
 function anaf_exchange_code(client: PAnafClient; code_or_redirect_url: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_exchange_code';
 function anaf_import_token(client: PAnafClient; access_token: PAnsiChar; refresh_token: PAnsiChar): Integer; cdecl; external AnafLib name 'anaf_import_token';
@@ -152,6 +150,8 @@ function anaf_token_assign(client: PAnafClient; cert_serial: PAnsiChar; out_json
 function anaf_test_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_test_token';
 function anaf_delete_token(client: PAnafClient): Integer; cdecl; external AnafLib name 'anaf_delete_token';
 function anaf_store_migrate(from_config_json: PAnsiChar; to_config_json: PAnsiChar; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_store_migrate';
+function anaf_upload_journal(client: PAnafClient; days: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_journal';
+function anaf_upload_resolve(client: PAnafClient; journal_id: Int64; zile: Integer; out_json: PAnafPChar): Integer; cdecl; external AnafLib name 'anaf_upload_resolve';
 { END GENERATED IMPORTS }
 
 type

@@ -168,6 +168,20 @@ namespace AnafBridge
         public static extern int anaf_diagnose(ClientHandle client, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_diagnose_config", ExactSpelling = true)]
         public static extern int anaf_diagnose_config(byte[] config_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload", ExactSpelling = true)]
+        public static extern int anaf_upload(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] options_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_file", ExactSpelling = true)]
+        public static extern int anaf_upload_file(ClientHandle client, byte[] xml_path, byte[] options_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_status", ExactSpelling = true)]
+        public static extern int anaf_status(ClientHandle client, byte[] id_incarcare, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_status_wait", ExactSpelling = true)]
+        public static extern int anaf_status_wait(ClientHandle client, byte[] id_incarcare, uint timeout_seconds, uint interval_ms, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_list_messages", ExactSpelling = true)]
+        public static extern int anaf_list_messages(ClientHandle client, int zile, byte[] filtru, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_list_messages_paged", ExactSpelling = true)]
+        public static extern int anaf_list_messages_paged(ClientHandle client, long start_ms, long end_ms, byte[] filtru, byte[] out_path, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_download", ExactSpelling = true)]
+        public static extern int anaf_download(ClientHandle client, byte[] id, byte[] zip_path, int extract, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_etransport_upload", ExactSpelling = true)]
         public static extern int anaf_etransport_upload(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] options_json, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_etransport_upload_file", ExactSpelling = true)]
@@ -202,30 +216,12 @@ namespace AnafBridge
         public static extern int anaf_cancel_login(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_company_lookup", ExactSpelling = true)]
         public static extern int anaf_company_lookup(ClientHandle client, byte[] cifs_json, byte[] date, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload", ExactSpelling = true)]
-        public static extern int anaf_upload(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] options_json, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_file", ExactSpelling = true)]
-        public static extern int anaf_upload_file(ClientHandle client, byte[] xml_path, byte[] options_json, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_status", ExactSpelling = true)]
-        public static extern int anaf_status(ClientHandle client, byte[] id_incarcare, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_status_wait", ExactSpelling = true)]
-        public static extern int anaf_status_wait(ClientHandle client, byte[] id_incarcare, uint timeout_seconds, uint interval_ms, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_list_messages", ExactSpelling = true)]
-        public static extern int anaf_list_messages(ClientHandle client, int zile, byte[] filtru, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_list_messages_paged", ExactSpelling = true)]
-        public static extern int anaf_list_messages_paged(ClientHandle client, long start_ms, long end_ms, byte[] filtru, byte[] out_path, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_download", ExactSpelling = true)]
-        public static extern int anaf_download(ClientHandle client, byte[] id, byte[] zip_path, int extract, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_validate", ExactSpelling = true)]
         public static extern int anaf_validate(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] standard, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_xml_to_pdf", ExactSpelling = true)]
         public static extern int anaf_xml_to_pdf(ClientHandle client, byte[] xml, UIntPtr xml_len, byte[] standard, int validate, byte[] pdf_path, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_verify_signature", ExactSpelling = true)]
         public static extern int anaf_verify_signature(ClientHandle client, byte[] xml_path, byte[] signature_path, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_journal", ExactSpelling = true)]
-        public static extern int anaf_upload_journal(ClientHandle client, int days, out IntPtr out_json);
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_resolve", ExactSpelling = true)]
-        public static extern int anaf_upload_resolve(ClientHandle client, long journal_id, int zile, out IntPtr out_json);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_authorize_url", ExactSpelling = true)]
         public static extern int anaf_authorize_url(ClientHandle client, byte[] state, out IntPtr out_url);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_exchange_code", ExactSpelling = true)]
@@ -246,6 +242,10 @@ namespace AnafBridge
         public static extern int anaf_delete_token(ClientHandle client);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_store_migrate", ExactSpelling = true)]
         public static extern int anaf_store_migrate(byte[] from_config_json, byte[] to_config_json, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_journal", ExactSpelling = true)]
+        public static extern int anaf_upload_journal(ClientHandle client, int days, out IntPtr out_json);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "anaf_upload_resolve", ExactSpelling = true)]
+        public static extern int anaf_upload_resolve(ClientHandle client, long journal_id, int zile, out IntPtr out_json);
         // END GENERATED IMPORTS
 
         /// <summary>A managed string as NUL-terminated UTF-8 (null stays null: "not given").</summary>

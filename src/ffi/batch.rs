@@ -1,7 +1,8 @@
 //! Many uploads at once (`anaf_upload_batch`): the items read and checked here, the batch
 //! itself is `client::batch`'s.
 
-use super::service::{flag, options, string_opt, upload_options_from, Members, UPLOAD_KEYS};
+use super::efactura::{upload_options_from, UPLOAD_KEYS};
+use super::options::{flag, options, string_opt, Members};
 use super::{entry, give_json, opt_text, out, session, text, AnafClient};
 use crate::client::batch::{Doc, Item, Job};
 use crate::client::files;
@@ -321,7 +322,7 @@ pub unsafe extern "C" fn anaf_status_batch(
                         Some(_) => "pending",
                         None => "unknown",
                     };
-                    (kind, super::service::waited_json(w))
+                    (kind, super::efactura::waited_json(w))
                 }
                 Err(e) => (
                     "unknown",

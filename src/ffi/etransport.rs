@@ -1,31 +1,26 @@
 //! e-Transport calls of the C API: upload of a v2 declaration (index + UIT, through the
 //! upload journal), status, list.
 
-use super::service::{flag, journal_outcome, options, string_opt, uploaded};
-use super::{bytes, entry, note, opt_text, out, session, text, AnafClient};
-use crate::client::files::read_file;
+use super::options::{flag, options, string_opt};
+use super::upload;
+use super::{entry, note, opt_text, out, session, text, AnafClient};
+use crate::client::etransport::TransportUploaded;
 use crate::client::upload::UploadOutcome;
+use crate::client::Session;
 use crate::error::{Error, Result};
 use crate::status::*;
 use serde_json::Value;
 use std::ffi::c_char;
-use std::path::Path;
 
-fn do_upload(
-    client: *mut AnafClient,
+/// e-Transport's upload of `xml` with the call's `options_json` (`cif`, `force`).
+fn send(
+    s: &Session,
     xml: &[u8],
     options_json: Option<&str>,
-    slot: &mut *mut c_char,
-) -> Result<i32> {
-    let s = session(client)?;
+) -> Result<UploadOutcome<TransportUploaded>> {
     let m = options(options_json, &["cif", "force"])?;
-    let force = flag(&m, "force")?;
-    let cif = string_opt(&m, "cif")?;
-    match s.etransport().upload(xml, cif, force)? {
-        UploadOutcome::Uploaded(u) => uploaded(slot, &u),
-        UploadOutcome::AlreadyUploaded(e) => journal_outcome(slot, &e, true),
-        UploadOutcome::Uncertain(e) => journal_outcome(slot, &e, false),
-    }
+    s.etransport()
+        .upload(xml, string_opt(&m, "cif")?, flag(&m, "force")?)
 }
 
 /// Uploads an e-Transport declaration (schema v2) for the configured CIF (or `cif` in
@@ -45,12 +40,7 @@ pub unsafe extern "C" fn anaf_etransport_upload(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> i32 {
-    entry(|| {
-        let slot = out(out_json, "out_json")?;
-        let xml = bytes(xml, xml_len, "xml")?;
-        let opts = opt_text(options_json, "options_json")?;
-        do_upload(client, xml, opts, slot)
-    })
+    upload::from_memory(client, xml, xml_len, options_json, out_json, send)
 }
 
 /// As `anaf_etransport_upload`, with the XML read from `xml_path`.
@@ -65,14 +55,7 @@ pub unsafe extern "C" fn anaf_etransport_upload_file(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> i32 {
-    entry(|| {
-        let slot = out(out_json, "out_json")?;
-        let path = text(xml_path, "xml_path")?;
-        let opts = opt_text(options_json, "options_json")?;
-        session(client)?;
-        let xml = read_file(Path::new(path))?;
-        do_upload(client, &xml, opts, slot)
-    })
+    upload::from_file(client, xml_path, options_json, out_json, send)
 }
 
 /// The state of a declaration: `*out_json` `{"stare","dateResponse","trace_id","errors":[…]}`.

@@ -1,7 +1,7 @@
 //! The e-Factura inbox of the C API: the sync, the list of what arrived, one message's
 //! parts, the ERP's acknowledgement. The rows are documented in README (`anaf_inbox`).
 
-use super::service::{options, Members};
+use super::options::{options, Members};
 use super::{entry, opt_text, out, session, text, AnafClient};
 use crate::client::inbox::{Job, Part, SyncOptions};
 use crate::error::{Error, Result};

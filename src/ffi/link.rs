@@ -1,7 +1,7 @@
 //! The browser link of the C API: a URL valid 5 hours that whoever holds the USB token
 //! opens in a browser; the ERP imports the token by polling (see `login::link`).
 
-use super::{entry, give, give_json, out, session, AnafClient};
+use super::{entry, give, give_json, opt_out, out, session, AnafClient};
 use crate::login::link::{self, Poll};
 use crate::status::{ANAF_OK, ANAF_PENDING};
 use std::ffi::c_char;
@@ -71,13 +71,11 @@ pub unsafe extern "C" fn anaf_link_poll(
     out_json: *mut *mut c_char,
 ) -> i32 {
     entry(|| {
-        if !out_json.is_null() {
-            *out_json = std::ptr::null_mut();
-        }
+        let slot = opt_out(out_json, "out_json")?;
         let s = session(client)?;
         let r = link::poll(&s);
-        if !out_json.is_null() {
-            give_json(&mut *out_json, &link::describe(&s, &r));
+        if let Some(slot) = slot {
+            give_json(slot, &link::describe(&s, &r));
         }
         code_of(&r)
     })
@@ -96,9 +94,7 @@ pub unsafe extern "C" fn anaf_link_wait(
     out_json: *mut *mut c_char,
 ) -> i32 {
     entry(|| {
-        if !out_json.is_null() {
-            *out_json = std::ptr::null_mut();
-        }
+        let slot = opt_out(out_json, "out_json")?;
         let s = session(client)?;
         if timeout_seconds == 0 || timeout_seconds > 5 * 3600 {
             return Err(crate::error::Error::with(
@@ -108,8 +104,8 @@ pub unsafe extern "C" fn anaf_link_wait(
             ));
         }
         let r = link::wait(&s, Duration::from_secs(timeout_seconds as u64));
-        if !out_json.is_null() {
-            give_json(&mut *out_json, &link::describe(&s, &r));
+        if let Some(slot) = slot {
+            give_json(slot, &link::describe(&s, &r));
         }
         code_of(&r)
     })

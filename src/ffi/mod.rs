@@ -5,14 +5,17 @@
 pub mod batch;
 pub mod core;
 pub mod diag;
+pub mod efactura;
 pub mod etransport;
 pub mod inbox;
 mod job;
 pub mod link;
 pub mod login;
 pub mod lookup;
-pub mod service;
+mod options;
+pub mod public;
 pub mod token;
+pub mod upload;
 
 use crate::client::Session;
 use crate::error::{Error, Result};

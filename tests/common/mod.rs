@@ -524,7 +524,7 @@ impl CClient {
         let mut out: *mut c_char = std::ptr::null_mut();
         // SAFETY: live handle, a buffer of that length, NULL options, writable out pointer.
         let rc = unsafe {
-            anaf_bridge::ffi::service::anaf_upload(
+            anaf_bridge::ffi::efactura::anaf_upload(
                 self.0,
                 xml.as_ptr(),
                 xml.len(),
