@@ -412,7 +412,7 @@ impl Session {
                             &super::files::sha256_hex(&reply.body),
                             reply.body.len() as i64,
                             &p,
-                            Utc::now().timestamp(),
+                            crate::time::now(),
                         )?;
                         downloaded += 1;
                         Progress::add(&progress.downloaded);
@@ -611,7 +611,7 @@ impl Session {
             let pdf = self.public().pdf(&data, standard, false)?;
             super::files::write_file(path, &pdf)?;
             let kept = self.keep(message_id, "pdf", &pdf)?;
-            inbox.keep_pdf(message_id, &kept, pdf.len() as i64, Utc::now().timestamp())?;
+            inbox.keep_pdf(message_id, &kept, pdf.len() as i64, crate::time::now())?;
             return Ok(pdf.len() as u64);
         }
         super::files::write_file(path, &data)?;

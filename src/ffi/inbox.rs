@@ -219,7 +219,7 @@ pub unsafe extern "C" fn anaf_inbox_ack(
         let id = text(id, "id")?;
         let erp_ref = text(erp_ref, "erp_ref")?;
         let s = session(client)?;
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::time::now();
         let found = s
             .store
             .inbox(&s.config.cif, s.config.environment.as_str())

@@ -239,11 +239,7 @@ pub unsafe extern "C" fn anaf_store_migrate(
             Storage::Odbc(_) => "odbc".to_string(),
         };
         let (source, target) = (Store::for_config(&from)?, Store::for_config(&to)?);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let report = crate::store::migrate::migrate(&source, &target, &label, now)?;
+        let report = crate::store::migrate::migrate(&source, &target, &label, crate::time::now())?;
         ::log::info!(target: "anaf::store", "store moved to {label}: {report}");
         give_json(slot, &report);
         Ok(ANAF_OK)

@@ -180,7 +180,7 @@ impl Store {
     fn seal_old_rows(&self) -> Result<()> {
         tokens::seal_old_rows(self)?;
         links::seal_old_rows(self)?;
-        rescue::settle_orphans(self, now_secs());
+        rescue::settle_orphans(self, crate::time::now());
         Ok(())
     }
 
@@ -357,13 +357,6 @@ impl Store {
             Backend::Odbc(_) => panic!("not a SQLite store"),
         }
     }
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// The database's words for a missing table of the DLL's own (not `anaf_token`).
