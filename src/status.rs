@@ -115,60 +115,6 @@ pub const ANAF_ERR_BATCH_BUSY: i32 = -81;
 /// No batch was begun on this client (or its outcome was already polled).
 pub const ANAF_ERR_NO_BATCH: i32 = -82;
 
-/// Every status code, for tests and bindings that enumerate them.
-pub const ALL: &[i32] = &[
-    ANAF_OK,
-    ANAF_PENDING,
-    ANAF_ALREADY_UPLOADED,
-    ANAF_ERR_NULL_POINTER,
-    ANAF_ERR_INVALID_UTF8,
-    ANAF_ERR_INVALID_JSON,
-    ANAF_ERR_INVALID_CONFIG,
-    ANAF_ERR_INVALID_ARGUMENT,
-    ANAF_ERR_NOT_IMPLEMENTED,
-    ANAF_ERR_INTERNAL,
-    ANAF_ERR_DATABASE,
-    ANAF_ERR_DATABASE_LOCKED,
-    ANAF_ERR_DATABASE_READONLY,
-    ANAF_ERR_DATABASE_NEWER,
-    ANAF_ERR_DATABASE_CORRUPT,
-    ANAF_ERR_NO_TOKEN,
-    ANAF_ERR_LOGIN_REQUIRED,
-    ANAF_ERR_INVALID_CLIENT,
-    ANAF_ERR_OAUTH,
-    ANAF_ERR_ACCESS_DENIED,
-    ANAF_ERR_CANCELLED,
-    ANAF_ERR_TIMEOUT,
-    ANAF_ERR_CERT_NOT_FOUND,
-    ANAF_ERR_TLS,
-    ANAF_ERR_WEBVIEW2_MISSING,
-    ANAF_ERR_STATE_MISMATCH,
-    ANAF_ERR_CODE_EXPIRED,
-    ANAF_ERR_REDIRECT_MISMATCH,
-    ANAF_ERR_WINDOW,
-    ANAF_ERR_NETWORK,
-    ANAF_ERR_HTTP,
-    ANAF_ERR_UNAUTHORIZED,
-    ANAF_ERR_RATE_LIMITED,
-    ANAF_ERR_QUOTA_EXCEEDED,
-    ANAF_ERR_HTML_RESPONSE,
-    ANAF_ERR_BAD_RESPONSE,
-    ANAF_ERR_REJECTED,
-    ANAF_ERR_UPLOAD_UNCERTAIN,
-    ANAF_ERR_FILE,
-    ANAF_ERR_NOT_XML,
-    ANAF_ERR_TOO_LARGE,
-    ANAF_ERR_LINK_EXPIRED,
-    ANAF_ERR_LINK_FAILED,
-    ANAF_ERR_NO_LINK,
-    ANAF_ERR_SYNC_BUSY,
-    ANAF_ERR_NO_MESSAGE,
-    ANAF_ERR_NO_SYNC,
-    ANAF_ERR_BATCH_INCOMPLETE,
-    ANAF_ERR_BATCH_BUSY,
-    ANAF_ERR_NO_BATCH,
-];
-
 /// The user interface language of messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -191,260 +137,89 @@ pub fn message(code: i32, lang: Lang) -> &'static str {
     }
 }
 
+/// A row of [`TABLE`]: the code, its name as the header spells it, and its texts.
+macro_rules! row {
+    ($code:ident, $ro:literal, $en:literal) => {
+        ($code, stringify!($code), $ro, $en)
+    };
+}
+
+/// Every status: its code, its name, its general meaning in Romanian and in English. The
+/// one list: [`all`], [`name`] and [`message`] read it, and a test checks that every code
+/// this file declares is in it.
+const TABLE: &[(i32, &str, &str, &str)] = &[
+    row!(ANAF_OK, "Operațiune reușită.", "Success."),
+    row!(ANAF_PENDING, "Operațiunea nu s-a încheiat încă; încercați din nou mai târziu.", "Not finished yet; try again later."),
+    row!(ANAF_ALREADY_UPLOADED, "Acest fișier a fost deja încărcat la ANAF; nu a fost trimis din nou.", "This file was already uploaded to ANAF; it was not sent again."),
+    row!(ANAF_ERR_NULL_POINTER, "Un parametru obligatoriu lipsește (pointer NULL).", "A required argument is missing (NULL pointer)."),
+    row!(ANAF_ERR_INVALID_UTF8, "Textul primit nu este UTF-8 valid.", "The text argument is not valid UTF-8."),
+    row!(ANAF_ERR_INVALID_JSON, "JSON-ul primit nu este valid.", "The JSON argument is not valid."),
+    row!(ANAF_ERR_INVALID_CONFIG, "Configurația este incompletă sau greșită.", "The configuration is incomplete or wrong."),
+    row!(ANAF_ERR_INVALID_ARGUMENT, "Un parametru are o valoare nepermisă.", "An argument has an invalid value."),
+    row!(ANAF_ERR_NOT_IMPLEMENTED, "Funcția nu este disponibilă în această versiune a anaf-bridge.", "This function is not available in this version of anaf-bridge."),
+    row!(ANAF_ERR_INTERNAL, "Eroare internă în anaf-bridge; aplicația poate continua. Trimiteți jurnalul furnizorului.", "Internal error in anaf-bridge; the application can continue. Send the log to the vendor."),
+    row!(ANAF_ERR_DATABASE, "Baza de date cu tokenul nu poate fi folosită; verificați configurarea (database: calea fișierului, sau odbc: șirul de conectare) și că fișierul sau serverul este accesibil.", "The token database cannot be used; check the configuration (database: the file's path, or odbc: the connection string) and that the file or the server is reachable."),
+    row!(ANAF_ERR_DATABASE_LOCKED, "Baza de date cu tokenul este blocată de alt program; încercați din nou.", "The token database is locked by another program; try again."),
+    row!(ANAF_ERR_DATABASE_READONLY, "Baza de date cu tokenul este doar în citire; verificați drepturile pe fișier și pe folder (sau ale utilizatorului bazei de date pe tabelele anaf_*).", "The token database is read-only; check the permissions of the file and its folder (or the database user's rights on the anaf_* tables)."),
+    row!(ANAF_ERR_DATABASE_NEWER, "Baza de date a fost creată de o versiune mai nouă a anaf-bridge; actualizați DLL-ul.", "The database was created by a newer anaf-bridge; update the DLL."),
+    row!(ANAF_ERR_DATABASE_CORRUPT, "Baza de date cu tokenul este deteriorată.", "The token database is damaged."),
+    row!(ANAF_ERR_NO_TOKEN, "Nu există token ANAF pentru această firmă; generați unul cu semnătura electronică.", "There is no ANAF token for this company; generate one with the certificate."),
+    row!(ANAF_ERR_LOGIN_REQUIRED, "Tokenul ANAF a expirat; generați un token nou cu semnătura electronică (stick-ul USB).", "The ANAF token has expired; generate a new one with the certificate (USB token)."),
+    row!(ANAF_ERR_INVALID_CLIENT, "ANAF nu recunoaște Client ID / Client Secret; copiați-le din nou din SPV (Editare profil Oauth).", "ANAF does not accept the Client ID / Client Secret; copy them again from SPV (Editare profil Oauth)."),
+    row!(ANAF_ERR_OAUTH, "Serverul de autentificare ANAF a refuzat cererea.", "ANAF's identity provider refused the request."),
+    row!(ANAF_ERR_ACCESS_DENIED, "Acces refuzat de ANAF (\"Acces denied\"): verificați că stick-ul cu semnătura este conectat (pe Remote Desktop: smart card redirecționat), că seria certificatului din ERP este corectă și că certificatul este înrolat în SPV pentru acest CIF. Butonul de diagnoză arată ce lipsește.", "Access denied by ANAF (\"Acces denied\"): check that the USB token is plugged in (on Remote Desktop: smart card redirected), that the certificate serial in the ERP is right and that the certificate is enrolled in SPV for this CIF. The diagnose button shows what is missing."),
+    row!(ANAF_ERR_CANCELLED, "Operațiunea a fost anulată de utilizator.", "The operation was cancelled by the user."),
+    row!(ANAF_ERR_TIMEOUT, "Timpul de așteptare a expirat.", "The operation timed out."),
+    row!(ANAF_ERR_CERT_NOT_FOUND, "Certificatul cu seria configurată nu a fost găsit; verificați seria și că stick-ul este conectat.", "No certificate with the configured serial number was found; check the serial and that the USB token is plugged in."),
+    row!(ANAF_ERR_TLS, "Conexiunea securizată (TLS) cu ANAF a eșuat: verificați data și ora calculatorului; un antivirus sau firewall care inspectează HTTPS trebuie să aibă certificatul instalat în Windows.", "The secure (TLS) connection to ANAF failed: check the computer's date and time; an antivirus or firewall that inspects HTTPS must have its certificate installed in Windows."),
+    row!(ANAF_ERR_WEBVIEW2_MISSING, "Lipsește Microsoft Edge WebView2 Runtime; instalați Evergreen WebView2 Runtime de la Microsoft.", "The Microsoft Edge WebView2 Runtime is missing; install the Evergreen WebView2 Runtime from Microsoft."),
+    row!(ANAF_ERR_STATE_MISMATCH, "Răspunsul de autentificare nu aparține acestei cereri; reluați generarea tokenului.", "The login answer does not belong to this request; start the token generation again."),
+    row!(ANAF_ERR_CODE_EXPIRED, "Codul de autorizare a expirat sau a fost deja folosit (este valabil 60 de secunde); reluați generarea tokenului.", "The authorization code expired or was already used (it is valid for 60 seconds); start again."),
+    row!(ANAF_ERR_REDIRECT_MISMATCH, "Callback URL diferă de cel înregistrat în SPV; copiați-l exact din SPV.", "The redirect URI differs from the callback registered in SPV; copy it exactly from SPV."),
+    row!(ANAF_ERR_WINDOW, "Fereastra de autentificare nu a putut fi deschisă.", "The login window could not be opened."),
+    row!(ANAF_ERR_NETWORK, "Serverul ANAF nu poate fi contactat; verificați conexiunea la internet, proxy-ul și firewall-ul.", "ANAF cannot be reached; check the internet connection, proxy and firewall."),
+    row!(ANAF_ERR_HTTP, "ANAF a răspuns cu o eroare HTTP neașteptată; încercați mai târziu.", "ANAF answered with an unexpected HTTP error; try again later."),
+    row!(ANAF_ERR_UNAUTHORIZED, "ANAF a refuzat tokenul pentru această operațiune (401/403): tokenul nu are drepturi pe acest CIF sau serviciu.", "ANAF refused the token for this call (401/403): not entitled to this CIF or service."),
+    row!(ANAF_ERR_RATE_LIMITED, "Prea multe cereri către ANAF într-un minut; așteptați puțin.", "Too many requests to ANAF in a minute; wait a little."),
+    row!(ANAF_ERR_QUOTA_EXCEEDED, "Limita zilnică ANAF pentru această operațiune a fost atinsă; încercați mâine.", "ANAF's daily limit for this call is used up; try tomorrow."),
+    row!(ANAF_ERR_HTML_RESPONSE, "A venit o pagină HTML în locul răspunsului ANAF (firewall, proxy sau mentenanță ANAF).", "An HTML page came back instead of ANAF's answer (firewall, proxy or ANAF maintenance)."),
+    row!(ANAF_ERR_BAD_RESPONSE, "Răspunsul ANAF nu a putut fi interpretat.", "ANAF's answer could not be understood."),
+    row!(ANAF_ERR_REJECTED, "ANAF a respins cererea.", "ANAF rejected the request."),
+    row!(ANAF_ERR_UPLOAD_UNCERTAIN, "Același fișier a mai fost trimis, dar răspunsul ANAF nu a venit (timeout, conexiune întreruptă sau program închis): ANAF poate să îl fi primit, deci nu a fost trimis din nou. Verificați lista de mesaje din ultimele zile; dacă factura nu apare, retrimiteți cu opțiunea \"force\".", "The same file was sent before but ANAF's answer never came (timeout, broken connection or closed program): ANAF may have received it, so it was not sent again. Check the message list of the last days; if the invoice is not there, upload again with the \"force\" option."),
+    row!(ANAF_ERR_FILE, "Fișierul nu poate fi citit sau scris.", "The file cannot be read or written."),
+    row!(ANAF_ERR_NOT_XML, "Documentul nu este un XML valid.", "The document is not well-formed XML."),
+    row!(ANAF_ERR_TOO_LARGE, "Documentul depășește limita ANAF de 10 MB.", "The document exceeds ANAF's 10 MB limit."),
+    row!(ANAF_ERR_LINK_EXPIRED, "Linkul pentru generarea tokenului a expirat (valabil 5 ore); generați un link nou.", "The token link expired (valid 5 hours); create a new link."),
+    row!(ANAF_ERR_LINK_FAILED, "Tokenul nu a putut fi generat în browser; închideți și redeschideți browserul și verificați că stick-ul este conectat.", "The token could not be generated in the browser; close and reopen the browser and check the USB token is plugged in."),
+    row!(ANAF_ERR_NO_LINK, "Nu există un link de generare token în curs.", "No token link is in progress."),
+    row!(ANAF_ERR_SYNC_BUSY, "Inbox-ul acestei firme se sincronizează chiar acum pe altă stație sau în alt program.", "This company's inbox is being synced right now by another workstation or program."),
+    row!(ANAF_ERR_NO_MESSAGE, "Mesajul nu este în inbox (sau nu a fost descărcat încă).", "The message is not in the inbox (or was not downloaded yet)."),
+    row!(ANAF_ERR_NO_SYNC, "Nu a fost pornită o sincronizare a inbox-ului pe acest client (sau rezultatul ei a fost deja citit).", "No inbox sync was begun on this client (or its outcome was already read)."),
+    row!(ANAF_ERR_BATCH_INCOMPLETE, "Unele facturi ale lotului nu sunt la ANAF; răspunsul JSON arată care și de ce.", "Some invoices of the batch are not at ANAF; the JSON answer says which and why."),
+    row!(ANAF_ERR_BATCH_BUSY, "Un lot pornit cu anaf_upload_batch_begin pe acest client rulează încă; urmăriți-l cu anaf_upload_batch_poll.", "A batch begun with anaf_upload_batch_begin on this client is still running; follow it with anaf_upload_batch_poll."),
+    row!(ANAF_ERR_NO_BATCH, "Nu a fost pornit un lot pe acest client (sau rezultatul lui a fost deja citit).", "No batch was begun on this client (or its outcome was already read)."),
+];
+
+/// What an unknown code says.
+const UNKNOWN: (i32, &str, &str, &str) = (
+    0,
+    "ANAF_UNKNOWN",
+    "Cod de stare necunoscut.",
+    "Unknown status code.",
+);
+
+/// Every status code, for tests and bindings that enumerate them.
+pub fn all() -> impl Iterator<Item = i32> {
+    TABLE.iter().map(|r| r.0)
+}
+
 fn texts(code: i32) -> (&'static str, &'static str, &'static str) {
-    match code {
-        ANAF_OK => ("ANAF_OK", "Operațiune reușită.", "Success."),
-        ANAF_PENDING => (
-            "ANAF_PENDING",
-            "Operațiunea nu s-a încheiat încă; încercați din nou mai târziu.",
-            "Not finished yet; try again later.",
-        ),
-        ANAF_ALREADY_UPLOADED => (
-            "ANAF_ALREADY_UPLOADED",
-            "Acest fișier a fost deja încărcat la ANAF; nu a fost trimis din nou.",
-            "This file was already uploaded to ANAF; it was not sent again.",
-        ),
-        ANAF_ERR_NULL_POINTER => (
-            "ANAF_ERR_NULL_POINTER",
-            "Un parametru obligatoriu lipsește (pointer NULL).",
-            "A required argument is missing (NULL pointer).",
-        ),
-        ANAF_ERR_INVALID_UTF8 => (
-            "ANAF_ERR_INVALID_UTF8",
-            "Textul primit nu este UTF-8 valid.",
-            "The text argument is not valid UTF-8.",
-        ),
-        ANAF_ERR_INVALID_JSON => (
-            "ANAF_ERR_INVALID_JSON",
-            "JSON-ul primit nu este valid.",
-            "The JSON argument is not valid.",
-        ),
-        ANAF_ERR_INVALID_CONFIG => (
-            "ANAF_ERR_INVALID_CONFIG",
-            "Configurația este incompletă sau greșită.",
-            "The configuration is incomplete or wrong.",
-        ),
-        ANAF_ERR_INVALID_ARGUMENT => (
-            "ANAF_ERR_INVALID_ARGUMENT",
-            "Un parametru are o valoare nepermisă.",
-            "An argument has an invalid value.",
-        ),
-        ANAF_ERR_NOT_IMPLEMENTED => (
-            "ANAF_ERR_NOT_IMPLEMENTED",
-            "Funcția nu este disponibilă în această versiune a anaf-bridge.",
-            "This function is not available in this version of anaf-bridge.",
-        ),
-        ANAF_ERR_INTERNAL => (
-            "ANAF_ERR_INTERNAL",
-            "Eroare internă în anaf-bridge; aplicația poate continua. Trimiteți jurnalul furnizorului.",
-            "Internal error in anaf-bridge; the application can continue. Send the log to the vendor.",
-        ),
-        ANAF_ERR_DATABASE => (
-            "ANAF_ERR_DATABASE",
-            "Baza de date cu tokenul nu poate fi folosită; verificați configurarea (database: calea fișierului, sau odbc: șirul de conectare) și că fișierul sau serverul este accesibil.",
-            "The token database cannot be used; check the configuration (database: the file's path, or odbc: the connection string) and that the file or the server is reachable.",
-        ),
-        ANAF_ERR_DATABASE_LOCKED => (
-            "ANAF_ERR_DATABASE_LOCKED",
-            "Baza de date cu tokenul este blocată de alt program; încercați din nou.",
-            "The token database is locked by another program; try again.",
-        ),
-        ANAF_ERR_DATABASE_READONLY => (
-            "ANAF_ERR_DATABASE_READONLY",
-            "Baza de date cu tokenul este doar în citire; verificați drepturile pe fișier și pe folder (sau ale utilizatorului bazei de date pe tabelele anaf_*).",
-            "The token database is read-only; check the permissions of the file and its folder (or the database user's rights on the anaf_* tables).",
-        ),
-        ANAF_ERR_DATABASE_NEWER => (
-            "ANAF_ERR_DATABASE_NEWER",
-            "Baza de date a fost creată de o versiune mai nouă a anaf-bridge; actualizați DLL-ul.",
-            "The database was created by a newer anaf-bridge; update the DLL.",
-        ),
-        ANAF_ERR_DATABASE_CORRUPT => (
-            "ANAF_ERR_DATABASE_CORRUPT",
-            "Baza de date cu tokenul este deteriorată.",
-            "The token database is damaged.",
-        ),
-        ANAF_ERR_NO_TOKEN => (
-            "ANAF_ERR_NO_TOKEN",
-            "Nu există token ANAF pentru această firmă; generați unul cu semnătura electronică.",
-            "There is no ANAF token for this company; generate one with the certificate.",
-        ),
-        ANAF_ERR_LOGIN_REQUIRED => (
-            "ANAF_ERR_LOGIN_REQUIRED",
-            "Tokenul ANAF a expirat; generați un token nou cu semnătura electronică (stick-ul USB).",
-            "The ANAF token has expired; generate a new one with the certificate (USB token).",
-        ),
-        ANAF_ERR_INVALID_CLIENT => (
-            "ANAF_ERR_INVALID_CLIENT",
-            "ANAF nu recunoaște Client ID / Client Secret; copiați-le din nou din SPV (Editare profil Oauth).",
-            "ANAF does not accept the Client ID / Client Secret; copy them again from SPV (Editare profil Oauth).",
-        ),
-        ANAF_ERR_OAUTH => (
-            "ANAF_ERR_OAUTH",
-            "Serverul de autentificare ANAF a refuzat cererea.",
-            "ANAF's identity provider refused the request.",
-        ),
-        ANAF_ERR_ACCESS_DENIED => (
-            "ANAF_ERR_ACCESS_DENIED",
-            "Acces refuzat de ANAF (\"Acces denied\"): verificați că stick-ul cu semnătura este conectat (pe Remote Desktop: smart card redirecționat), că seria certificatului din ERP este corectă și că certificatul este înrolat în SPV pentru acest CIF. Butonul de diagnoză arată ce lipsește.",
-            "Access denied by ANAF (\"Acces denied\"): check that the USB token is plugged in (on Remote Desktop: smart card redirected), that the certificate serial in the ERP is right and that the certificate is enrolled in SPV for this CIF. The diagnose button shows what is missing.",
-        ),
-        ANAF_ERR_CANCELLED => (
-            "ANAF_ERR_CANCELLED",
-            "Operațiunea a fost anulată de utilizator.",
-            "The operation was cancelled by the user.",
-        ),
-        ANAF_ERR_TIMEOUT => (
-            "ANAF_ERR_TIMEOUT",
-            "Timpul de așteptare a expirat.",
-            "The operation timed out.",
-        ),
-        ANAF_ERR_CERT_NOT_FOUND => (
-            "ANAF_ERR_CERT_NOT_FOUND",
-            "Certificatul cu seria configurată nu a fost găsit; verificați seria și că stick-ul este conectat.",
-            "No certificate with the configured serial number was found; check the serial and that the USB token is plugged in.",
-        ),
-        ANAF_ERR_TLS => (
-            "ANAF_ERR_TLS",
-            "Conexiunea securizată (TLS) cu ANAF a eșuat: verificați data și ora calculatorului; un antivirus sau firewall care inspectează HTTPS trebuie să aibă certificatul instalat în Windows.",
-            "The secure (TLS) connection to ANAF failed: check the computer's date and time; an antivirus or firewall that inspects HTTPS must have its certificate installed in Windows.",
-        ),
-        ANAF_ERR_WEBVIEW2_MISSING => (
-            "ANAF_ERR_WEBVIEW2_MISSING",
-            "Lipsește Microsoft Edge WebView2 Runtime; instalați Evergreen WebView2 Runtime de la Microsoft.",
-            "The Microsoft Edge WebView2 Runtime is missing; install the Evergreen WebView2 Runtime from Microsoft.",
-        ),
-        ANAF_ERR_STATE_MISMATCH => (
-            "ANAF_ERR_STATE_MISMATCH",
-            "Răspunsul de autentificare nu aparține acestei cereri; reluați generarea tokenului.",
-            "The login answer does not belong to this request; start the token generation again.",
-        ),
-        ANAF_ERR_CODE_EXPIRED => (
-            "ANAF_ERR_CODE_EXPIRED",
-            "Codul de autorizare a expirat sau a fost deja folosit (este valabil 60 de secunde); reluați generarea tokenului.",
-            "The authorization code expired or was already used (it is valid for 60 seconds); start again.",
-        ),
-        ANAF_ERR_REDIRECT_MISMATCH => (
-            "ANAF_ERR_REDIRECT_MISMATCH",
-            "Callback URL diferă de cel înregistrat în SPV; copiați-l exact din SPV.",
-            "The redirect URI differs from the callback registered in SPV; copy it exactly from SPV.",
-        ),
-        ANAF_ERR_WINDOW => (
-            "ANAF_ERR_WINDOW",
-            "Fereastra de autentificare nu a putut fi deschisă.",
-            "The login window could not be opened.",
-        ),
-        ANAF_ERR_NETWORK => (
-            "ANAF_ERR_NETWORK",
-            "Serverul ANAF nu poate fi contactat; verificați conexiunea la internet, proxy-ul și firewall-ul.",
-            "ANAF cannot be reached; check the internet connection, proxy and firewall.",
-        ),
-        ANAF_ERR_HTTP => (
-            "ANAF_ERR_HTTP",
-            "ANAF a răspuns cu o eroare HTTP neașteptată; încercați mai târziu.",
-            "ANAF answered with an unexpected HTTP error; try again later.",
-        ),
-        ANAF_ERR_UNAUTHORIZED => (
-            "ANAF_ERR_UNAUTHORIZED",
-            "ANAF a refuzat tokenul pentru această operațiune (401/403): tokenul nu are drepturi pe acest CIF sau serviciu.",
-            "ANAF refused the token for this call (401/403): not entitled to this CIF or service.",
-        ),
-        ANAF_ERR_RATE_LIMITED => (
-            "ANAF_ERR_RATE_LIMITED",
-            "Prea multe cereri către ANAF într-un minut; așteptați puțin.",
-            "Too many requests to ANAF in a minute; wait a little.",
-        ),
-        ANAF_ERR_QUOTA_EXCEEDED => (
-            "ANAF_ERR_QUOTA_EXCEEDED",
-            "Limita zilnică ANAF pentru această operațiune a fost atinsă; încercați mâine.",
-            "ANAF's daily limit for this call is used up; try tomorrow.",
-        ),
-        ANAF_ERR_HTML_RESPONSE => (
-            "ANAF_ERR_HTML_RESPONSE",
-            "A venit o pagină HTML în locul răspunsului ANAF (firewall, proxy sau mentenanță ANAF).",
-            "An HTML page came back instead of ANAF's answer (firewall, proxy or ANAF maintenance).",
-        ),
-        ANAF_ERR_BAD_RESPONSE => (
-            "ANAF_ERR_BAD_RESPONSE",
-            "Răspunsul ANAF nu a putut fi interpretat.",
-            "ANAF's answer could not be understood.",
-        ),
-        ANAF_ERR_REJECTED => (
-            "ANAF_ERR_REJECTED",
-            "ANAF a respins cererea.",
-            "ANAF rejected the request.",
-        ),
-        ANAF_ERR_UPLOAD_UNCERTAIN => (
-            "ANAF_ERR_UPLOAD_UNCERTAIN",
-            "Același fișier a mai fost trimis, dar răspunsul ANAF nu a venit (timeout, conexiune întreruptă sau program închis): ANAF poate să îl fi primit, deci nu a fost trimis din nou. Verificați lista de mesaje din ultimele zile; dacă factura nu apare, retrimiteți cu opțiunea \"force\".",
-            "The same file was sent before but ANAF's answer never came (timeout, broken connection or closed program): ANAF may have received it, so it was not sent again. Check the message list of the last days; if the invoice is not there, upload again with the \"force\" option.",
-        ),
-        ANAF_ERR_FILE => (
-            "ANAF_ERR_FILE",
-            "Fișierul nu poate fi citit sau scris.",
-            "The file cannot be read or written.",
-        ),
-        ANAF_ERR_NOT_XML => (
-            "ANAF_ERR_NOT_XML",
-            "Documentul nu este un XML valid.",
-            "The document is not well-formed XML.",
-        ),
-        ANAF_ERR_TOO_LARGE => (
-            "ANAF_ERR_TOO_LARGE",
-            "Documentul depășește limita ANAF de 10 MB.",
-            "The document exceeds ANAF's 10 MB limit.",
-        ),
-        ANAF_ERR_LINK_EXPIRED => (
-            "ANAF_ERR_LINK_EXPIRED",
-            "Linkul pentru generarea tokenului a expirat (valabil 5 ore); generați un link nou.",
-            "The token link expired (valid 5 hours); create a new link.",
-        ),
-        ANAF_ERR_LINK_FAILED => (
-            "ANAF_ERR_LINK_FAILED",
-            "Tokenul nu a putut fi generat în browser; închideți și redeschideți browserul și verificați că stick-ul este conectat.",
-            "The token could not be generated in the browser; close and reopen the browser and check the USB token is plugged in.",
-        ),
-        ANAF_ERR_NO_LINK => (
-            "ANAF_ERR_NO_LINK",
-            "Nu există un link de generare token în curs.",
-            "No token link is in progress.",
-        ),
-        ANAF_ERR_SYNC_BUSY => (
-            "ANAF_ERR_SYNC_BUSY",
-            "Inbox-ul acestei firme se sincronizează chiar acum pe altă stație sau în alt program.",
-            "This company's inbox is being synced right now by another workstation or program.",
-        ),
-        ANAF_ERR_NO_MESSAGE => (
-            "ANAF_ERR_NO_MESSAGE",
-            "Mesajul nu este în inbox (sau nu a fost descărcat încă).",
-            "The message is not in the inbox (or was not downloaded yet).",
-        ),
-        ANAF_ERR_NO_SYNC => (
-            "ANAF_ERR_NO_SYNC",
-            "Nu a fost pornită o sincronizare a inbox-ului pe acest client (sau rezultatul ei a fost deja citit).",
-            "No inbox sync was begun on this client (or its outcome was already read).",
-        ),
-        ANAF_ERR_BATCH_INCOMPLETE => (
-            "ANAF_ERR_BATCH_INCOMPLETE",
-            "Unele facturi ale lotului nu sunt la ANAF; răspunsul JSON arată care și de ce.",
-            "Some invoices of the batch are not at ANAF; the JSON answer says which and why.",
-        ),
-        ANAF_ERR_BATCH_BUSY => (
-            "ANAF_ERR_BATCH_BUSY",
-            "Un lot pornit cu anaf_upload_batch_begin pe acest client rulează încă; urmăriți-l cu anaf_upload_batch_poll.",
-            "A batch begun with anaf_upload_batch_begin on this client is still running; follow it with anaf_upload_batch_poll.",
-        ),
-        ANAF_ERR_NO_BATCH => (
-            "ANAF_ERR_NO_BATCH",
-            "Nu a fost pornit un lot pe acest client (sau rezultatul lui a fost deja citit).",
-            "No batch was begun on this client (or its outcome was already read).",
-        ),
-        _ => (
-            "ANAF_UNKNOWN",
-            "Cod de stare necunoscut.",
-            "Unknown status code.",
-        ),
-    }
+    let (_, name, ro, en) = TABLE
+        .iter()
+        .find(|r| r.0 == code)
+        .copied()
+        .unwrap_or(UNKNOWN);
+    (name, ro, en)
 }
 
 #[cfg(test)]
@@ -454,7 +229,7 @@ mod tests {
     #[test]
     fn every_code_has_name_and_both_messages() {
         let mut seen = std::collections::HashSet::new();
-        for &c in ALL {
+        for c in all() {
             assert!(seen.insert(c), "duplicate code {c}");
             assert_ne!(name(c), "ANAF_UNKNOWN", "code {c} has no text");
             assert!(!message(c, Lang::Ro).is_empty());
@@ -462,5 +237,22 @@ mod tests {
             assert_ne!(message(c, Lang::Ro), message(c, Lang::En));
         }
         assert_eq!(name(12345), "ANAF_UNKNOWN");
+    }
+
+    #[test]
+    fn every_code_declared_here_is_in_the_table() {
+        let declared: Vec<&str> = include_str!("status.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const "))
+            .filter_map(|l| l.strip_suffix(';')?.split_once(": i32 = "))
+            .map(|(n, _)| n)
+            .collect();
+        assert!(declared.len() > 40, "{declared:?}");
+        for n in declared {
+            assert!(
+                TABLE.iter().any(|r| r.1 == n),
+                "{n} is declared but not in TABLE (no name, no text, not in all())"
+            );
+        }
     }
 }

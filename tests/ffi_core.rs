@@ -210,7 +210,7 @@ fn a_file_that_is_not_a_database_is_reported_as_damaged() {
 fn names_and_version() {
     let v = unsafe { CStr::from_ptr(anaf_version()) }.to_str().unwrap();
     assert_eq!(v, anaf_bridge::VERSION);
-    for &code in ALL {
+    for code in all() {
         let n = unsafe { CStr::from_ptr(anaf_status_name(code)) }
             .to_str()
             .unwrap();

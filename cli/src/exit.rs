@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn every_status_has_its_class() {
-        for &s in ALL {
+        for s in all() {
             let c = code(s);
             // Only what no user can act on falls into "other".
             if c == OTHER {

@@ -85,9 +85,8 @@ fn static_name(status: i32) -> &'static str {
     use once_cell::sync::Lazy;
     use std::collections::HashMap;
     static NAMES: Lazy<HashMap<i32, String>> = Lazy::new(|| {
-        let mut m: HashMap<i32, String> = crate::status::ALL
-            .iter()
-            .map(|&c| (c, format!("{}\0", crate::status::name(c))))
+        let mut m: HashMap<i32, String> = crate::status::all()
+            .map(|c| (c, format!("{}\0", crate::status::name(c))))
             .collect();
         m.insert(i32::MIN, "ANAF_UNKNOWN\0".into());
         m
