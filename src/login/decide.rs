@@ -1,5 +1,5 @@
 //! Every decision the login window shells take, as plain functions of the event's fields,
-//! compiled and tested on every platform. The shells (`win.rs` for WebView2, `gtk.rs` for
+//! compiled and tested on every platform. The shells (`win/` for WebView2, `gtk.rs` for
 //! WebKitGTK) read the fields from their events, call these, and do what they answer:
 //!
 //! - which client-certificate request gets which certificate ([`certificate`]);
