@@ -1,13 +1,14 @@
-//! One ANAF call, the same way for every service: the process pacer, the Bearer token
-//! (silent refresh, one retry after a 401), retries with backoff only where a second
-//! request cannot do harm, and the shared classification of the answer.
+//! One ANAF call, the same way for every service (built from its description in
+//! `endpoint`): the process pacer, the Bearer token (silent refresh, one retry after a
+//! 401), retries with backoff only where a second request cannot do harm, and the shared
+//! classification of the answer.
 //!
 //! Runs on the host's thread: the token code may block on the runtime itself, so only
 //! the network part of each attempt runs inside `block_on`.
 
 use super::answer::{self, NetFailure, Reply};
 use super::{http, pacer, Session};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::status::*;
 use reqwest::Method;
 use std::time::Duration;
@@ -279,29 +280,12 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
     }
 }
 
-/// `send` for calls where "maybe received" does not matter.
-pub fn fetch(s: &Session, call: &Call) -> Result<Reply> {
-    send(s, call).map_err(|f| f.error)
-}
-
 /// A limit answer found in a body (quota text): the pacer pauses too.
 pub fn limits(e: Error) -> Error {
     if e.status == ANAF_ERR_QUOTA_EXCEEDED || e.status == ANAF_ERR_RATE_LIMITED {
         pacer::global().back_off(None);
     }
     e
-}
-
-/// A GET on the OAuth API.
-pub fn get(url: Url) -> Call {
-    Call {
-        method: Method::GET,
-        url,
-        payload: Payload::None,
-        auth: true,
-        retry: Retry::Safe,
-        pace: None,
-    }
 }
 
 #[cfg(test)]
