@@ -8,6 +8,7 @@
 //! parser in the service, and its export in `ffi`.
 
 use super::answer::Reply;
+use super::http;
 use super::pipeline::{self, Call, Failure, Pace, Payload, Retry};
 use super::Session;
 use crate::error::{Error, Result};
@@ -71,6 +72,8 @@ pub struct Endpoint {
     pub quota: Option<Quota>,
     /// A pace of the service's own besides the API's.
     pub pace: Option<Pace>,
+    /// The most of an answer read before it is refused.
+    pub max_answer: usize,
 }
 
 impl Endpoint {
@@ -84,6 +87,7 @@ impl Endpoint {
             retry: Retry::Safe,
             quota: None,
             pace: None,
+            max_answer: http::MAX_ANSWER,
         }
     }
 
@@ -103,6 +107,12 @@ impl Endpoint {
     /// A public service: no token.
     pub const fn without_token(mut self) -> Endpoint {
         self.auth = false;
+        self
+    }
+
+    /// An answer that is a few KB when right (TestOauth): refused past `max`.
+    pub const fn answer_at_most(mut self, max: usize) -> Endpoint {
+        self.max_answer = max;
         self
     }
 
@@ -137,13 +147,6 @@ impl Endpoint {
                 ),
             )
         })?;
-        if url.cannot_be_a_base() {
-            return Err(Error::with(
-                ANAF_ERR_INVALID_CONFIG,
-                format!("Adresa „{base}” nu este o adresă HTTP."),
-                format!("The address \"{base}\" is not an HTTP address."),
-            ));
-        }
         Ok(Request {
             s,
             endpoint: self,
@@ -218,6 +221,7 @@ impl Request<'_> {
             auth: e.auth,
             retry: e.retry,
             pace: e.pace,
+            max_answer: e.max_answer,
         }
     }
 

@@ -46,6 +46,8 @@ pub struct Call {
     /// A pace of the service's own besides the API's (the VAT registry's one request a
     /// second).
     pub pace: Option<Pace>,
+    /// The most of an answer read (`http::MAX_ANSWER` for the services).
+    pub max_answer: usize,
 }
 
 /// A service's own limit: its pacer in this process and its scope in the database's pace
@@ -126,7 +128,7 @@ async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
         .unwrap_or("")
         .to_string();
     let retry_after = answer::retry_after(resp.headers());
-    match http::read_body(resp, http::MAX_ANSWER).await {
+    match http::read_body(resp, call.max_answer).await {
         Ok(body) => Attempt::Reply(Reply {
             status,
             content_type,
@@ -138,7 +140,7 @@ async fn attempt(s: &Session, call: &Call, token: Option<&str>) -> Attempt {
             Attempt::Net(answer::network_error(&e).0, NetFailure::Unknown)
         }
         Err(http::BodyError::TooLarge) => {
-            Attempt::Refused(http::too_large(&call.url, http::MAX_ANSWER))
+            Attempt::Refused(http::too_large(&call.url, call.max_answer))
         }
     }
 }

@@ -8,6 +8,7 @@
 //!   refresh token, the others poll the row's `version` until the new pair is committed.
 
 use super::endpoint::{Base, Endpoint};
+use super::http;
 use super::oauth::{self, TokenAnswer};
 use super::Session;
 use crate::error::{Error, Result};
@@ -132,7 +133,8 @@ fn login_required(row: &TokenRow) -> Error {
 }
 
 /// `TestOauth/jaxrs/hello?name=`: answers a valid token with a greeting.
-pub const TEST_OAUTH: Endpoint = Endpoint::get(Base::ApiRoot, "TestOauth/jaxrs/hello");
+pub const TEST_OAUTH: Endpoint =
+    Endpoint::get(Base::ApiRoot, "TestOauth/jaxrs/hello").answer_at_most(http::MAX_TOKEN_ANSWER);
 
 impl Session {
     fn margin(&self) -> i64 {
