@@ -132,3 +132,14 @@ fn bad_lists_and_bad_answers_get_a_clear_status() {
     // The registry is back.
     assert!(lookup(&c, r#"["14399840"]"#, None).is_ok());
 }
+
+#[test]
+fn a_request_of_another_machine_in_the_same_second_costs_a_wait_not_an_error() {
+    let f = Fixture::new();
+    let c = CClient::open(&f.config(json!({}))).unwrap();
+    f.sim.registry_called_elsewhere();
+    let v = lookup(&c, r#"["14399840"]"#, None).unwrap();
+    assert_eq!(v["found"].as_array().unwrap().len(), 1, "{v}");
+    let k = f.sim.counters();
+    assert_eq!((k.lookups, k.lookups_refused), (2, 1), "{k:?}");
+}

@@ -325,6 +325,12 @@ impl Sim {
         }
     }
 
+    /// Another machine of the firm asks the registry in the same second as the next
+    /// request of ours: that request is refused with the registry's 429.
+    pub fn registry_called_elsewhere(&self) {
+        self.state.lock().registry.refuse_next = 1;
+    }
+
     /// An inbox of realistic size for `cif` over the last `days` days (see
     /// `State::seed_inbox`); the ids of its received invoices' uploads.
     pub fn seed_inbox(&self, env: &str, cif: &str, n: usize, days: i64) -> Vec<u64> {

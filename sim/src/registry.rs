@@ -26,6 +26,9 @@ pub struct Registry {
     /// CIFs the registry does not know.
     pub unknown: BTreeSet<String>,
     last: Option<Instant>,
+    /// Requests to refuse with the 429 whenever they come (another machine's request in
+    /// the same second, which this process's pace cannot see).
+    pub refuse_next: u32,
 }
 
 pub const MAX_CUIS: usize = 100;
@@ -51,9 +54,12 @@ pub async fn tva(AxState(st): AxState<Arc<State>>, body: Bytes) -> Response {
     let mut g = st.lock();
     g.counters.lookups += 1;
     let now = Instant::now();
-    if g.registry
-        .last
-        .is_some_and(|t| now.duration_since(t) < SPACING)
+    let elsewhere = g.registry.refuse_next > 0;
+    g.registry.refuse_next = g.registry.refuse_next.saturating_sub(1);
+    if elsewhere
+        || g.registry
+            .last
+            .is_some_and(|t| now.duration_since(t) < SPACING)
     {
         g.counters.lookups_refused += 1;
         return refuse(

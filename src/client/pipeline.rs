@@ -234,7 +234,11 @@ pub fn send(s: &Session, call: &Call) -> std::result::Result<Reply, Failure> {
                         }
                     }
                     let server_error = r.status >= 500 && e.status == ANAF_ERR_HTTP;
-                    retryable = server_error && call.retry == Retry::Safe;
+                    // A service's own pace was kept and still refused (another machine
+                    // asked just before, or the request waited for its connection): the call
+                    // changes nothing, so it goes again after the pause.
+                    let paced_refusal = e.status == ANAF_ERR_RATE_LIMITED && call.pace.is_some();
+                    retryable = (server_error || paced_refusal) && call.retry == Retry::Safe;
                     // A 500 may have half-done the work; gateways (502-504) did not pass it on.
                     let maybe = r.status == 500;
                     Failure {
