@@ -132,8 +132,8 @@ fn storage(
         if !table_prefix_ok(t) {
             return Err(bad(
                 "table_prefix",
-                format!("„{:.40}” nu este un prefix de tabel: litere, cifre și _, cel mult 16, opțional precedate de o schemă și un punct (\"erp_\", \"contab.\", \"contab.erp_\")." , t),
-                format!("\"{:.40}\" is not a table prefix: letters, digits and _, at most 16, optionally after a schema and a dot (\"erp_\", \"contab.\", \"contab.erp_\").", t),
+                format!("„{t:.40}” nu este un prefix de tabel: litere, cifre și _, cel mult 16, opțional precedate de o schemă și un punct (\"erp_\", \"contab.\", \"contab.erp_\")."),
+                format!("\"{t:.40}\" is not a table prefix: letters, digits and _, at most 16, optionally after a schema and a dot (\"erp_\", \"contab.\", \"contab.erp_\")."),
             ));
         }
     }
@@ -211,10 +211,11 @@ pub const KEYS: &[&str] = &[
 ];
 
 fn bad(field: &str, ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
+    let (ro, en) = (ro.as_ref(), en.as_ref());
     Error::with(
         ANAF_ERR_INVALID_CONFIG,
-        format!("Câmpul \"{field}\": {}", ro.as_ref()),
-        format!("Field \"{field}\": {}", en.as_ref()),
+        format!("Câmpul \"{field}\": {ro}"),
+        format!("Field \"{field}\": {en}"),
     )
 }
 
@@ -327,10 +328,11 @@ impl Config {
         };
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) {
+                let known = KEYS.join(", ");
                 return Err(bad(
                     key,
-                    format!("necunoscut. Câmpuri permise: {}.", KEYS.join(", ")),
-                    format!("is unknown. Known fields: {}.", KEYS.join(", ")),
+                    format!("necunoscut. Câmpuri permise: {known}."),
+                    format!("is unknown. Known fields: {known}."),
                 ));
             }
         }

@@ -233,16 +233,14 @@ pub fn json(reply: &Reply) -> Result<serde_json::Value> {
 /// ANAF answered 2xx with something that is not what the call returns.
 pub fn bad_response(expected: &str, reply: &Reply, why: &str) -> Error {
     let snippet = clip(reply.text().trim(), 200);
+    let status = reply.status;
+    let content_type = &reply.content_type;
     Error::with(
         ANAF_ERR_BAD_RESPONSE,
         format!(
-            "Se aștepta {expected} ({why}); a venit (HTTP {}, {}): {snippet}",
-            reply.status, reply.content_type
+            "Se aștepta {expected} ({why}); a venit (HTTP {status}, {content_type}): {snippet}"
         ),
-        format!(
-            "Expected {expected} ({why}); got (HTTP {}, {}): {snippet}",
-            reply.status, reply.content_type
-        ),
+        format!("Expected {expected} ({why}); got (HTTP {status}, {content_type}): {snippet}"),
     )
 }
 

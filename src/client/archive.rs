@@ -36,15 +36,14 @@ impl<'a> Archive<'a> {
         let zip = ZipArchive::new(Cursor::new(reply.body.as_slice()))
             .map_err(|e| answer::bad_response("ZIP", reply, &e.to_string()))?;
         if zip.len() > MAX_ENTRIES {
+            let files = zip.len();
             return Err(Error::with(
                 ANAF_ERR_BAD_RESPONSE,
                 format!(
-                    "Arhiva ZIP primită are {} fișiere (cele de la ANAF au două); nu a fost dezarhivată.",
-                    zip.len()
+                    "Arhiva ZIP primită are {files} fișiere (cele de la ANAF au două); nu a fost dezarhivată."
                 ),
                 format!(
-                    "The ZIP received holds {} files (ANAF's hold two); it was not unpacked.",
-                    zip.len()
+                    "The ZIP received holds {files} files (ANAF's hold two); it was not unpacked."
                 ),
             ));
         }

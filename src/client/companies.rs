@@ -207,10 +207,11 @@ impl Session {
             .store
             .token_of_serial(&own.client_id, &own.environment, &serial)?
         else {
+            let environment = &own.environment;
             return Err(Error::with(
                 ANAF_ERR_NO_TOKEN,
-                format!("Nu există niciun token obținut cu certificatul {serial} (mediul {}). Autentificați-vă o dată cu acest certificat, pentru oricare dintre firmele lui.", own.environment),
-                format!("No token obtained with certificate {serial} is stored (environment {}). Log in once with this certificate, for any of its companies.", own.environment),
+                format!("Nu există niciun token obținut cu certificatul {serial} (mediul {environment}). Autentificați-vă o dată cu acest certificat, pentru oricare dintre firmele lui."),
+                format!("No token obtained with certificate {serial} is stored (environment {environment}). Log in once with this certificate, for any of its companies."),
             ));
         };
         self.store

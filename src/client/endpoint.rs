@@ -138,13 +138,11 @@ impl Endpoint {
         // A base that takes no path (a `mailto:` typed as the API's address) is the
         // configuration's fault, said so, never a call sent somewhere else.
         let url = base.join(self.path).map_err(|e| {
+            let path = self.path;
             Error::with(
                 ANAF_ERR_INVALID_CONFIG,
-                format!("Adresa „{base}” nu primește calea „{}”: {e}", self.path),
-                format!(
-                    "The address \"{base}\" does not take the path \"{}\": {e}",
-                    self.path
-                ),
+                format!("Adresa „{base}” nu primește calea „{path}”: {e}"),
+                format!("The address \"{base}\" does not take the path \"{path}\": {e}"),
             )
         })?;
         Ok(Request {

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 /// Reads a document from disk with a clear error (missing file, folder, permissions).
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
+        let path = path.display();
         Error::with(
             ANAF_ERR_FILE,
-            format!("„{}”: {e}", path.display()),
-            format!("\"{}\": {e}", path.display()),
+            format!("„{path}”: {e}"),
+            format!("\"{path}\": {e}"),
         )
     })
 }
@@ -30,10 +31,11 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
     })();
     r.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
+        let path = path.display();
         Error::with(
             ANAF_ERR_FILE,
-            format!("„{}”: {e}", path.display()),
-            format!("\"{}\": {e}", path.display()),
+            format!("„{path}”: {e}"),
+            format!("\"{path}\": {e}"),
         )
     })
 }

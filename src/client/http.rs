@@ -280,10 +280,11 @@ fn system_roots() -> RootCertStore {
 fn load_ca(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
     use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(path).map_err(|e| {
+        let path = path.display();
         Error::with(
             ANAF_ERR_FILE,
-            format!("ca_file \"{}\": {e}", path.display()),
-            format!("ca_file \"{}\": {e}", path.display()),
+            format!("ca_file \"{path}\": {e}"),
+            format!("ca_file \"{path}\": {e}"),
         )
     })?;
     let certs = CertificateDer::pem_slice_iter(&pem)
@@ -296,16 +297,11 @@ fn load_ca(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 fn not_pem(path: &std::path::Path, e: &dyn std::fmt::Display) -> Error {
+    let path = path.display();
     Error::with(
         ANAF_ERR_INVALID_CONFIG,
-        format!(
-            "ca_file \"{}\" nu este un certificat PEM: {e}",
-            path.display()
-        ),
-        format!(
-            "ca_file \"{}\" is not a PEM certificate: {e}",
-            path.display()
-        ),
+        format!("ca_file \"{path}\" nu este un certificat PEM: {e}"),
+        format!("ca_file \"{path}\" is not a PEM certificate: {e}"),
     )
 }
 

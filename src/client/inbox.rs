@@ -255,10 +255,11 @@ impl Session {
                         std::thread::sleep(Duration::from_millis(250));
                         continue;
                     }
+                    let until = iso(until);
                     return Err(no_json(Error::with(
                         ANAF_ERR_SYNC_BUSY,
-                        format!("Inbox-ul CIF {cif} se sincronizează chiar acum pe {owner} (până la {}); reîncercați după ce termină.", iso(until)),
-                        format!("The inbox of CIF {cif} is being synced right now by {owner} (until {}); try again once it is done.", iso(until)),
+                        format!("Inbox-ul CIF {cif} se sincronizează chiar acum pe {owner} (până la {until}); reîncercați după ce termină."),
+                        format!("The inbox of CIF {cif} is being synced right now by {owner} (until {until}); try again once it is done."),
                     )));
                 }
             }
@@ -506,10 +507,11 @@ impl Session {
             .join(&self.config.cif)
             .join(self.config.environment.as_str());
         std::fs::create_dir_all(&dir).map_err(|e| {
+            let dir = dir.display();
             Error::with(
                 ANAF_ERR_FILE,
-                format!("Folderul inbox-ului „{}”: {e}", dir.display()),
-                format!("The inbox folder \"{}\": {e}", dir.display()),
+                format!("Folderul inbox-ului „{dir}”: {e}"),
+                format!("The inbox folder \"{dir}\": {e}"),
             )
         })?;
         // The id is ANAF's, digits only (the list is checked): a plain file name.
@@ -585,17 +587,11 @@ impl Session {
         };
         let mut archive = Archive::open(&reply)?;
         let i = entry_of(&archive, message_id, part == Part::Signature).ok_or_else(|| {
-            let names: Vec<&str> = archive.zip.file_names().collect();
+            let names = archive.zip.file_names().collect::<Vec<&str>>().join(", ");
             Error::with(
                 ANAF_ERR_BAD_RESPONSE,
-                format!(
-                    "ZIP-ul mesajului {message_id} nu conține partea cerută ({}).",
-                    names.join(", ")
-                ),
-                format!(
-                    "The ZIP of message {message_id} lacks the part asked for ({}).",
-                    names.join(", ")
-                ),
+                format!("ZIP-ul mesajului {message_id} nu conține partea cerută ({names})."),
+                format!("The ZIP of message {message_id} lacks the part asked for ({names})."),
             )
         })?;
         let data = archive.read(i)?;

@@ -13,18 +13,12 @@ pub(crate) fn invalid(ro: impl AsRef<str>, en: impl AsRef<str>) -> Error {
 /// Checks size and well-formedness: one root element, matching tags, valid attributes.
 pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
     if data.len() > max {
+        let bytes = data.len();
+        let max_mb = max / 1024 / 1024;
         return Err(Error::with(
             ANAF_ERR_TOO_LARGE,
-            format!(
-                "Documentul are {} octeți; limita este {} MB.",
-                data.len(),
-                max / 1024 / 1024
-            ),
-            format!(
-                "The document has {} bytes; the limit is {} MB.",
-                data.len(),
-                max / 1024 / 1024
-            ),
+            format!("Documentul are {bytes} octeți; limita este {max_mb} MB."),
+            format!("The document has {bytes} bytes; the limit is {max_mb} MB."),
         ));
     }
     let not_xml =
@@ -35,9 +29,9 @@ pub fn check_xml(data: &[u8], max: usize) -> Result<()> {
     // ANAF takes UTF-8 only; quick-xml reads bytes it does not decode, so bad sequences
     // (stray bytes, truncated or overlong forms) would reach ANAF and come back rejected.
     if let Err(e) = std::str::from_utf8(data) {
+        let byte = e.valid_up_to();
         return Err(not_xml(format!(
-            "UTF-8 invalid la octetul {0} / invalid UTF-8 at byte {0}",
-            e.valid_up_to()
+            "UTF-8 invalid la octetul {byte} / invalid UTF-8 at byte {byte}"
         )));
     }
     // A slice reader borrows the events from `data`: no copy into a buffer.

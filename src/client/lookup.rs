@@ -98,9 +98,10 @@ impl Lookup {
             }
         }
         if out.cifs.is_empty() {
+            let given = items.len();
             return Err(invalid(
-                format!("Niciun CIF valid în listă ({} date).", items.len()),
-                format!("No valid CIF in the list ({} given).", items.len()),
+                format!("Niciun CIF valid în listă ({given} date)."),
+                format!("No valid CIF in the list ({given} given)."),
             ));
         }
         Ok(out)

@@ -318,24 +318,26 @@ fn unexpected_answer(why: &str, seen: Option<&Seen>) -> Error {
     }
     if (300..400).contains(&s.status) {
         let to = s.location.as_deref().unwrap_or("?");
+        let status = s.status;
         return Error::with(
             ANAF_ERR_HTML_RESPONSE,
-            format!("HTTP {} redirecționare către {to}", s.status),
-            format!("HTTP {} redirect to {to}", s.status),
+            format!("HTTP {status} redirecționare către {to}"),
+            format!("HTTP {status} redirect to {to}"),
         );
     }
     if s.status == 429 {
         return Error::verbatim(ANAF_ERR_RATE_LIMITED, at(""));
     }
     if start.is_empty() {
+        let status = s.status;
         return Error::with(
-            if s.status == 200 {
+            if status == 200 {
                 ANAF_ERR_BAD_RESPONSE
             } else {
                 ANAF_ERR_HTTP
             },
-            format!("HTTP {}: răspuns gol ({why})", s.status),
-            format!("HTTP {}: empty answer ({why})", s.status),
+            format!("HTTP {status}: răspuns gol ({why})"),
+            format!("HTTP {status}: empty answer ({why})"),
         );
     }
     if s.status >= 400 || s.status < 200 || s.status > 299 {

@@ -118,17 +118,14 @@ fn no_token() -> Error {
 fn login_required(row: &TokenRow) -> Error {
     match &row.refresh_error {
         Some(why) => Error::verbatim(ANAF_ERR_LOGIN_REQUIRED, why.clone()),
-        None => Error::with(
-            ANAF_ERR_LOGIN_REQUIRED,
-            format!(
-                "Tokenul de reîmprospătare a expirat la {}.",
-                rfc3339(row.refresh_expires_at)
-            ),
-            format!(
-                "The refresh token expired at {}.",
-                rfc3339(row.refresh_expires_at)
-            ),
-        ),
+        None => {
+            let expired_at = rfc3339(row.refresh_expires_at);
+            Error::with(
+                ANAF_ERR_LOGIN_REQUIRED,
+                format!("Tokenul de reîmprospătare a expirat la {expired_at}."),
+                format!("The refresh token expired at {expired_at}."),
+            )
+        }
     }
 }
 

@@ -14,12 +14,13 @@ pub(super) fn check(s: &Session) -> Check {
     let info = match s.token_info() {
         Ok(i) => i,
         Err(e) if e.status == ANAF_ERR_NO_TOKEN => {
+            let cif = &s.config.cif;
             return c
                 .level(Level::Problem)
                 .data(json!({ "present": false }))
                 .msg(
-                    format!("Nu există token ANAF pentru CIF {} în baza de date.", s.config.cif),
-                    format!("There is no ANAF token for CIF {} in the database.", s.config.cif),
+                    format!("Nu există token ANAF pentru CIF {cif} în baza de date."),
+                    format!("There is no ANAF token for CIF {cif} in the database."),
                 )
                 .todo(
                     "Generați tokenul o dată, cu stick-ul de semnătură conectat (Generare token ANAF), sau trimiteți linkul de generare celui care are stick-ul.",

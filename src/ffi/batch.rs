@@ -38,10 +38,11 @@ fn items(items_json: &str, defaults: &Map<String, Value>) -> Result<Vec<Item>> {
         .enumerate()
         .map(|(i, it)| {
             let mut m = options(Some(&it.to_string()), &known).map_err(|e| {
+                let (ro, en) = (e.message(Lang::Ro), e.message(Lang::En));
                 Error::with(
                     e.status,
-                    format!("items_json[{i}]: {}", e.message(Lang::Ro)),
-                    format!("items_json[{i}]: {}", e.message(Lang::En)),
+                    format!("items_json[{i}]: {ro}"),
+                    format!("items_json[{i}]: {en}"),
                 )
             })?;
             let reference = string_opt(&m, "ref")?.map(str::to_string);
@@ -136,16 +137,11 @@ fn verdict(v: &Value) -> Result<i32> {
         return Ok(ANAF_OK);
     }
     let counts = v["counts"].to_string();
+    let missing = total - good;
     Err(Error::with(
         ANAF_ERR_BATCH_INCOMPLETE,
-        format!(
-            "{} din {total} facturi nu sunt la ANAF ({counts}); vedeți „items”.",
-            total - good
-        ),
-        format!(
-            "{} of {total} invoices are not at ANAF ({counts}); see \"items\".",
-            total - good
-        ),
+        format!("{missing} din {total} facturi nu sunt la ANAF ({counts}); vedeți „items”."),
+        format!("{missing} of {total} invoices are not at ANAF ({counts}); see \"items\"."),
     ))
 }
 
@@ -342,15 +338,14 @@ pub unsafe extern "C" fn anaf_status_batch(
         if unknown == 0 {
             Ok(ANAF_OK)
         } else {
+            let total = ids.len();
             Err(Error::with(
                 ANAF_ERR_BATCH_INCOMPLETE,
                 format!(
-                    "Starea a {unknown} din {} încărcări nu a putut fi aflată; vedeți „items”.",
-                    ids.len()
+                    "Starea a {unknown} din {total} încărcări nu a putut fi aflată; vedeți „items”."
                 ),
                 format!(
-                    "The state of {unknown} of {} uploads could not be had; see \"items\".",
-                    ids.len()
+                    "The state of {unknown} of {total} uploads could not be had; see \"items\"."
                 ),
             ))
         }

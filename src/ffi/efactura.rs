@@ -98,12 +98,13 @@ pub unsafe extern "C" fn anaf_upload_file(
 }
 
 fn state_status(st: &efactura::MessageState) -> Result<i32> {
+    let stare = &st.stare;
     if st.is_ok() {
         Ok(ANAF_OK)
     } else if st.is_pending() {
         note(&Error::verbatim(
             ANAF_PENDING,
-            format!("ANAF: stare=\"{}\"", st.stare),
+            format!("ANAF: stare=\"{stare}\""),
         ));
         Ok(ANAF_PENDING)
     } else {
@@ -113,26 +114,18 @@ fn state_status(st: &efactura::MessageState) -> Result<i32> {
         } else {
             format!(" — {}", st.errors.join("; "))
         };
+        let (list_ro, list_en) = if id.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("; lista erorilor se descarcă cu id_descarcare={id}"),
+                format!("; download the error list with id_descarcare={id}"),
+            )
+        };
         Err(Error::with(
             ANAF_ERR_REJECTED,
-            format!(
-                "ANAF: stare=\"{}\"{said}{}",
-                st.stare,
-                if id.is_empty() {
-                    String::new()
-                } else {
-                    format!("; lista erorilor se descarcă cu id_descarcare={id}")
-                }
-            ),
-            format!(
-                "ANAF: stare=\"{}\"{said}{}",
-                st.stare,
-                if id.is_empty() {
-                    String::new()
-                } else {
-                    format!("; download the error list with id_descarcare={id}")
-                }
-            ),
+            format!("ANAF: stare=\"{stare}\"{said}{list_ro}"),
+            format!("ANAF: stare=\"{stare}\"{said}{list_en}"),
         ))
     }
 }
@@ -214,19 +207,19 @@ pub unsafe extern "C" fn anaf_status_wait(
             Some(st) if st.is_final() => state_status(st),
             _ => {
                 let (ro, en) = if w.stopped_for_quota {
+                    let checks = w.checks_today;
                     (
-                        format!("S-au făcut deja {} verificări azi pentru acest mesaj; anaf-bridge s-a oprit ca să nu depășească limita ANAF de 100 pe zi.", w.checks_today),
-                        format!("{} checks of this message were made today; anaf-bridge stopped to stay under ANAF's limit of 100 a day.", w.checks_today),
+                        format!("S-au făcut deja {checks} verificări azi pentru acest mesaj; anaf-bridge s-a oprit ca să nu depășească limita ANAF de 100 pe zi."),
+                        format!("{checks} checks of this message were made today; anaf-bridge stopped to stay under ANAF's limit of 100 a day."),
                     )
                 } else {
+                    let polls = w.polls;
                     (
                         format!(
-                            "Încă în prelucrare după {timeout_seconds} s ({} verificări).",
-                            w.polls
+                            "Încă în prelucrare după {timeout_seconds} s ({polls} verificări)."
                         ),
                         format!(
-                            "Still being processed after {timeout_seconds} s ({} checks).",
-                            w.polls
+                            "Still being processed after {timeout_seconds} s ({polls} checks)."
                         ),
                     )
                 };

@@ -227,10 +227,11 @@ pub unsafe extern "C" fn anaf_inbox_ack(
         if found {
             Ok(ANAF_OK)
         } else {
+            let cif = &s.config.cif;
             Err(Error::with(
                 ANAF_ERR_NO_MESSAGE,
-                format!("Mesajul {id} nu este în inbox-ul CIF {}.", s.config.cif),
-                format!("Message {id} is not in the inbox of CIF {}.", s.config.cif),
+                format!("Mesajul {id} nu este în inbox-ul CIF {cif}."),
+                format!("Message {id} is not in the inbox of CIF {cif}."),
             ))
         }
     })

@@ -194,16 +194,11 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
         return Err(null_arg(name));
     }
     CStr::from_ptr(p).to_str().map_err(|e| {
+        let byte = e.valid_up_to();
         Error::with(
             ANAF_ERR_INVALID_UTF8,
-            format!(
-                "Parametrul \"{name}\" nu este UTF-8 (octetul {}).",
-                e.valid_up_to()
-            ),
-            format!(
-                "Argument \"{name}\" is not UTF-8 (at byte {}).",
-                e.valid_up_to()
-            ),
+            format!("Parametrul \"{name}\" nu este UTF-8 (octetul {byte})."),
+            format!("Argument \"{name}\" is not UTF-8 (at byte {byte})."),
         )
     })
 }
@@ -233,15 +228,14 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&
     }
     // Checked before the memory is touched: (size_t)-1, or any length no document has.
     if len > MAX_BUFFER {
+        let max_mb = MAX_BUFFER >> 20;
         return Err(Error::with(
             ANAF_ERR_INVALID_ARGUMENT,
             format!(
-                "Argumentul {name}: lungimea {len} depășește orice document acceptat ({} MB).",
-                MAX_BUFFER >> 20
+                "Argumentul {name}: lungimea {len} depășește orice document acceptat ({max_mb} MB)."
             ),
             format!(
-                "Argument {name}: the length {len} is beyond any document accepted ({} MB).",
-                MAX_BUFFER >> 20
+                "Argument {name}: the length {len} is beyond any document accepted ({max_mb} MB)."
             ),
         ));
     }

@@ -26,16 +26,11 @@ pub(crate) fn options(raw: Option<&str>, known: &[&str]) -> Result<Map<String, V
     };
     for k in map.keys() {
         if !known.contains(&k.as_str()) {
+            let known = known.join(", ");
             return Err(Error::with(
                 ANAF_ERR_INVALID_ARGUMENT,
-                format!(
-                    "options_json: câmpul „{k}” nu este cunoscut; permise: {}.",
-                    known.join(", ")
-                ),
-                format!(
-                    "options_json: unknown field \"{k}\"; known: {}.",
-                    known.join(", ")
-                ),
+                format!("options_json: câmpul „{k}” nu este cunoscut; permise: {known}."),
+                format!("options_json: unknown field \"{k}\"; known: {known}."),
             ));
         }
     }
@@ -50,10 +45,11 @@ pub(crate) struct Members {
 
 impl Members {
     fn bad(&self, k: &str, ro: &str, en: &str) -> Error {
+        let arg = self.arg;
         Error::with(
             ANAF_ERR_INVALID_ARGUMENT,
-            format!("{}: \"{k}\" {ro}", self.arg),
-            format!("{}: \"{k}\" {en}", self.arg),
+            format!("{arg}: \"{k}\" {ro}"),
+            format!("{arg}: \"{k}\" {en}"),
         )
     }
 

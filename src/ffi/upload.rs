@@ -103,35 +103,24 @@ pub(crate) fn journal_outcome(slot: &mut *mut c_char, prev: &Entry, already: boo
     super::give_json(slot, &v);
     if already {
         let idx = prev.index_incarcare.clone().unwrap_or_default();
+        let (started_at, row) = (&prev.started_at, prev.id);
         note(&Error::with(
             ANAF_ALREADY_UPLOADED,
-            format!("index_incarcare {idx}, trimis la {} (jurnalul de încărcări, rândul {}). Pentru o retrimitere voită folosiți opțiunea \"force\".", prev.started_at, prev.id),
-            format!("index_incarcare {idx}, sent at {} (upload journal row {}). To upload it again on purpose use the \"force\" option.", prev.started_at, prev.id),
+            format!("index_incarcare {idx}, trimis la {started_at} (jurnalul de încărcări, rândul {row}). Pentru o retrimitere voită folosiți opțiunea \"force\"."),
+            format!("index_incarcare {idx}, sent at {started_at} (upload journal row {row}). To upload it again on purpose use the \"force\" option."),
         ));
         Ok(ANAF_ALREADY_UPLOADED)
     } else {
+        let (started_at, row, state) = (&prev.started_at, prev.id, &prev.state);
+        let detail = prev
+            .detail
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
         Err(Error::with(
             ANAF_ERR_UPLOAD_UNCERTAIN,
-            format!(
-                "Încercarea anterioară: {} (jurnal rândul {}, stare „{}”{}).",
-                prev.started_at,
-                prev.id,
-                prev.state,
-                prev.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            ),
-            format!(
-                "Earlier attempt: {} (journal row {}, state \"{}\"{}).",
-                prev.started_at,
-                prev.id,
-                prev.state,
-                prev.detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            ),
+            format!("Încercarea anterioară: {started_at} (jurnal rândul {row}, stare „{state}”{detail})."),
+            format!("Earlier attempt: {started_at} (journal row {row}, state \"{state}\"{detail})."),
         ))
     }
 }
@@ -243,16 +232,11 @@ pub unsafe extern "C" fn anaf_upload_resolve(
             }),
         );
         if r.found {
+            let idx = r.entry.index_incarcare.as_deref().unwrap_or("");
             note(&Error::with(
                 ANAF_ALREADY_UPLOADED,
-                format!(
-                    "Factura este la ANAF: index_incarcare {}.",
-                    r.entry.index_incarcare.as_deref().unwrap_or("")
-                ),
-                format!(
-                    "The invoice is at ANAF: index_incarcare {}.",
-                    r.entry.index_incarcare.as_deref().unwrap_or("")
-                ),
+                format!("Factura este la ANAF: index_incarcare {idx}."),
+                format!("The invoice is at ANAF: index_incarcare {idx}."),
             ));
             Ok(ANAF_ALREADY_UPLOADED)
         } else {

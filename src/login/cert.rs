@@ -39,31 +39,23 @@ pub fn choose(configured: Option<&str>, offered: &[String]) -> Choice {
 /// listing what was offered so the accountant can correct the serial in the ERP.
 pub fn not_found_error(configured: &str, offered: &[String]) -> Error {
     let list: Vec<String> = offered.iter().map(|s| display(s)).collect();
+    let configured = display(configured);
     if list.is_empty() {
         Error::with(
             ANAF_ERR_CERT_NOT_FOUND,
             format!(
-                "Seria configurată: {}. Nu a fost oferit niciun certificat: stick-ul cu semnătura nu este conectat, driverul lui nu este instalat sau (pe Remote Desktop) smart card-urile nu sunt redirecționate.",
-                display(configured)
+                "Seria configurată: {configured}. Nu a fost oferit niciun certificat: stick-ul cu semnătura nu este conectat, driverul lui nu este instalat sau (pe Remote Desktop) smart card-urile nu sunt redirecționate."
             ),
             format!(
-                "Configured serial: {}. No certificate was offered: the USB token is not plugged in, its driver is not installed or (on Remote Desktop) smart cards are not redirected.",
-                display(configured)
+                "Configured serial: {configured}. No certificate was offered: the USB token is not plugged in, its driver is not installed or (on Remote Desktop) smart cards are not redirected."
             ),
         )
     } else {
+        let offered = list.join(", ");
         Error::with(
             ANAF_ERR_CERT_NOT_FOUND,
-            format!(
-                "Seria configurată: {}. Certificate disponibile: {}.",
-                display(configured),
-                list.join(", ")
-            ),
-            format!(
-                "Configured serial: {}. Certificates offered: {}.",
-                display(configured),
-                list.join(", ")
-            ),
+            format!("Seria configurată: {configured}. Certificate disponibile: {offered}."),
+            format!("Configured serial: {configured}. Certificates offered: {offered}."),
         )
     }
 }

@@ -148,10 +148,11 @@ fn load_client_cert(req: &Request) -> Result<Option<(gio::TlsCertificate, String
         return Ok(None);
     };
     let file_err = |e: &dyn std::fmt::Display| {
+        let path = path.display();
         Error::with(
             ANAF_ERR_FILE,
-            format!("client_cert_file \"{}\": {e}", path.display()),
-            format!("client_cert_file \"{}\": {e}", path.display()),
+            format!("client_cert_file \"{path}\": {e}"),
+            format!("client_cert_file \"{path}\": {e}"),
         )
     };
     let ext = path
@@ -243,10 +244,11 @@ fn open(req: Request, done: mpsc::Sender<End>) {
         Some(p) => match gio::TlsCertificate::from_file(p) {
             Ok(c) => Some(c),
             Err(e) => {
+                let path = p.display();
                 let _ = done.send(End::Failed(Error::with(
                     ANAF_ERR_FILE,
-                    format!("ca_file \"{}\": {e}", p.display()),
-                    format!("ca_file \"{}\": {e}", p.display()),
+                    format!("ca_file \"{path}\": {e}"),
+                    format!("ca_file \"{path}\": {e}"),
                 )));
                 return;
             }

@@ -202,28 +202,26 @@ pub fn begin(session: &Session) -> Result<Link> {
             ))
         }
         403 if v.get("error").and_then(Value::as_str) == Some("cif_not_allowed") => {
+            let cif = &cfg.cif;
             return Err(Error::with(
                 ANAF_ERR_LINK_FAILED,
                 format!(
-                    "Serverul anaf-relay {relay} nu face linkuri pentru CIF {} cu cheia acestei instalații; cereți furnizorului programului să adauge firma.",
-                    cfg.cif
+                    "Serverul anaf-relay {relay} nu face linkuri pentru CIF {cif} cu cheia acestei instalații; cereți furnizorului programului să adauge firma."
                 ),
                 format!(
-                    "The anaf-relay server {relay} makes no links for CIF {} with this installation's key; ask the ERP vendor to add the company.",
-                    cfg.cif
+                    "The anaf-relay server {relay} makes no links for CIF {cif} with this installation's key; ask the ERP vendor to add the company."
                 ),
             ))
         }
         403 => {
+            let client_id = &p.client_id;
             return Err(Error::with(
                 ANAF_ERR_LINK_FAILED,
                 format!(
-                    "Serverul anaf-relay {relay} nu deservește acest client_id ({}) pentru această instalație",
-                    p.client_id
+                    "Serverul anaf-relay {relay} nu deservește acest client_id ({client_id}) pentru această instalație"
                 ),
                 format!(
-                    "The anaf-relay server {relay} does not serve this client_id ({}) for this installation",
-                    p.client_id
+                    "The anaf-relay server {relay} does not serve this client_id ({client_id}) for this installation"
                 ),
             ))
         }
@@ -328,10 +326,11 @@ fn link_of(row: &Row) -> Link {
 }
 
 fn expired_error(expires_at: i64) -> Error {
+    let at = local_time(expires_at);
     Error::with(
         ANAF_ERR_LINK_EXPIRED,
-        format!("(a expirat la {})", local_time(expires_at)),
-        format!("(it expired at {})", local_time(expires_at)),
+        format!("(a expirat la {at})"),
+        format!("(it expired at {at})"),
     )
 }
 
@@ -554,15 +553,14 @@ fn ask_relay(session: &Session, p: &Profile, row: &Row) -> Result<Poll> {
             if now() >= row.expires_at {
                 Err(expired_error(row.expires_at))
             } else {
+                let relay = &row.relay_url;
                 Err(Error::with(
                     ANAF_ERR_LINK_FAILED,
                     format!(
-                        "Serverul anaf-relay {} nu mai cunoaște acest link (a fost deja preluat sau serverul a fost repornit); generați un link nou.",
-                        row.relay_url
+                        "Serverul anaf-relay {relay} nu mai cunoaște acest link (a fost deja preluat sau serverul a fost repornit); generați un link nou."
                     ),
                     format!(
-                        "The anaf-relay server {} no longer knows this link (already imported, or the server was restarted); create a new link.",
-                        row.relay_url
+                        "The anaf-relay server {relay} no longer knows this link (already imported, or the server was restarted); create a new link."
                     ),
                 ))
             }

@@ -320,20 +320,19 @@ pub fn find(m: &dyn Machine, config_folder: Option<&str>) -> Result<Runtime, NoR
     let mut fixed_tried = false;
     for c in candidates(m, config_folder) {
         let shown = &c.folder;
+        let origin = &c.origin;
         let (note_ro, note_en) = match &c.note {
             Some((r, e)) => (format!(" ({r})"), format!(" ({e})")),
             None => (String::new(), String::new()),
         };
         if let Err(r) = runtime_folder_check(c.source, shown, &roots) {
             let (why_ro, why_en) = r.texts();
-            ::log::warn!(target: "anaf::login", "WebView2 runtime folder {} = \"{shown}\"{note_en} not used: {why_en}", c.origin);
+            ::log::warn!(target: "anaf::login", "WebView2 runtime folder {origin} = \"{shown}\"{note_en} not used: {why_en}");
             ro.push(format!(
-                "dosarul din {} „{shown}”{note_ro} nu a fost folosit: {why_ro}",
-                c.origin
+                "dosarul din {origin} „{shown}”{note_ro} nu a fost folosit: {why_ro}"
             ));
             en.push(format!(
-                "the folder of {} \"{shown}\"{note_en} was not used: {why_en}",
-                c.origin
+                "the folder of {origin} \"{shown}\"{note_en} was not used: {why_en}"
             ));
             if c.source == RuntimeSource::Config {
                 fixed_tried = true;
@@ -352,20 +351,18 @@ pub fn find(m: &dyn Machine, config_folder: Option<&str>) -> Result<Runtime, NoR
                 })
             }
             Err(e) => {
-                ro.push(format!("{} „{shown}”{note_ro}: {e}", c.origin));
-                en.push(format!("{} \"{shown}\"{note_en}: {e}", c.origin));
+                ro.push(format!("{origin} „{shown}”{note_ro}: {e}"));
+                en.push(format!("{origin} \"{shown}\"{note_en}: {e}"));
                 if c.fixed() {
                     fixed_tried = true;
                     // The environment or a policy overrides the ERP's own choice: say
                     // so, or the message would read as if webview2_folder were ignored.
                     if let (true, Some(f)) = (c.source != RuntimeSource::Config, config_folder) {
                         ro.push(format!(
-                            "webview2_folder „{f}” nu a fost căutat: {} are întâietate",
-                            c.origin
+                            "webview2_folder „{f}” nu a fost căutat: {origin} are întâietate"
                         ));
                         en.push(format!(
-                            "webview2_folder \"{f}\" not looked at: {} takes precedence",
-                            c.origin
+                            "webview2_folder \"{f}\" not looked at: {origin} takes precedence"
                         ));
                     }
                     break;
@@ -377,15 +374,13 @@ pub fn find(m: &dyn Machine, config_folder: Option<&str>) -> Result<Runtime, NoR
         let (order, why) = channel_order(m);
         match why {
             Some(w) if order.len() < Channel::MOST_STABLE_FIRST.len() => {
-                let names: Vec<&str> = order.iter().map(|c| c.name()).collect();
-                ro.push(format!(
-                    "niciun runtime găsit din canalele {} ({w})",
-                    names.join(", ")
-                ));
-                en.push(format!(
-                    "no runtime found of the channels {} ({w})",
-                    names.join(", ")
-                ));
+                let names = order
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                ro.push(format!("niciun runtime găsit din canalele {names} ({w})"));
+                en.push(format!("no runtime found of the channels {names} ({w})"));
             }
             _ => {
                 ro.push("niciun runtime găsit".into());

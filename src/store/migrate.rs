@@ -41,17 +41,19 @@ pub fn migrate(from: &Store, to: &Store, to_label: &str, now: i64) -> Result<Val
             } if moved(&row) => row,
             Claim::Claimed { .. } => {
                 from.release(&p, owner)?;
+                let cif = &p.cif;
                 return Err(Error::with(
                     ANAF_ERR_DATABASE,
-                    format!("Tokenul CIF {} are o reîmprospătare întreruptă: apelați întâi anaf_get_token cu configurația veche, apoi repetați mutarea.", p.cif),
-                    format!("The token of CIF {} has an interrupted refresh: call anaf_get_token with the old configuration first, then move again.", p.cif),
+                    format!("Tokenul CIF {cif} are o reîmprospătare întreruptă: apelați întâi anaf_get_token cu configurația veche, apoi repetați mutarea."),
+                    format!("The token of CIF {cif} has an interrupted refresh: call anaf_get_token with the old configuration first, then move again."),
                 ));
             }
             Claim::Busy { owner: o, .. } => {
+                let cif = &p.cif;
                 return Err(Error::with(
                     ANAF_ERR_DATABASE_LOCKED,
-                    format!("Tokenul CIF {} se reîmprospătează chiar acum ({o}); repetați mutarea peste un minut.", p.cif),
-                    format!("The token of CIF {} is being refreshed right now ({o}); move again in a minute.", p.cif),
+                    format!("Tokenul CIF {cif} se reîmprospătează chiar acum ({o}); repetați mutarea peste un minut."),
+                    format!("The token of CIF {cif} is being refreshed right now ({o}); move again in a minute."),
                 ));
             }
             Claim::Changed(_) | Claim::Missing => continue,

@@ -107,10 +107,11 @@ impl OdbcDb {
         let c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let v = version_on(&c, &self.naming).map_err(fail)?;
         if v > ANAF_SCHEMA_VERSION {
+            let label = &self.label;
             return Err(Error::with(
                 ANAF_ERR_DATABASE_NEWER,
-                format!("Server: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {ANAF_SCHEMA_VERSION}).", self.label),
-                format!("Server: {} (schema {v}; this anaf-bridge knows up to {ANAF_SCHEMA_VERSION}).", self.label),
+                format!("Server: {label} (schema {v}; această versiune a anaf-bridge cunoaște până la {ANAF_SCHEMA_VERSION})."),
+                format!("Server: {label} (schema {v}; this anaf-bridge knows up to {ANAF_SCHEMA_VERSION})."),
             ));
         }
         if v == 0 {
@@ -141,19 +142,23 @@ impl OdbcDb {
             let probe = format!("SELECT {} FROM {} WHERE 1 = 0", cols.join(", "), t.name);
             if let Err(e) = query_named(&c, &self.naming, &probe, &[]) {
                 let file = format!("docs/sql/{}.sql", self.dialect.name());
+                let label = &self.label;
+                let table = self.naming.table(t.name);
+                let columns = cols.join(", ");
                 return Err(Error::with(
                     ANAF_ERR_DATABASE,
-                    format!("Server: {}: tabela {} lipsește sau nu are toate coloanele ({}); anaf-bridge nu a putut-o crea. Cereți administratorului bazei de date să ruleze {file} din kitul anaf-bridge, sau să dea utilizatorului dreptul CREATE TABLE. ({e})", self.label, self.naming.table(t.name), cols.join(", ")),
-                    format!("Server: {}: table {} is missing or lacks some of its columns ({}); anaf-bridge could not create it. Ask the database administrator to run {file} from the anaf-bridge kit, or to give the user the CREATE TABLE right. ({e})", self.label, self.naming.table(t.name), cols.join(", ")),
+                    format!("Server: {label}: tabela {table} lipsește sau nu are toate coloanele ({columns}); anaf-bridge nu a putut-o crea. Cereți administratorului bazei de date să ruleze {file} din kitul anaf-bridge, sau să dea utilizatorului dreptul CREATE TABLE. ({e})"),
+                    format!("Server: {label}: table {table} is missing or lacks some of its columns ({columns}); anaf-bridge could not create it. Ask the database administrator to run {file} from the anaf-bridge kit, or to give the user the CREATE TABLE right. ({e})"),
                 ));
             }
         }
         let v = version_on(&c, &self.naming).map_err(fail)?;
         if v != ANAF_SCHEMA_VERSION {
+            let label = &self.label;
             return Err(Error::with(
                 ANAF_ERR_DATABASE,
-                format!("Server: {}: anaf_schema nu are rândul versiunii (id = 1, version = {ANAF_SCHEMA_VERSION}); are {v}.", self.label),
-                format!("Server: {}: anaf_schema lacks the version row (id = 1, version = {ANAF_SCHEMA_VERSION}); it has {v}.", self.label),
+                format!("Server: {label}: anaf_schema nu are rândul versiunii (id = 1, version = {ANAF_SCHEMA_VERSION}); are {v}."),
+                format!("Server: {label}: anaf_schema lacks the version row (id = 1, version = {ANAF_SCHEMA_VERSION}); it has {v}."),
             ));
         }
         Ok(())

@@ -177,15 +177,15 @@ impl Sealer {
             return old.open(stored, place);
         }
         if id != self.id {
+            let ours = &self.id;
+            let source = &self.source;
             return Err(Error::with(
                 ANAF_ERR_INVALID_CONFIG,
                 format!(
-                    "Valoarea {column} din baza de date este sigilată cu altă cheie ({id}) decât cea a acestei configurații ({}, din \"{}\"): \"token_key\" sau \"client_secret\" diferă de cele ale programului care a salvat tokenul. Puneți valoarea folosită atunci în \"token_key_previous\" (tokenul rămâne neatins în tabelă și va fi sigilat din nou cu cheia nouă), sau faceți o autentificare nouă.",
-                    self.id, self.source
+                    "Valoarea {column} din baza de date este sigilată cu altă cheie ({id}) decât cea a acestei configurații ({ours}, din \"{source}\"): \"token_key\" sau \"client_secret\" diferă de cele ale programului care a salvat tokenul. Puneți valoarea folosită atunci în \"token_key_previous\" (tokenul rămâne neatins în tabelă și va fi sigilat din nou cu cheia nouă), sau faceți o autentificare nouă."
                 ),
                 format!(
-                    "The value of {column} in the database is sealed with another key ({id}) than this configuration's ({}, from \"{}\"): \"token_key\" or \"client_secret\" differs from those of the program that stored the token. Set the value used then as \"token_key_previous\" (the token stays untouched in the table and is sealed again under the new key), or log in again.",
-                    self.id, self.source
+                    "The value of {column} in the database is sealed with another key ({id}) than this configuration's ({ours}, from \"{source}\"): \"token_key\" or \"client_secret\" differs from those of the program that stored the token. Set the value used then as \"token_key_previous\" (the token stays untouched in the table and is sealed again under the new key), or log in again."
                 ),
             ));
         }

@@ -112,18 +112,14 @@ impl SqliteDb {
             Ok(mode)
         };
         let newer = |v: i64| {
+            let file = path.display();
+            let known = schema::ANAF_SCHEMA_VERSION;
             Error::with(
                 ANAF_ERR_DATABASE_NEWER,
                 format!(
-                    "Fișier: {} (schema {v}; această versiune a anaf-bridge cunoaște până la {}).",
-                    path.display(),
-                    schema::ANAF_SCHEMA_VERSION
+                    "Fișier: {file} (schema {v}; această versiune a anaf-bridge cunoaște până la {known})."
                 ),
-                format!(
-                    "File: {} (schema {v}; this anaf-bridge knows up to {}).",
-                    path.display(),
-                    schema::ANAF_SCHEMA_VERSION
-                ),
+                format!("File: {file} (schema {v}; this anaf-bridge knows up to {known})."),
             )
         };
         let mut reader = open()?;
@@ -136,10 +132,11 @@ impl SqliteDb {
         }
         let journal_mode = set_up(&reader)?;
         let foreign = |(table, e): (&str, rusqlite::Error)| {
+            let file = path.display();
             Error::with(
                 ANAF_ERR_DATABASE,
-                format!("Fișier: {}: tabela {table} nu are coloanele pe care anaf-bridge le scrie; a fost creată de alt program? ({e})", path.display()),
-                format!("File: {}: table {table} lacks the columns anaf-bridge writes; was it made by another program? ({e})", path.display()),
+                format!("Fișier: {file}: tabela {table} nu are coloanele pe care anaf-bridge le scrie; a fost creată de alt program? ({e})"),
+                format!("File: {file}: table {table} lacks the columns anaf-bridge writes; was it made by another program? ({e})"),
             )
         };
         schema::migrate(&mut reader).map_err(|e| match e {
@@ -253,16 +250,24 @@ fn folder_refuses(path: &Path) -> Option<Error> {
         std::process::id(),
         rand::random::<u32>()
     ));
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
             None
         }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(Error::with(
-            ANAF_ERR_DATABASE_READONLY,
-            format!("Fișier: {} nu există încă, iar folderul {} nu permite acestui utilizator să-l creeze. Alegeți un folder în care utilizatorii Windows pot scrie (nu Program Files), sau dați-le drept de scriere pe el.", path.display(), folder.display()),
-            format!("File: {} does not exist yet, and the folder {} does not let this user create it. Choose a folder the Windows users can write to (not Program Files), or give them write permission on it.", path.display(), folder.display()),
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            let file = path.display();
+            let folder = folder.display();
+            Some(Error::with(
+                ANAF_ERR_DATABASE_READONLY,
+                format!("Fișier: {file} nu există încă, iar folderul {folder} nu permite acestui utilizator să-l creeze. Alegeți un folder în care utilizatorii Windows pot scrie (nu Program Files), sau dați-le drept de scriere pe el."),
+                format!("File: {file} does not exist yet, and the folder {folder} does not let this user create it. Choose a folder the Windows users can write to (not Program Files), or give them write permission on it."),
+            ))
+        }
         Err(_) => None,
     }
 }
@@ -412,10 +417,11 @@ pub fn describe(path: &Path, e: DbError) -> Error {
         Kind::Corrupt => ANAF_ERR_DATABASE_CORRUPT,
         Kind::MissingTable | Kind::Other => ANAF_ERR_DATABASE,
     };
+    let file = path.display();
     Error::with(
         status,
-        format!("Fișier: {} ({e})", path.display()),
-        format!("File: {} ({e})", path.display()),
+        format!("Fișier: {file} ({e})"),
+        format!("File: {file} ({e})"),
     )
 }
 

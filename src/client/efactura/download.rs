@@ -162,10 +162,11 @@ impl EFactura<'_> {
         let id = check_id(id, "id")?;
         if let Some(dir) = zip_path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
+                let dir = dir.display();
                 return Err(Error::with(
                     ANAF_ERR_FILE,
-                    format!("Folderul „{}” nu există.", dir.display()),
-                    format!("The folder \"{}\" does not exist.", dir.display()),
+                    format!("Folderul „{dir}” nu există."),
+                    format!("The folder \"{dir}\" does not exist."),
                 ));
             }
         }

@@ -21,10 +21,11 @@ impl EFactura<'_> {
         path: &Path,
     ) -> Result<Paged> {
         let file_err = |e: std::io::Error| {
+            let path = path.display();
             Error::with(
                 ANAF_ERR_FILE,
-                format!("„{}”: {e}", path.display()),
-                format!("\"{}\": {e}", path.display()),
+                format!("„{path}”: {e}"),
+                format!("\"{path}\": {e}"),
             )
         };
         let tmp = tmp_path(path);
