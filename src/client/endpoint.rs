@@ -59,6 +59,11 @@ impl Quota {
     }
 }
 
+/// The quota key of one message of the session's company: its CIF and its id.
+pub fn message_key(s: &Session, id: &str) -> String {
+    format!("{}/{}", s.config.cif, id)
+}
+
 /// One ANAF endpoint.
 #[derive(Clone, Copy, Debug)]
 pub struct Endpoint {
@@ -121,8 +126,8 @@ impl Endpoint {
         self
     }
 
-    pub const fn counted(mut self, kind: &'static str, per_day: u32) -> Endpoint {
-        self.quota = Some(Quota { kind, per_day });
+    pub const fn counted(mut self, quota: Quota) -> Endpoint {
+        self.quota = Some(quota);
         self
     }
 
@@ -248,9 +253,8 @@ impl Request<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const HELLO: Endpoint = Endpoint::get(Base::ApiRoot, "TestOauth/jaxrs/hello");
-    const STATUS: Endpoint = Endpoint::get(Base::Api("ETRANSPORT/ws/v1"), "stareMesaj");
+    use crate::client::etransport::STATUS;
+    use crate::client::token::TEST_OAUTH;
 
     fn session(api: &str) -> (tempfile::TempDir, Session) {
         let d = tempfile::tempdir().unwrap();
@@ -272,7 +276,7 @@ mod tests {
             r.into_call().url.as_str(),
             "https://api.anaf.ro/test/ETRANSPORT/ws/v1/stareMesaj/12%2034%2F5"
         );
-        let r = HELLO.request(&s).unwrap().query("name", "anaf bridge");
+        let r = TEST_OAUTH.request(&s).unwrap().query("name", "anaf bridge");
         assert_eq!(
             r.into_call().url.as_str(),
             "https://api.anaf.ro/TestOauth/jaxrs/hello?name=anaf+bridge"

@@ -2,7 +2,7 @@
 //! and UIT, through the same duplicate journal as e-Factura), stareMesaj, the list.
 
 use super::answer::{self, Reply};
-use super::endpoint::{Base, Endpoint};
+use super::endpoint::{message_key, Base, Endpoint, Quota};
 use super::files::sha256_hex;
 use super::input::{check_cif, check_days, check_id, check_xml};
 use super::pipeline::Call;
@@ -22,8 +22,10 @@ const ETRANSPORT: Base = Base::Api("ETRANSPORT/ws/v1");
 pub const UPLOAD: Endpoint = Endpoint::post(ETRANSPORT, "upload/ETRANSP").sent_once();
 /// `stareMesaj/{index}`: "S-au facut deja 100 de verificari, pentru id-incarcare
 /// solicitat, in cursul zilei".
-pub const STATUS: Endpoint =
-    Endpoint::get(ETRANSPORT, "stareMesaj").counted("etransport-stare", 100);
+pub const STATUS: Endpoint = Endpoint::get(ETRANSPORT, "stareMesaj").counted(Quota {
+    kind: "etransport-stare",
+    per_day: 100,
+});
 /// `lista/{zile}/{cif}`.
 pub const LIST: Endpoint = Endpoint::get(ETRANSPORT, "lista");
 
@@ -269,7 +271,7 @@ impl ETransport<'_> {
         let st = STATUS
             .request(self.s)?
             .segment(&id)
-            .count_as(format!("{}/{}", self.s.config.cif, id))
+            .count_as(message_key(self.s, &id))
             .decode(parse_status)?;
         let _ = journal::set_last_status(
             &self.s.store,

@@ -368,9 +368,7 @@ impl Session {
             out.insert("synced_until".into(), json!(iso(end)));
         }
         out.insert("list_pages".into(), json!(pages));
-        let quota = super::efactura::LIST_PAGED
-            .quota
-            .expect("the paged list is counted");
+        let quota = super::efactura::LIST_PAGES;
         let used = quota.used(self, cif)?;
         out.insert(
             "list_calls_left_today".into(),

@@ -4,6 +4,7 @@
 use super::{EFactura, Message, DOWNLOAD};
 use crate::client::answer::{self, Reply};
 use crate::client::archive::Archive;
+use crate::client::endpoint::message_key;
 use crate::client::files::{sha256_hex, write_file};
 use crate::client::input::{check_days, check_id, invalid, Filter};
 use crate::client::pipeline;
@@ -42,7 +43,7 @@ impl EFactura<'_> {
         let reply = DOWNLOAD
             .request(self.s)?
             .query("id", id)
-            .count_as(self.per_message(id))
+            .count_as(message_key(self.s, id))
             .fetch()?;
         if !reply.body.starts_with(b"PK\x03\x04") {
             let e = match answer::json_error_text(&reply.body) {

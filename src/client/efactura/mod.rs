@@ -12,7 +12,7 @@ mod tests;
 pub use answers::*;
 pub use download::{Downloaded, Resolved};
 
-use super::endpoint::{Base, Endpoint, Quota};
+use super::endpoint::{message_key, Base, Endpoint, Quota};
 use super::files::sha256_hex;
 use super::input::{check_cif, check_days, check_id, check_xml, invalid, Filter};
 use super::upload::{journaled, UploadOutcome};
@@ -43,15 +43,31 @@ pub const RASP_UPLOADS: Quota = Quota {
     kind: "upload-rasp",
     per_day: 1000,
 };
-/// `stareMesaj?id_incarcare=`: 100 checks a message a day.
-pub const STATUS: Endpoint = Endpoint::get(FCTEL, "stareMesaj").counted("stareMesaj", 100);
+/// Status checks of a message a day.
+pub const STATUS_CHECKS: Quota = Quota {
+    kind: "stareMesaj",
+    per_day: 100,
+};
+/// Pages of the paginated list a CIF may read in a day.
+pub const LIST_PAGES: Quota = Quota {
+    kind: "lista-paginata",
+    per_day: 100_000,
+};
+/// `stareMesaj?id_incarcare=`.
+pub const STATUS: Endpoint = Endpoint::get(FCTEL, "stareMesaj").counted(STATUS_CHECKS);
 /// `listaMesajeFactura`: 1500 a CIF a day.
-pub const LIST: Endpoint = Endpoint::get(FCTEL, "listaMesajeFactura").counted("lista", 1500);
-/// `listaMesajePaginatieFactura`: 100 000 pages a CIF a day.
+pub const LIST: Endpoint = Endpoint::get(FCTEL, "listaMesajeFactura").counted(Quota {
+    kind: "lista",
+    per_day: 1500,
+});
+/// `listaMesajePaginatieFactura`.
 pub const LIST_PAGED: Endpoint =
-    Endpoint::get(FCTEL, "listaMesajePaginatieFactura").counted("lista-paginata", 100_000);
+    Endpoint::get(FCTEL, "listaMesajePaginatieFactura").counted(LIST_PAGES);
 /// `descarcare?id=`: 10 downloads a message a day.
-pub const DOWNLOAD: Endpoint = Endpoint::get(FCTEL, "descarcare").counted("descarcare", 10);
+pub const DOWNLOAD: Endpoint = Endpoint::get(FCTEL, "descarcare").counted(Quota {
+    kind: "descarcare",
+    per_day: 10,
+});
 
 /// The e-Factura service of a session.
 pub struct EFactura<'a> {
@@ -70,11 +86,6 @@ impl<'a> EFactura<'a> {
             Some(c) => check_cif(c),
             None => Ok(self.s.config.cif.clone()),
         }
-    }
-
-    /// The quota key of a message: its CIF and its id.
-    fn per_message(&self, id: &str) -> String {
-        format!("{}/{}", self.s.config.cif, id)
     }
 
     /// Uploads an invoice (or a RASP message). Never sends the same document twice by
@@ -146,7 +157,7 @@ impl<'a> EFactura<'a> {
         let st = STATUS
             .request(self.s)?
             .query("id_incarcare", &id)
-            .count_as(self.per_message(&id))
+            .count_as(message_key(self.s, &id))
             .decode(parse_status)?;
         let _ = journal::set_last_status(
             &self.s.store,
@@ -168,8 +179,8 @@ impl<'a> EFactura<'a> {
         interval: Duration,
     ) -> Result<Waited> {
         let id = check_id(id_incarcare, "id_incarcare")?;
-        let key = self.per_message(&id);
-        let quota = STATUS.quota.expect("stareMesaj is counted");
+        let key = message_key(self.s, &id);
+        let quota = STATUS_CHECKS;
         let start = Instant::now();
         let mut pause = interval.max(Duration::from_millis(10));
         let mut polls = 0u32;
