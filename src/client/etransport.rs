@@ -4,7 +4,7 @@
 use super::answer::{self, Reply};
 use super::endpoint::{message_key, Base, Endpoint, Quota};
 use super::files::sha256_hex;
-use super::input::{check_cif, check_days, check_id, check_xml};
+use super::input::{check_days, check_id, check_xml, cif_or};
 use super::pipeline::Call;
 use super::stare::Stare;
 use super::upload::{journaled, UploadOutcome};
@@ -243,10 +243,7 @@ impl ETransport<'_> {
         xml: &[u8],
         cif: Option<&str>,
     ) -> Result<(UploadKey, Call)> {
-        let cif = match cif {
-            Some(c) => check_cif(c)?,
-            None => self.s.config.cif.clone(),
-        };
+        let cif = cif_or(cif, &self.s.config.cif)?;
         check_xml(xml, MAX_UPLOAD)?;
         let key = UploadKey {
             cif: cif.clone(),
@@ -286,10 +283,7 @@ impl ETransport<'_> {
     /// `lista/{zile}/{cif}`; "Nu exista mesaje" is an empty list.
     pub fn list(&self, zile: i64, cif: Option<&str>) -> Result<TransportList> {
         let zile = check_days(zile)?;
-        let cif = match cif {
-            Some(c) => check_cif(c)?,
-            None => self.s.config.cif.clone(),
-        };
+        let cif = cif_or(cif, &self.s.config.cif)?;
         LIST.request(self.s)?
             .segment(&zile.to_string())
             .segment(&cif)

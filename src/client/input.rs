@@ -100,6 +100,11 @@ pub fn check_cif(cif: &str) -> Result<String> {
     })
 }
 
+/// The CIF a call is for: the one the ERP passed, checked, or else the configured one.
+pub fn cif_or(over: Option<&str>, configured: &str) -> Result<String> {
+    over.map_or_else(|| Ok(configured.to_string()), check_cif)
+}
+
 /// An ANAF id (index de încărcare, id de descărcare): digits only.
 pub fn check_id(id: &str, name: &str) -> Result<String> {
     let t = id.trim();

@@ -14,7 +14,7 @@ pub use download::{Downloaded, Resolved};
 
 use super::endpoint::{message_key, Base, Endpoint, Quota};
 use super::files::sha256_hex;
-use super::input::{check_cif, check_days, check_id, check_xml, invalid, Filter};
+use super::input::{check_days, check_id, check_xml, cif_or, invalid, Filter};
 use super::upload::{journaled, UploadOutcome};
 use super::Session;
 use crate::error::Result;
@@ -81,13 +81,6 @@ impl Session {
 }
 
 impl<'a> EFactura<'a> {
-    fn cif(&self, over: Option<&str>) -> Result<String> {
-        match over {
-            Some(c) => check_cif(c),
-            None => Ok(self.s.config.cif.clone()),
-        }
-    }
-
     /// Uploads an invoice (or a RASP message). Never sends the same document twice by
     /// accident: see the journal in `store::journal`.
     pub fn upload(&self, xml: &[u8], opts: &UploadOptions) -> Result<UploadOutcome<Uploaded>> {
@@ -115,7 +108,7 @@ impl<'a> EFactura<'a> {
         xml: &[u8],
         opts: &UploadOptions,
     ) -> Result<(UploadKey, super::pipeline::Call)> {
-        let cif = self.cif(opts.cif.as_deref())?;
+        let cif = cif_or(opts.cif.as_deref(), &self.s.config.cif)?;
         check_xml(xml, MAX_UPLOAD)?;
         let key = UploadKey {
             cif: cif.clone(),
