@@ -16,7 +16,7 @@ use std::ffi::c_char;
 use std::path::Path;
 
 /// A service's upload: the session, the XML and the call's `options_json`.
-pub(crate) type Send<U> = fn(&Session, &[u8], Option<&str>) -> Result<UploadOutcome<U>>;
+pub(crate) type UploadFn<U> = fn(&Session, &[u8], Option<&str>) -> Result<UploadOutcome<U>>;
 
 /// The body of an upload export for an XML in memory (`xml`, `xml_len` bytes).
 ///
@@ -29,7 +29,7 @@ pub(crate) unsafe fn from_memory<U: Serialize>(
     xml_len: usize,
     options_json: *const c_char,
     out_json: *mut *mut c_char,
-    send: Send<U>,
+    send: UploadFn<U>,
 ) -> i32 {
     entry(|| {
         let slot = out(out_json, "out_json")?;
@@ -50,7 +50,7 @@ pub(crate) unsafe fn from_file<U: Serialize>(
     xml_path: *const c_char,
     options_json: *const c_char,
     out_json: *mut *mut c_char,
-    send: Send<U>,
+    send: UploadFn<U>,
 ) -> i32 {
     entry(|| {
         let slot = out(out_json, "out_json")?;
