@@ -228,7 +228,7 @@ impl Session {
         let cif = self.config.cif.as_str();
         let env = self.config.environment.as_str();
         let inbox = self.store.inbox(cif, env);
-        let now = || Utc::now().timestamp_millis();
+        let now = || crate::time::now_ms();
         let started = Instant::now();
         let no_json = |e: Error| (e, Value::Null);
         // Threads of one process share the lease's owner: they are kept apart here.
@@ -311,7 +311,7 @@ impl Session {
         let cif = self.config.cif.as_str();
         let env = self.config.environment.as_str();
         let inbox = self.store.inbox(cif, env);
-        let now = Utc::now().timestamp_millis();
+        let now = crate::time::now_ms();
         out.insert("cif".into(), json!(cif));
         out.insert("environment".into(), json!(env));
 
@@ -343,7 +343,7 @@ impl Session {
                     *n = json!(n.as_u64().unwrap_or(0) + 1);
                 }
                 batch.clear();
-                inbox.renew(Utc::now().timestamp_millis(), LEASE_MS)?;
+                inbox.renew(crate::time::now_ms(), LEASE_MS)?;
                 Ok(())
             };
             let listing = self.efactura().list_paged(start, end, None, |m| {
@@ -392,7 +392,7 @@ impl Session {
                 // Renewed once a third of its time has passed: one write, not one per message.
                 if renewed.elapsed() > Duration::from_millis(LEASE_MS as u64 / 3) {
                     renewed = Instant::now();
-                    if !inbox.renew(Utc::now().timestamp_millis(), LEASE_MS)? {
+                    if !inbox.renew(crate::time::now_ms(), LEASE_MS)? {
                         return Err(Error::with(
                         ANAF_ERR_SYNC_BUSY,
                         "Sincronizarea a pierdut dreptul exclusiv (a durat prea mult între două descărcări); rulați din nou.",

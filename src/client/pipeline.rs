@@ -151,7 +151,7 @@ fn shared_scope(s: &Session) -> String {
 }
 
 fn sleep_until_ms(at_ms: i64) {
-    let wait = at_ms - chrono::Utc::now().timestamp_millis();
+    let wait = at_ms - crate::time::now_ms();
     if wait > 0 {
         std::thread::sleep(Duration::from_millis(wait as u64));
     }
@@ -164,7 +164,7 @@ fn sleep_until_ms(at_ms: i64) {
 fn wait_turn(s: &Session, call: &Call) {
     let shared = |scope: &str, per_minute: u32| {
         let interval = pacer::interval(per_minute).as_millis().max(1) as i64;
-        let now = chrono::Utc::now().timestamp_millis();
+        let now = crate::time::now_ms();
         match s.store.reserve_slot(scope, interval, now) {
             Ok(slot) => sleep_until_ms(slot),
             Err(e) => {
@@ -187,7 +187,7 @@ fn wait_turn(s: &Session, call: &Call) {
 
 /// A limit answer: the other processes sharing the database pause too.
 fn pause_shared(s: &Session, pause: Duration) {
-    let until = chrono::Utc::now().timestamp_millis() + pause.as_millis() as i64;
+    let until = crate::time::now_ms() + pause.as_millis() as i64;
     if let Err(e) = s.store.pause_slots(&shared_scope(s), until) {
         ::log::warn!(target: "anaf::pacer", "the shared pause could not be written: {e:?}");
     }
